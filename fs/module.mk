@@ -1,0 +1,1 @@
+# blobfs: the read-only FUSE filesystem over one Azure Blob container (issue 2).

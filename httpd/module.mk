@@ -1,0 +1,1 @@
+# blobhttpd: ImageKit-style URLs served from origin folders (issue 4).

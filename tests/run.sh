@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Run every test and end with one summary line: "N passed, N failed".
+#
+#   tests/run.sh [PATTERN]     only the tests whose name contains PATTERN
+#
+# Style: tests/style.sh (lint, formatting).
+# Unit tests: build/rel/tests/test_* and build/san/tests/test_* (make check builds both).
+# Integration tests: tests/it_*.sh, run against the sanitizer build's programs.
+# Each test prints TAP; every "ok"/"not ok" line counts, and a test that exits non-zero or
+# breaks its plan counts as one more failure. Logs: build/test-logs/.
+set -u
+cd "$(dirname "$0")/.."
+pattern=${1:-}
+logs=build/test-logs
+mkdir -p "$logs"
+export BLOBKIT_BIN=${BLOBKIT_BIN:-$PWD/build/san/bin}
+
+passed=0
+failed=0
+
+run_one() {
+    local name=$1; shift
+    local log="$logs/${name//\//_}.log" t0 rc p f plan
+    t0=$(date +%s)
+    timeout -k 10 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$log" | tail -n 1)
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        f=1; echo "not ok - $name exited with status $rc" >>"$log"
+    elif [ -z "$plan" ] || [ "$plan" != $((p + f)) ]; then
+        f=$((f + 1)); echo "not ok - $name: plan '${plan:-none}' but $((p + f - 1)) results" >>"$log"
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" = 0 ]; then
+        printf 'PASS %-34s %4d ok  %3ds\n' "$name" "$p" $(($(date +%s) - t0))
+    else
+        printf 'FAIL %-34s %4d ok %3d failed  %3ds  (%s)\n' "$name" "$p" "$f" \
+            $(($(date +%s) - t0)) "$log"
+        grep -B2 -A8 '^not ok' "$log" | sed 's/^/    /' | head -60
+    fi
+}
+
+[[ "style" == *"$pattern"* ]] && run_one style tests/style.sh
+for build in rel san; do
+    for t in build/$build/tests/test_*; do
+        [ -x "$t" ] || continue
+        name="unit/$build/$(basename "$t")"
+        [[ "$name" == *"$pattern"* ]] || continue
+        run_one "$name" "$t"
+    done
+done
+for t in tests/it_*.sh; do
+    [ -f "$t" ] || continue
+    name="it/$(basename "$t" .sh)"
+    [[ "$name" == *"$pattern"* ]] || continue
+    run_one "$name" bash "$t"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

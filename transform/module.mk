@@ -1,0 +1,1 @@
+# transform: ImageKit-style transformation strings on libvips (issue 3).

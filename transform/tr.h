@@ -1,0 +1,315 @@
+/* transform/tr.h: ImageKit-style transformation chains (../shared/reference/imagekit.md).
+ *
+ * Text such as "w-300,h-300,c-at_max:rt-90:f-webp" becomes a struct tr_chain in tr_parse()
+ * (pure: no allocation, no libvips), and tr_apply() runs a chain on an encoded image
+ * (tr_apply.c, the one file that calls libvips). Nothing in this header mentions libvips.
+ *
+ * Flow in blobhttpd: tr_parse() the path steps, then the query steps, into one chain;
+ * tr_sniff() the first bytes of the file; tr_pick_format() with the request's Accept header;
+ * tr_canonical() for the cache key and ETag; tr_apply() on a worker thread. */
+#ifndef TRANSFORM_TR_H
+#define TRANSFORM_TR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Hard caps: the parser never allocates and never accepts more than this. */
+#define TR_MAX_STEPS 8   /* ':'-separated steps in one chain, after n- expansion */
+#define TR_MAX_PARAMS 24 /* ','-separated parameters in one step */
+#define TR_MAX_TEXT 2048 /* bytes of transformation text given to one tr_parse() call */
+#define TR_MAX_EXPR 6    /* operands in one arithmetic expression (iw_div_2_add_10 has 3) */
+#define TR_MAX_PATH 512  /* bytes of a di- (default image) path */
+#define TR_ERR_LEN 128   /* error messages: "unknown parameter 'wx' in step 2" */
+
+/* ---- Numbers ------------------------------------------------------------------------------ */
+
+/* Variables of ImageKit's arithmetic expressions: input image (iw ih iar) and current image
+ * (cw ch car) width, height and aspect ratio, taken when the step runs. */
+enum tr_var { TR_VAR_NONE, TR_VAR_IW, TR_VAR_IH, TR_VAR_IAR, TR_VAR_CW, TR_VAR_CH, TR_VAR_CAR };
+enum tr_op { TR_OP_ADD, TR_OP_SUB, TR_OP_MUL, TR_OP_DIV, TR_OP_MOD, TR_OP_POW };
+
+struct tr_operand {
+    enum tr_var var; /* TR_VAR_NONE: the literal value */
+    double value;
+};
+
+enum tr_num_kind {
+    TR_NUM_UNSET,   /* not given */
+    TR_NUM_LITERAL, /* operand[0].value; for w/h/x/y a value in (0,1) means a fraction */
+    TR_NUM_AUTO,    /* "auto": from a client hint (w-auto, dpr-auto) */
+    TR_NUM_EXPR,    /* operand[0] op[0] operand[1] ... with ImageKit's precedence */
+};
+
+struct tr_num {
+    enum tr_num_kind kind;
+    unsigned nops; /* operands used: 1 for a literal, 2..TR_MAX_EXPR for an expression */
+    struct tr_operand operand[TR_MAX_EXPR];
+    enum tr_op op[TR_MAX_EXPR - 1];
+};
+
+/* Values of the variables for tr_num_eval(). */
+struct tr_vars {
+    double iw, ih, cw, ch;
+};
+
+/* Evaluate n with ImageKit's precedence (mul/div, then add/sub, then mod, then pow).
+ * Returns 0, or -EINVAL for an unset or auto number, division or modulo by zero, or a
+ * result that is not finite. Pure. */
+int tr_num_eval(const struct tr_num *n, const struct tr_vars *v, double *out);
+
+/* ---- One step ----------------------------------------------------------------------------- */
+
+/* Every key a step can hold, in canonical order; bit (1 << key) of tr_step.has says it is set. */
+enum tr_key {
+    TR_W,
+    TR_H,
+    TR_AR,
+    TR_C,
+    TR_CM,
+    TR_FO,
+    TR_Z,
+    TR_X,
+    TR_Y,
+    TR_XC,
+    TR_YC,
+    TR_DPR,
+    TR_RT,
+    TR_FL,
+    TR_T,
+    TR_BG,
+    TR_B,
+    TR_R,
+    TR_BL,
+    TR_O,
+    TR_E_GRAYSCALE,
+    TR_E_CONTRAST,
+    TR_E_SHARPEN,
+    TR_E_USM,
+    TR_PG,
+    TR_Q,
+    TR_F,
+    TR_PR,
+    TR_LO,
+    TR_MD,
+    TR_CP,
+    TR_ORIG,
+    TR_KEY_COUNT
+};
+
+enum tr_crop {                         /* c- */
+               TR_CROP_MAINTAIN_RATIO, /* the default: exact w x h, fill then crop at fo */
+               TR_CROP_FORCE,          /* squeeze to w x h */
+               TR_CROP_AT_MAX,         /* fit inside, never enlarge */
+               TR_CROP_AT_MAX_ENLARGE, /* fit inside, may enlarge */
+               TR_CROP_AT_LEAST,       /* cover: one side exact, the other at least as big */
+};
+
+enum tr_crop_mode { /* cm- */
+                    TR_CM_NONE,
+                    TR_CM_PAD_RESIZE,  /* fit inside w x h, pad with bg */
+                    TR_CM_EXTRACT,     /* cut a w x h region, no resize */
+                    TR_CM_PAD_EXTRACT, /* extract a region larger than the image, padded with bg */
+};
+
+enum tr_focus { /* fo- */
+                TR_FO_CENTER,
+                TR_FO_TOP,
+                TR_FO_LEFT,
+                TR_FO_BOTTOM,
+                TR_FO_RIGHT,
+                TR_FO_TOP_LEFT,
+                TR_FO_TOP_RIGHT,
+                TR_FO_BOTTOM_LEFT,
+                TR_FO_BOTTOM_RIGHT,
+                TR_FO_AUTO, /* saliency (libvips "attention") */
+                TR_FO_FACE, /* no face detector yet: behaves as TR_FO_AUTO (README) */
+};
+
+enum tr_format {              /* f- */
+                 TR_FMT_AUTO, /* from Accept and the source: tr_pick_format() */
+                 TR_FMT_JPEG,
+                 TR_FMT_PNG,
+                 TR_FMT_WEBP,
+                 TR_FMT_AVIF,
+                 TR_FMT_GIF,
+                 TR_FMT_ORIG, /* the source's own format */
+};
+
+enum tr_flip { TR_FLIP_H = 1, TR_FLIP_V = 2, TR_FLIP_HV = 3 }; /* fl- */
+
+struct tr_color {
+    uint8_t r, g, b, a; /* a: 255 opaque; ImageKit's RRGGBBAA "AA" is 00-99 opacity */
+};
+
+struct tr_step {
+    uint64_t has; /* (1 << enum tr_key) for every key given */
+    struct tr_num w, h, ar, x, y, xc, yc, dpr, border_width, radius;
+    bool radius_max;                  /* r-max */
+    enum tr_crop crop;                /* c- */
+    enum tr_crop_mode crop_mode;      /* cm- */
+    enum tr_focus focus;              /* fo- */
+    double zoom;                      /* z- */
+    double rotate;                    /* rt-: degrees clockwise, N-negative */
+    bool rotate_auto;                 /* rt-auto: apply EXIF orientation */
+    enum tr_flip flip;                /* fl- */
+    int trim;                         /* t-: threshold 1..99 (t-true = 10) */
+    struct tr_color bg, border_color; /* bg-, b-<width>_<colour> */
+    double blur;                      /* bl-: 1..100 */
+    int opacity;                      /* o-: 0..100 */
+    double sharpen;                   /* e-sharpen[-n]: 0 means the default strength */
+    double usm[4];                    /* e-usm-radius-sigma-amount-threshold */
+    int page;                         /* pg-: 1-based frame or page */
+    int quality;                      /* q-: 1..100 */
+    enum tr_format format;            /* f- */
+    bool progressive, lossless, metadata, color_profile, orig; /* pr lo md cp orig: -true */
+};
+
+static inline bool tr_step_has(const struct tr_step *s, enum tr_key k)
+{
+    return (s->has >> k) & 1;
+}
+
+/* ---- A chain ------------------------------------------------------------------------------ */
+
+struct tr_chain {
+    unsigned nsteps;
+    struct tr_step step[TR_MAX_STEPS];
+    char default_image[TR_MAX_PATH]; /* di-: '@@' made '/', leading '/' dropped; "" if none */
+};
+
+/* Named transformations from configuration: "n-thumb" expands to value ("w-200,h-200"). */
+struct tr_named {
+    const char *name;
+    const char *value;
+};
+
+struct tr_names {
+    const struct tr_named *v;
+    size_t n;
+};
+
+/* An empty chain (no steps, no default image). */
+void tr_chain_init(struct tr_chain *c);
+
+/* Parse s[0..len) and append its steps to c; call once for path steps, then for query steps.
+ * s is the text after one percent-decoding by the caller. names may be NULL. An n- name
+ * expands to its steps (one level: a named transformation cannot name another).
+ * Returns 0, or -EINVAL with err set ("unknown parameter 'wx' in step 2", "q: 0 is out of
+ * range 1-100", "layers (l-) are not supported yet"); c is then unspecified. Pure. */
+int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_names *names,
+             char err[TR_ERR_LEN]);
+
+bool tr_chain_is_empty(const struct tr_chain *c);
+
+/* Whether any step says orig-true: deliver the original bytes, ignore everything else. */
+bool tr_chain_wants_original(const struct tr_chain *c);
+
+/* Output settings, resolved over the chain: for f q pr lo md cp the last step that sets a key
+ * wins; unset keys take ImageKit's defaults (f auto, q 80, all flags false). */
+struct tr_output {
+    enum tr_format format;
+    int quality;
+    bool progressive, lossless, metadata, color_profile;
+};
+void tr_chain_output(const struct tr_chain *c, struct tr_output *out);
+
+/* Write the canonical text of c to buf (always NUL-terminated): keys in enum tr_key order,
+ * numbers normalised, defaults explicit where they change nothing, so two spellings of one
+ * transformation ("h-300,w-300" and "w-300,h-300") give one text: the cache key and ETag input.
+ * Returns its length, or -ENOSPC when cap is too small. Pure. */
+int tr_canonical(const struct tr_chain *c, char *buf, size_t cap);
+
+/* ---- Formats ------------------------------------------------------------------------------ */
+
+/* What a file is, from its first bytes alone (no decoding). */
+enum tr_source_type {
+    TR_SRC_UNKNOWN, /* not an image we transform: deliver it as is */
+    TR_SRC_JPEG,
+    TR_SRC_PNG,
+    TR_SRC_GIF,
+    TR_SRC_WEBP,
+    TR_SRC_AVIF,
+    TR_SRC_HEIF,
+    TR_SRC_TIFF,
+    TR_SRC_SVG,
+    TR_SRC_PDF,
+};
+
+struct tr_sniff {
+    enum tr_source_type type;
+    bool alpha;    /* may hold transparency (PNG colour type/tRNS, WebP alpha, GIF) */
+    bool animated; /* more than one frame (GIF, animated WebP) as far as the header shows */
+};
+
+/* Sniff data[0..len); a prefix of 4 KiB or more is enough. Pure. */
+void tr_sniff(const void *data, size_t len, struct tr_sniff *out);
+
+/* Whether the source type is one tr_apply() decodes. */
+bool tr_sniff_is_image(const struct tr_sniff *s);
+
+/* The output format for a chain on a source, given the request's Accept header (NULL when
+ * absent). Deterministic for a given (chain, source, Accept, avif_auto): an explicit f- wins;
+ * f-auto picks AVIF only when avif_auto and accepted, then WebP when accepted, else the
+ * source's family, never silently dropping alpha or animation. Never TR_FMT_AUTO. Pure. */
+enum tr_format tr_pick_format(const struct tr_chain *c, const struct tr_sniff *src,
+                              const char *accept, bool avif_auto);
+
+/* Whether the output format of c depends on Accept (then responses carry Vary: Accept). */
+bool tr_format_varies(const struct tr_chain *c);
+
+/* "image/webp" etc.; (transfer none): static strings. */
+const char *tr_format_mime(enum tr_format f);
+const char *tr_format_name(enum tr_format f); /* "jpeg", "webp", ... */
+
+/* ---- Running a chain (tr_apply.c, libvips) ------------------------------------------------ */
+
+struct tr_limits {
+    uint64_t max_input_pixels;  /* width x height x frames of the decoded source */
+    uint64_t max_output_pixels; /* of the encoded result */
+    int max_output_dim;         /* longest side of any intermediate or result image */
+    size_t max_input_bytes;     /* encoded source size */
+    int max_frames;             /* frames kept from an animated source */
+};
+
+/* ImageKit's limits: 100 MP in and out, 40 MB input; 16383 px (WebP's own cap); 300 frames. */
+#define TR_LIMITS_DEFAULT                                                                          \
+    ((struct tr_limits){100000000u, 100000000u, 16383, 40u * 1024 * 1024, 300})
+
+struct tr_request {
+    const struct tr_chain *chain;
+    const void *src; /* the encoded source, (transfer none) */
+    size_t len;
+    enum tr_format format; /* from tr_pick_format(), never TR_FMT_AUTO */
+    const struct tr_limits *limits;
+    double hint_dpr; /* Sec-CH-DPR for dpr-auto, 0 when absent */
+    int hint_width;  /* Sec-CH-Width for w-auto, 0 when absent */
+};
+
+/* The encoded result. (transfer full): release with tr_image_release(). */
+struct tr_image {
+    void *data;
+    size_t len;
+    enum tr_format format;
+    int width, height;
+};
+
+/* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted
+ * loaders, turns its operation cache off and sets its thread count. Returns 0 or -1. */
+int tr_init(const char *argv0, int vips_threads);
+void tr_shutdown(void);
+
+/* A thread that ran tr_apply() calls this before it exits (libvips per-thread state). */
+void tr_thread_done(void);
+
+/* Run rq->chain on rq->src. Returns 0 with out filled, or, with err set:
+ * -EBADMSG the source cannot be decoded (truncated, corrupt, not an image);
+ * -E2BIG   a limit was exceeded (input bytes or pixels, output size);
+ * -EINVAL  the chain cannot apply to this image (an expression divides by zero, an extract
+ *          region outside the image, f-gif for a non-GIF source);
+ * -ENOMEM  out of memory. */
+int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
+
+void tr_image_release(struct tr_image *img);
+
+#endif
