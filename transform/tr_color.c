@@ -220,7 +220,7 @@ static int parse_hex(struct str s, struct tr_color *out)
     if (s.len == 3)
         v = (v >> 8 & 0xF) * 0x110000 + (v >> 4 & 0xF) * 0x1100 + (v & 0xF) * 0x11;
     set_rgb(out, v);
-    if (s.len == 6)
+    if (s.len != 8)
         return 0;
     hi = hex_digit(s.p[6]);
     lo = hex_digit(s.p[7]);

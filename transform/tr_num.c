@@ -147,11 +147,14 @@ int num_parse(struct str s, struct tr_num *out, struct num_error *e)
             return -EINVAL;
         if (!more)
             break;
-        if (!str_cut(&rest, '_', &tok))
-            return num_fail(e, (struct str){0}, "expression ends with an operator");
+        more = str_cut(&rest, '_', &tok);
         op = find_name(op_names, NOPS, tok);
+        if (tok.len == 0)
+            return num_fail(e, tok, "expression has an empty operator");
         if (op < 0)
             return num_fail(e, tok, "is not an operator (add sub mul div mod pow)");
+        if (!more)
+            return num_fail(e, (struct str){0}, "expression ends with an operator");
         out->op[out->nops - 1] = (enum tr_op)op;
     }
     out->kind = out->nops == 1 && out->operand[0].var == TR_VAR_NONE ? TR_NUM_LITERAL : TR_NUM_EXPR;

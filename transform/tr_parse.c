@@ -521,7 +521,7 @@ static int parse_radius(struct parser *p, const struct param_def *d, struct str 
         return 0;
     }
     if (memchr(v.p, '_', v.len))
-        return bad(p, d, v, "gives per-corner radii, not supported yet");
+        return bad(p, d, v, "is per-corner radii or an expression, not supported yet");
     if (parse_whole(p, d, v, 1, MAX_PX, &px))
         return -EINVAL;
     num_literal(&p->step.radius, px);
@@ -788,6 +788,10 @@ static int parse_param(struct parser *p, struct str param)
         return refuse_key(p, key);
     if (d->key >= 0 && (p->seen >> d->key & 1))
         return fail(p, "%s: given twice in one step", d->name);
+    if (has_value && (d->flags & (BARE | BARE_ONLY)) && str_eq(v, "true")) {
+        has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
+        v.len = 0;
+    }
     if (has_value && (d->flags & BARE_ONLY))
         return fail(p, "%s takes no value", d->name);
     if (has_value ? v.len == 0 : !(d->flags & (BARE | BARE_ONLY)))
