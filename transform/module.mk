@@ -8,3 +8,9 @@ UNIT_TESTS += test_tr_parse
 test_tr_parse_OBJS := $(TR_PARSE_OBJS)
 test_tr_parse_LIBS := -lm
 $(O)/tests/test_tr_parse.o: CPPFLAGS += -Itransform
+
+# The strings ImageKit's SDKs emit (tests/node/ik-urls.mjs), through the parser.
+UNIT_TESTS += test_tr_sdk
+test_tr_sdk_OBJS := $(TR_PARSE_OBJS)
+test_tr_sdk_LIBS := -lm
+$(O)/tests/test_tr_sdk.o: CPPFLAGS += -Itransform
