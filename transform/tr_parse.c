@@ -201,6 +201,7 @@ static int parse_amount(struct parser *p, const struct param_def *d, struct str 
         return 0;
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
+    x = round(x * 1e6) / 1e6; /* as literals are: the canonical text says what we compute */
     if (!(r->fraction && x > 0 && x < 1)) {
         if (x < r->lo || x > r->hi)
             return bad(p, d, v, r->why);
@@ -320,6 +321,7 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
 {
     struct tr_num *n = &p->step.ar;
     struct num_error e;
+    bool pair;
     double x;
 
     if (ratio_pair(v, '-', n) && ratio_pair(v, '_', n)) {
@@ -330,14 +332,16 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
     }
     if (!num_is_constant(n))
         return 0;
-    if (n->nops == 2 && n->op[0] == TR_OP_DIV &&
-        (n->operand[0].value <= 0 || n->operand[1].value <= 0))
+    pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
+    if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
         return bad(p, d, v, "needs a width and a height above 0");
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
+    if (!pair)
+        x = round(x * 1e6) / 1e6;
     if (x < 1.0 / MAX_PX || x > MAX_PX)
         return bad(p, d, v, "is out of range (1-65535 to 65535-1)");
-    if (n->nops > 2 || n->op[0] != TR_OP_DIV)
+    if (!pair)
         num_literal(n, x);
     return 0;
 }
