@@ -622,7 +622,10 @@ static int parse_default_image(struct parser *p, const struct param_def *d, stru
 
     if (dst[0])
         return fail(p, "di: a default image is given twice");
-    i = v.len >= 2 && v.p[0] == '@' && v.p[1] == '@' ? 2 : v.len >= 1 && v.p[0] == '/';
+    if (v.len >= 2 && v.p[0] == '@' && v.p[1] == '@')
+        i = 2;
+    else if (v.p[0] == '/')
+        i = 1;
     for (; i < v.len; i++, n++) {
         if (n == TR_MAX_PATH - 1)
             return bad(p, d, v, "is longer than 511 bytes");
@@ -697,7 +700,8 @@ static const struct refused_key {
      " is a removed ImageKit overlay parameter (layers replaced it)"},
 };
 
-/* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix. */
+/* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix.
+ * None of them parses, so they are looked up only to explain a failure. */
 static const struct refused_value {
     const char *key, *value;
     bool prefix;
@@ -720,8 +724,8 @@ static const struct refused_value {
 
 static const struct param_def *find_param(struct str key)
 {
-    for (size_t i = 0; i < COUNT(params); i++)
-        if (str_eq(key, params[i].name))
+    for (size_t i = 0; i < COUNT(params) && key.len; i++)
+        if (params[i].name[0] == key.p[0] && str_eq(key, params[i].name))
             return &params[i];
     return NULL;
 }
@@ -750,6 +754,7 @@ static int refuse_key(struct parser *p, struct str key)
     return fail(p, "unknown parameter '%s'", show(key, buf));
 }
 
+/* After v failed to parse: the reason ImageKit's value is refused, if it is one. */
 static int refuse_value(struct parser *p, const struct param_def *d, struct str v)
 {
     for (size_t i = 0; i < COUNT(refused_values); i++) {
@@ -760,7 +765,7 @@ static int refuse_value(struct parser *p, const struct param_def *d, struct str 
             (v.len == n || r->prefix))
             return bad(p, d, v, r->why);
     }
-    return 0;
+    return -EINVAL;
 }
 
 /* ---- Steps and params ---------------------------------------------------------------------- */
@@ -800,10 +805,10 @@ static int parse_param(struct parser *p, struct str param)
         return fail(p, "%s takes no value", d->name);
     if (has_value ? v.len == 0 : !(d->flags & (BARE | BARE_ONLY)))
         return fail(p, "%s: missing value", d->name);
-    rc = refuse_value(p, d, v);
-    if (rc == 0)
-        rc = d->parse(p, d, v);
-    if (rc < 0 || d->key < 0)
+    rc = d->parse(p, d, v);
+    if (rc < 0)
+        return refuse_value(p, d, v);
+    if (d->key < 0)
         return rc;
     p->seen |= UINT64_C(1) << d->key;
     if (rc != NO_EFFECT)
@@ -898,7 +903,9 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
         snprintf(err, TR_ERR_LEN, "transformation is longer than %d bytes", TR_MAX_TEXT);
         return -EINVAL;
     }
-    if (len && !s)
+    if (len == 0)
+        return 0;
+    if (!s)
         return fail(&p, "no text");
     if (parse_text(&p, (struct str){s, len}) || finish_step(&p))
         return -EINVAL;
