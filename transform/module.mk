@@ -17,3 +17,11 @@ $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
 PROGS += blobkit-transform
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
+
+UNIT_TESTS += test_tr_format test_tr_apply
+test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+test_tr_format_LIBS := -lm
+test_tr_apply_OBJS := $(TR_APPLY_OBJS)
+test_tr_apply_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
+$(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)

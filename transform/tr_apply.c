@@ -26,8 +26,9 @@
 
 #include <vips/vips.h>
 
-/* libheif's AV1 encoder (aom) at libvips effort 2 of 9: about 3x faster than the default 4
- * for thumbnails, and files within a few percent of its size. */
+/* libheif's AV1 encoder (aom) at libvips effort 2 of 9: 3-4x faster than libvips's default
+ * of 4 (measured: 60 ms against 170 ms for 300x300, 0.19 s against 0.86 s for 1200x900), for
+ * files about 10 % larger. imgproxy's default speed is in the same range. */
 #define AVIF_EFFORT 2
 
 enum geom_op {
@@ -86,15 +87,21 @@ __attribute__((format(printf, 3, 4))) static int fail(struct run *r, int rc, con
     return rc;
 }
 
-/* A libvips call failed: report what we were doing and the first line of libvips's message.
- * The buffer is shared by all threads, so the text is advisory; copying also clears it. Any
- * libvips failure here means the source could not be decoded: our own checks run first. */
+/* A libvips call failed: report what we were doing and the last line of libvips's message
+ * (earlier lines may be left over from failures libvips recovered from). The buffer is shared
+ * by all threads, so the text is advisory; copying also clears it. Any libvips failure here
+ * means the source could not be decoded: our own checks run first. */
 static int vips_fail(struct run *r, const char *what)
 {
     char *msg = vips_error_buffer_copy();
-    size_t n = strcspn(msg, "\n");
+    char *line = msg;
+    size_t n;
 
-    fail(r, -EBADMSG, "%s: %.*s", what, (int)(n > 80 ? 80 : n), msg);
+    g_strchomp(msg);
+    for (char *nl = strchr(msg, '\n'); nl; nl = strchr(nl + 1, '\n'))
+        line = nl + 1;
+    n = strlen(line);
+    fail(r, -EBADMSG, "%s: %.*s", what, (int)(n > 80 ? 80 : n), line);
     g_free(msg);
     return -EBADMSG;
 }
@@ -168,18 +175,34 @@ static int apply_dpr(struct run *r, const struct tr_step *s, const struct tr_var
     return 0;
 }
 
+/* w or h of a step in pixels: 0 when not given (or w-auto without a hint). */
+static int side_px(struct run *r, const struct tr_step *s, enum tr_key k, const struct tr_vars *v,
+                   double *out)
+{
+    const struct tr_num *n = k == TR_W ? &s->w : &s->h;
+    const char *key = k == TR_W ? "w" : "h";
+
+    *out = 0;
+    if (!tr_step_has(s, k))
+        return 0;
+    if (num_px(r, n, k == TR_W ? v->cw : v->ch, v, key, out))
+        return -EINVAL;
+    if (n->kind == TR_NUM_AUTO && *out == 0)
+        return 0;
+    return whole_px(r, key, out);
+}
+
 /* The step's requested width and height in pixels (0: not given), after ar and dpr. */
 static int step_size(struct run *r, const struct tr_step *s, const struct tr_vars *v, double *w,
                      double *h)
 {
     double ar;
-    int rc;
+    int rc = side_px(r, s, TR_W, v, w);
 
-    *w = *h = 0;
-    if (tr_step_has(s, TR_W) && num_px(r, &s->w, v->cw, v, "w", w))
-        return -EINVAL;
-    if (tr_step_has(s, TR_H) && num_px(r, &s->h, v->ch, v, "h", h))
-        return -EINVAL;
+    if (!rc)
+        rc = side_px(r, s, TR_H, v, h);
+    if (rc)
+        return rc;
     if (tr_step_has(s, TR_AR) && (*w > 0) != (*h > 0)) {
         if (tr_num_eval(&s->ar, v, &ar) || !(ar > 0))
             return fail(r, -EINVAL, "ar: not a positive ratio");
@@ -190,7 +213,7 @@ static int step_size(struct run *r, const struct tr_step *s, const struct tr_var
     }
     if ((*w > 0 || *h > 0) && tr_step_has(s, TR_DPR) && apply_dpr(r, s, v, w, h))
         return -EINVAL;
-    rc = *w != 0 ? whole_px(r, "w", w) : 0;
+    rc = *w > 0 ? whole_px(r, "w", w) : 0;
     return rc || *h == 0 ? rc : whole_px(r, "h", h);
 }
 
@@ -368,8 +391,9 @@ static int need_random(struct run *r, VipsImage **img)
     return 0;
 }
 
-/* Colour c as one value per band of img: luma for grey images, then alpha when img has it. */
-static VipsArrayDouble *colour_array(VipsImage *img, struct tr_color c)
+/* Colour c as one value per band of img: luma for grey images, then alpha when img has it
+ * and with_alpha (vips_flatten wants the colour bands alone). */
+static VipsArrayDouble *colour_array(VipsImage *img, struct tr_color c, bool with_alpha)
 {
     double v[4];
     int n = 0;
@@ -382,7 +406,7 @@ static VipsArrayDouble *colour_array(VipsImage *img, struct tr_color c)
         v[n++] = c.g;
         v[n++] = c.b;
     }
-    if (alpha)
+    if (alpha && with_alpha)
         v[n++] = c.a;
     return vips_array_double_new(v, n);
 }
@@ -428,7 +452,7 @@ static int embed(struct run *r, VipsImage **img, int x, int y, int w, int h, str
             return vips_fail(r, "cannot add alpha");
         in = t[0];
     }
-    bg = colour_array(in, c);
+    bg = colour_array(in, c, true);
     rc =
         vips_embed(in, &t[1], x, y, w, h, "extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
     vips_area_unref(VIPS_AREA(bg));
@@ -795,7 +819,7 @@ static int rotate_any(struct run *r, const struct tr_step *s, double deg, VipsIm
             return vips_fail(r, "cannot add alpha");
         in = t[0];
     }
-    bg = colour_array(in, c);
+    bg = colour_array(in, c, true);
     rc = vips_rotate(in, &t[1], -deg, "background", bg, NULL); /* libvips turns anticlockwise */
     vips_area_unref(VIPS_AREA(bg));
     if (rc)
@@ -1061,7 +1085,7 @@ static int background(struct run *r, const struct tr_step *s, VipsImage **img)
         return 0;
     if (fit_colour(r, img, s->bg))
         return -EBADMSG;
-    bg = colour_array(*img, s->bg);
+    bg = colour_array(*img, s->bg, false);
     rc = vips_flatten(*img, &t[0], "background", bg, NULL);
     vips_area_unref(VIPS_AREA(bg));
     if (rc || vips_cast_uchar(t[0], &t[1], NULL))
@@ -1200,7 +1224,7 @@ static int output_bands(struct run *r, VipsImage **img)
     if (!format_has_alpha(r->format) && vips_image_hasalpha(*img)) {
         if (fit_colour(r, img, r->flatten))
             return -EBADMSG;
-        bg = colour_array(*img, r->flatten);
+        bg = colour_array(*img, r->flatten, false);
         rc = vips_flatten(*img, &t[0], "background", bg, NULL);
         vips_area_unref(VIPS_AREA(bg));
         if (rc || vips_cast_uchar(t[0], &t[1], NULL))
@@ -1292,7 +1316,7 @@ static int check_request(struct run *r)
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN])
 {
     struct run r = {.rq = rq, .lim = rq->limits, .err = err, .frames = 1, .shrink = 1};
-    VipsImage *img;
+    VipsImage *img = NULL;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -1358,10 +1382,22 @@ static void block_loaders(void)
         vips_operation_block_set(allowed[i], FALSE);
 }
 
+/* libvips's warnings ("error in tile ...", "ignoring nclx profile") repeat what tr_apply()
+ * returns in err or are harmless; they must not reach a server's stderr once per request. */
+static void drop_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
+    (void)domain;
+    (void)level;
+    (void)msg;
+    (void)data;
+}
+
 int tr_init(const char *argv0, int vips_threads)
 {
     if (VIPS_INIT(argv0))
         return -1;
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+                      drop_warning, NULL);
     block_loaders();
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
