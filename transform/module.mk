@@ -25,3 +25,9 @@ test_tr_apply_OBJS := $(TR_APPLY_OBJS)
 test_tr_apply_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
 $(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# bench program of scripts/bench-transform.sh (built, not run by make check)
+BENCHES += bench_transform
+bench_transform_OBJS := $(O)/tests/bench_transform.o $(TR_APPLY_OBJS)
+bench_transform_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/bench_transform.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
