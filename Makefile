@@ -7,6 +7,7 @@
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
 #   make fmt | fmt-check | lint | clean
+#   make fuzz       libFuzzer targets (clang), into build/fuzz/; not part of check
 
 ifdef SAN
 O   := build/san
@@ -36,6 +37,7 @@ pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 PROGS :=
 UNIT_TESTS :=
 BENCHES :=
+FUZZ :=
 include common/module.mk
 include fs/module.mk
 include transform/module.mk
@@ -72,6 +74,18 @@ check:
 	$(MAKE) SAN=1 all
 	tests/run.sh
 
+# Optional libFuzzer targets (clang), not part of check: a module.mk adds FUZZ += fuzz_x with
+# fuzz_x_SRCS (all the .c files), fuzz_x_DEPS, fuzz_x_CPPFLAGS and fuzz_x_LIBS.
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+fuzz: $(FUZZ:%=build/fuzz/%)
+define fuzz_rule
+build/fuzz/$(1): $$($(1)_SRCS) $$($(1)_DEPS)
+	@mkdir -p $$(@D)
+	clang $$(CPPFLAGS) $$($(1)_CPPFLAGS) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
+endef
+$(foreach f,$(FUZZ),$(eval $(call fuzz_rule,$(f))))
+
 demo:
 	scripts/setup.sh
 	$(MAKE) all
@@ -94,7 +108,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo fmt fmt-check lint clean
+.PHONY: all test check demo fmt fmt-check lint clean fuzz
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

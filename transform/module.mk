@@ -9,6 +9,20 @@ test_tr_parse_OBJS := $(TR_PARSE_OBJS)
 test_tr_parse_LIBS := -lm
 $(O)/tests/test_tr_parse.o: CPPFLAGS += -Itransform
 
+# The strings ImageKit's SDKs emit (tests/node/ik-urls.mjs), through the parser.
+UNIT_TESTS += test_tr_sdk
+test_tr_sdk_OBJS := $(TR_PARSE_OBJS)
+test_tr_sdk_LIBS := -lm
+$(O)/tests/test_tr_sdk.o: CPPFLAGS += -Itransform
+
+# make fuzz: a libFuzzer target for the parser (clang; not part of make check).
+FUZZ += fuzz_tr
+fuzz_tr_SRCS := tests/fuzz_tr.c transform/tr_parse.c transform/tr_num.c transform/tr_color.c \
+                transform/tr_canon.c
+fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h
+fuzz_tr_CPPFLAGS := -Itransform
+fuzz_tr_LIBS := -lm
+
 # ---- pipeline: tr_apply.c (the one libvips file), tr_format.c (pure), the CLI --------------
 TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) -lm
