@@ -100,8 +100,8 @@ static VipsImage *noise(int w, int h)
     return n;
 }
 
-/* An animation of frames 60x40 in red, green and blue, 100 ms each. */
-static struct src animated_gif(void)
+/* An animation of frames 60x40 in red, green and blue, 100 ms each; suffix: ".gif", ".webp". */
+static struct src animation(const char *suffix)
 {
     VipsImage *f[3] = {solid(60, 40, 255, 0, 0, -1), solid(60, 40, 0, 255, 0, -1),
                        solid(60, 40, 0, 0, 255, -1)};
@@ -113,7 +113,7 @@ static struct src animated_gif(void)
     vips_image_set_int(copy, VIPS_META_PAGE_HEIGHT, 40);
     vips_image_set_array_int(copy, "delay", delay, 3);
     vips_image_set_int(copy, "loop", 0);
-    return save(copy, ".gif");
+    return save(copy, suffix);
 }
 
 /* A copy of im with metadata field name set to an int. */
@@ -538,6 +538,19 @@ static void test_animation(struct src gif)
     ok(o.rc == 0 && o.img.format == TR_FMT_GIF && vips_image_get_n_pages(o.im) == 3,
        "f-auto without Accept keeps an animated GIF a GIF");
     res_free(&o);
+
+    struct src webp = animation(".webp");
+
+    o = run("w-30,f-webp", webp);
+    ok(o.rc == 0 && vips_image_get_n_pages(o.im) == 3 && o.img.height == 20 &&
+           o.img.load_shrink == 2 && rgb_near(o.im, 15, 50, 0, 0, 255, 12),
+       "an animated WebP keeps its frames, scaled while decoding (shrink %d)", o.img.load_shrink);
+    res_free(&o);
+    o = run("w-30", webp);
+    ok(o.rc == 0 && o.img.format == TR_FMT_GIF && vips_image_get_n_pages(o.im) == 3,
+       "f-auto without Accept makes an animated WebP a GIF, still animated");
+    res_free(&o);
+    g_free(webp.data);
 }
 
 /* Whether im carries the EXIF Artist tag the metadata test writes. */
@@ -748,7 +761,7 @@ int main(int argc, char **argv)
     struct src exif = save(with_int(quadrants(400, 300), VIPS_META_ORIENTATION, 6), ".jpg[Q=95]");
     VipsImage *half[2] = {solid(100, 100, 255, 0, 0, 255), solid(100, 100, 255, 0, 0, 0)};
     struct src alpha = save(grid(half, 2, 2), ".png");
-    struct src gif = animated_gif();
+    struct src gif = animation(".gif");
 
     test_sizes(q);
     test_orientation(q, exif);

@@ -19,6 +19,9 @@ static const struct fixture fixtures[] = {
     {"sniff-rgba.png", TR_SRC_PNG, true, false, true},
     {"sniff-palette-trns.png", TR_SRC_PNG, true, false, true},
     {"sniff-anim.gif", TR_SRC_GIF, true, true, true}, /* cgif marks unchanged pixels clear */
+    /* libvips writes a loop extension even for one frame: "may be animated", so f-auto never
+     * picks AVIF for it, which could drop frames it has not seen */
+    {"sniff-still.gif", TR_SRC_GIF, true, true, true},
     {"sniff-lossy.webp", TR_SRC_WEBP, false, false, true},
     {"sniff-lossy-alpha.webp", TR_SRC_WEBP, true, false, true},
     {"sniff-lossless-alpha.webp", TR_SRC_WEBP, true, false, true},

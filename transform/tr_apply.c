@@ -115,17 +115,27 @@ static VipsImage **local(struct run *r, int n)
     return (VipsImage **)vips_object_local_array(r->ctx, n);
 }
 
+/* " x 12 frames" for an animation, "" otherwise: for messages. */
+static const char *frames_note(const struct run *r, char buf[32])
+{
+    buf[0] = '\0';
+    if (r->frames > 1)
+        snprintf(buf, 32, " x %d frames", r->frames);
+    return buf;
+}
+
 /* Whether w x h (times the frames) fits the output limits. */
 static int check_size(struct run *r, int w, int h)
 {
     uint64_t px = (uint64_t)w * (uint64_t)h * (uint64_t)r->frames;
+    char note[32];
 
     if (w > r->lim->max_output_dim || h > r->lim->max_output_dim)
         return fail(r, -E2BIG, "a %dx%d image exceeds the limit of %d px a side", w, h,
                     r->lim->max_output_dim);
     if (px > r->lim->max_output_pixels)
-        return fail(r, -E2BIG, "a %dx%d image (x%d frames) exceeds the limit of %llu pixels", w, h,
-                    r->frames, (unsigned long long)r->lim->max_output_pixels);
+        return fail(r, -E2BIG, "a %dx%d image%s exceeds the limit of %llu pixels", w, h,
+                    frames_note(r, note), (unsigned long long)r->lim->max_output_pixels);
     return 0;
 }
 
@@ -261,51 +271,38 @@ static void plan_one_side(const struct tr_step *s, int cw, int ch, double w, dou
     g->oh = g->rh;
 }
 
-/* Both sides given: cm-pad_resize, then the five c- modes (cm- wins over c-). */
+/* Both sides given: cm-pad_resize, then the five c- modes (cm- wins over c-). Fitting modes
+ * scale by the smaller ratio, covering modes by the larger; the side the ratio came from is
+ * exact, and a covering side never rounds below what it must cover. */
 static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, struct geom *g)
 {
     double sx = (double)w / cw, sy = (double)h / ch;
-    double fit = fmin(sx, sy), cover = fmax(sx, sy);
-    int fx, fy;
+    bool pad = s->crop_mode == TR_CM_PAD_RESIZE;
+    bool fit = pad || s->crop == TR_CROP_AT_MAX || s->crop == TR_CROP_AT_MAX_ENLARGE;
+    double sc = fit ? fmin(sx, sy) : fmax(sx, sy);
+    int rw, rh, fx, fy;
 
+    if (!pad && s->crop == TR_CROP_AT_MAX && sc > 1)
+        sc = 1;
+    rw = sc == sx ? w : scaled(cw, sc);
+    rh = sc == sy ? h : scaled(ch, sc);
+    rw = fit || rw > w ? rw : w;
+    rh = fit || rh > h ? rh : h;
     focus_halves(s->focus, &fx, &fy);
-    if (s->crop_mode == TR_CM_PAD_RESIZE) {
-        int rw = fit == sx ? w : scaled(cw, fit), rh = fit == sy ? h : scaled(ch, fit);
-
+    if (pad)
         *g = (struct geom){rw, rh, w, h, G_PAD, (w - rw) * fx / 2, (h - rh) * fy / 2};
-        return;
-    }
-    switch (s->crop) {
-    case TR_CROP_FORCE:
+    else if (s->crop == TR_CROP_FORCE)
         *g = (struct geom){w, h, w, h, G_KEEP, 0, 0};
-        return;
-    case TR_CROP_AT_MAX:
-    case TR_CROP_AT_MAX_ENLARGE:
-        if (s->crop == TR_CROP_AT_MAX && fit > 1)
-            fit = 1;
-        g->rw = fit == sx ? w : scaled(cw, fit);
-        g->rh = fit == sy ? h : scaled(ch, fit);
-        *g = (struct geom){g->rw, g->rh, g->rw, g->rh, G_KEEP, 0, 0};
-        return;
-    case TR_CROP_AT_LEAST:
-    case TR_CROP_MAINTAIN_RATIO:
-        g->rw = cover == sx ? w : scaled(cw, cover);
-        g->rh = cover == sy ? h : scaled(ch, cover);
-        g->rw = g->rw < w ? w : g->rw;
-        g->rh = g->rh < h ? h : g->rh;
-        if (s->crop == TR_CROP_AT_LEAST) {
-            *g = (struct geom){g->rw, g->rh, g->rw, g->rh, G_KEEP, 0, 0};
-            return;
-        }
-        *g = (struct geom){g->rw,
-                           g->rh,
+    else if (s->crop == TR_CROP_MAINTAIN_RATIO)
+        *g = (struct geom){rw,
+                           rh,
                            w,
                            h,
                            focus_is_smart(s) ? G_SMART : G_CROP,
-                           (g->rw - w) * fx / 2,
-                           (g->rh - h) * fy / 2};
-        return;
-    }
+                           (rw - w) * fx / 2,
+                           (rh - h) * fy / 2};
+    else
+        *g = (struct geom){rw, rh, rw, rh, G_KEEP, 0, 0};
 }
 
 /* One coordinate of cm-extract: from x (left), else xc (centre), else fo. */
@@ -573,6 +570,7 @@ static int open_source(struct run *r, int shrink, int page, int n, VipsImage **o
 static int check_input(struct run *r, VipsImage *hdr, int pages)
 {
     uint64_t px = (uint64_t)hdr->Xsize * (uint64_t)hdr->Ysize * (uint64_t)r->frames;
+    char note[32];
 
     if (r->page >= pages)
         return fail(r, -EINVAL, "pg-%d: the source has %d frame%s", r->page + 1, pages,
@@ -581,9 +579,8 @@ static int check_input(struct run *r, VipsImage *hdr, int pages)
         return fail(r, -E2BIG, "the source has %d frames, over the limit of %d", r->frames,
                     r->lim->max_frames);
     if (px > r->lim->max_input_pixels)
-        return fail(r, -E2BIG, "the source is %dx%d pixels (x%d frames), over the limit of %llu",
-                    hdr->Xsize, hdr->Ysize, r->frames,
-                    (unsigned long long)r->lim->max_input_pixels);
+        return fail(r, -E2BIG, "the source is %dx%d pixels%s, over the limit of %llu", hdr->Xsize,
+                    hdr->Ysize, frames_note(r, note), (unsigned long long)r->lim->max_input_pixels);
     return 0;
 }
 
