@@ -69,7 +69,7 @@ struct run {
     int iw, ih;            /* the source frame, oriented: iw and ih of expressions */
     int orientation;       /* EXIF 1..8 */
     int page;              /* pg-: the 0-based frame to load */
-    bool pg;               /* a step says pg-: one frame, even of an animation */
+    bool pg;               /* a step says pg-2 or later: one frame, even of an animation */
     int frames;            /* frames decoded and kept */
     int shrink;            /* shrink-on-load factor used */
     bool plan0_valid;      /* plan0 was sized before loading (shrink-on-load) */
@@ -1140,7 +1140,7 @@ static int run_step(struct run *r, int step, const struct geom *g, VipsImage **i
         rc = flip(r, s->flip, img);
     if (!rc)
         rc = effects(r, s, img);
-    if (!rc && tr_step_has(s, TR_O))
+    if (!rc && tr_step_has(s, TR_O) && s->opacity < 100) /* o-100 changes nothing */
         rc = opacity(r, s->opacity, img);
     if (!rc && tr_step_has(s, TR_B))
         rc = border(r, s, img);
@@ -1336,9 +1336,9 @@ static int check_request(struct run *r)
     if (r->out.format == TR_FMT_GIF && r->src.type != TR_SRC_GIF) /* f-auto may pick GIF */
         return fail(r, -EINVAL, "f-gif: only a GIF source can be served as GIF");
     for (unsigned i = 0; i < c->nsteps; i++) {
-        if (tr_step_has(&c->step[i], TR_PG)) {
-            r->pg = true;
-            r->page = c->step[i].page > 0 ? c->step[i].page - 1 : 0;
+        if (tr_step_has(&c->step[i], TR_PG)) { /* pg-1 changes nothing, as in tr_canonical() */
+            r->page = c->step[i].page > 1 ? c->step[i].page - 1 : 0;
+            r->pg = r->page > 0;
         }
         if (tr_step_has(&c->step[i], TR_BG))
             r->flatten = c->step[i].bg;
