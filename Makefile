@@ -36,20 +36,22 @@ pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROGS :=
 UNIT_TESTS :=
+BENCHES :=
 FUZZ :=
 include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
 
-all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%)
+all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# A program or unit test links the objects and libraries its module.mk names for it:
-# NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c.
+# A program, unit test or bench program links the objects and libraries its module.mk names
+# for it: NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c. Bench programs
+# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them.
 define link_rule
 $(1): $$($(2)_OBJS)
 	@mkdir -p $$(@D)
@@ -58,6 +60,7 @@ endef
 $(foreach p,$(PROGS),$(eval $(call link_rule,$(BIN)/$(p),$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(t)_OBJS += $(O)/tests/$(t).o))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,$(O)/tests/$(t),$(t))))
+$(foreach b,$(BENCHES),$(eval $(call link_rule,$(O)/bench/$(b),$(b))))
 $(O)/tests/%.o: CPPFLAGS += -Itests
 
 # The test command of README.md: set the machine up, then run everything.

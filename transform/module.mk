@@ -22,3 +22,26 @@ fuzz_tr_SRCS := tests/fuzz_tr.c transform/tr_parse.c transform/tr_num.c transfor
 fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
+
+# ---- pipeline: tr_apply.c (the one libvips file), tr_format.c (pure), the CLI --------------
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+TR_VIPS_LIBS := $(call pkg_libs,vips) -lm
+$(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
+
+PROGS += blobkit-transform
+blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
+blobkit-transform_LIBS := $(TR_VIPS_LIBS)
+
+UNIT_TESTS += test_tr_format test_tr_apply
+test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+test_tr_format_LIBS := -lm
+test_tr_apply_OBJS := $(TR_APPLY_OBJS)
+test_tr_apply_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
+$(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# bench program of scripts/bench-transform.sh (built, not run by make check)
+BENCHES += bench_transform
+bench_transform_OBJS := $(O)/tests/bench_transform.o $(TR_APPLY_OBJS)
+bench_transform_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/bench_transform.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)

@@ -296,7 +296,8 @@ struct tr_image {
     void *data;
     size_t len;
     enum tr_format format;
-    int width, height;
+    int width, height; /* of one frame when animated */
+    int load_shrink;   /* shrink-on-load factor used (1: decoded at full size): logs, tests */
 };
 
 /* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted
@@ -316,5 +317,15 @@ void tr_thread_done(void);
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
 
 void tr_image_release(struct tr_image *img);
+
+/* What a source is, from its header alone (no pixel is decoded): its type, its size with EXIF
+ * orientation applied, its frames. Returns 0, or -EBADMSG / -E2BIG (over limits->
+ * max_input_bytes) with err set. Same threads rules as tr_apply(). */
+struct tr_info {
+    struct tr_sniff sniff;
+    int width, height, frames, orientation;
+};
+int tr_probe(const void *src, size_t len, const struct tr_limits *limits, struct tr_info *out,
+             char err[TR_ERR_LEN]);
 
 #endif
