@@ -279,16 +279,22 @@ static void touch_dir(struct node *d)
         d->dir->mtime = time(NULL);
 }
 
-static void link_child(struct cache *c, struct node *d, struct node *n)
+/* Link n into folder d after sibling prev (NULL: first), so a listing keeps its order. */
+static void link_child(struct cache *c, struct node *d, struct node *n, struct node *prev)
 {
+    struct node *next = prev ? prev->next_sib : d->dir->first;
+
     dent_insert(c, n);
-    n->prev_sib = d->dir->last;
-    n->next_sib = NULL;
-    if (d->dir->last)
-        d->dir->last->next_sib = n;
+    n->prev_sib = prev;
+    n->next_sib = next;
+    if (prev)
+        prev->next_sib = n;
     else
         d->dir->first = n;
-    d->dir->last = n;
+    if (next)
+        next->prev_sib = n;
+    else
+        d->dir->last = n;
     n->current = true;
     touch_dir(d);
 }
@@ -340,6 +346,7 @@ static struct node *apply(struct cache *c, struct node *d, const char *name, boo
         n->changed = false;
         return n;
     }
+    struct node *prev = n ? n->prev_sib : d->dir->last;
     if (n)
         retire(c, d, n, true);
     n = node_new(c, d, name, is_dir);
@@ -348,7 +355,7 @@ static struct node *apply(struct cache *c, struct node *d, const char *name, boo
     if (!is_dir)
         n->attr = *attr;
     n->expires = expires;
-    link_child(c, d, n);
+    link_child(c, d, n, prev);
     return n;
 }
 

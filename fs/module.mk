@@ -20,3 +20,8 @@ test_blob_sas_OBJS := $(O)/fs/blob_sas.o $(O)/fs/blob_name.o
 test_blob_retry_OBJS := $(O)/fs/blob_retry.o $(O)/fs/blob_xml.o $(O)/fs/blob_name.o
 test_blob_retry_LIBS := $(call pkg_libs,libxml-2.0)
 $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
+
+# The cache over a stand-in for blob_list and blob_head (tests/test_cache.c).
+UNIT_TESTS += test_cache
+test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(COMMON_OBJS)
+$(O)/tests/test_cache.o: CPPFLAGS += -Ifs $(call pkg_cflags,libcurl libxml-2.0)
