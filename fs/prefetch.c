@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
@@ -19,6 +20,10 @@
 #define SLACK (16 * MIB)     /* how far past the stream a read still counts as sequential */
 #define BEHIND (4 * MIB)     /* chunks this far behind the reader are dropped */
 #define FAR_AHEAD (64 * MIB) /* ... and this far ahead (left over from an earlier stream) */
+/* After a failed read the kernel at once asks again for the same pages (its read-ahead
+ * failed, now it reads synchronously): that second try fails at once, so an origin that is
+ * down costs one retry budget, not two. */
+#define FAILURE_MEMORY_S 1.0
 
 enum chunk_state { PENDING, READY, FAILED };
 
@@ -49,9 +54,11 @@ struct prefetch_file {
     size_t next_len; /* size of the stream's next chunk */
     off_t last_end;  /* where the previous read ended */
     int stale;       /* -ESTALE once the blob has changed */
-    unsigned refs;   /* the opener, one per chunk a worker has yet to finish, one per span
-                        pinning chunks: the kernel may release a file as soon as the last
-                        reply is written, before the span of that reply is released */
+    int failed;      /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
+    double failed_at;
+    unsigned refs; /* the opener, one per chunk a worker has yet to finish, one per span
+                      pinning chunks: the kernel may release a file as soon as the last
+                      reply is written, before the span of that reply is released */
     bool closed;
 };
 
@@ -67,6 +74,25 @@ struct prefetch_pool {
     pthread_t *threads;
     unsigned nthreads;
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Remember a failed fetch (the file's lock is held). */
+static void note_failure(struct prefetch_file *f, int err)
+{
+    if (err == -ESTALE) {
+        f->stale = -ESTALE;
+    } else if (err != -ECANCELED) {
+        f->failed = err;
+        f->failed_at = now_s();
+    }
+}
 
 static bool reserve(struct prefetch_pool *p, size_t len)
 {
@@ -177,10 +203,10 @@ static void fetch(struct prefetch_pool *p, struct chunk *ch)
     pthread_mutex_lock(&f->lock);
     ch->state = n == (ssize_t)ch->len ? READY : FAILED;
     ch->err = n < 0 ? (int)n : -EIO; /* short: the blob is not the size it was listed with */
-    if (n == -ESTALE)
-        f->stale = -ESTALE;
-    if (ch->state == FAILED && f->streaming) /* the next read starts afresh */
-        f->streaming = false;
+    if (ch->state == FAILED) {
+        note_failure(f, ch->err);
+        f->streaming = false; /* the next read starts afresh */
+    }
     if (f->closed)
         chunk_free(f, ch);
     pthread_cond_broadcast(&f->ready);
@@ -399,13 +425,12 @@ static ssize_t read_direct(struct prefetch_file *f, off_t off, size_t len, struc
     ssize_t n = blob_read(f->pool->blob, f->name, f->etag, s->own, len, off);
     if (n >= 0 && (size_t)n != len)
         n = -EIO; /* the blob is not the size it was listed with */
-    if (n == -ESTALE) {
+    if (n < 0) {
         pthread_mutex_lock(&f->lock);
-        f->stale = -ESTALE;
+        note_failure(f, (int)n);
         pthread_mutex_unlock(&f->lock);
-    }
-    if (n < 0)
         return n;
+    }
     s->iov[0] = (struct iovec){.iov_base = s->own, .iov_len = len};
     s->niov = 1;
     return n;
@@ -421,6 +446,8 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
         len = (size_t)(f->size - off);
     pthread_mutex_lock(&f->lock);
     int err = f->stale;
+    if (!err && f->failed && now_s() - f->failed_at < FAILURE_MEMORY_S)
+        err = f->failed;
     bool direct = false;
     if (!err) {
         reclaim(f, off);
@@ -447,8 +474,7 @@ void prefetch_span_release(struct prefetch_span *s)
         pthread_mutex_lock(&f->lock);
         for (size_t i = 0; i < s->npin; i++) {
             struct chunk *ch = s->pin[i];
-            if (--ch->pins == 0 &&
-                (ch->state == FAILED || ch->delivered >= ch->len || f->closed))
+            if (--ch->pins == 0 && (ch->state == FAILED || ch->delivered >= ch->len || f->closed))
                 chunk_free(f, ch);
         }
         bool last = --f->refs == 0;
