@@ -33,7 +33,7 @@ ok "with ESTALE" grep -q "Stale file handle" "$T/err"
 n=$(stat -c %s "$T/got")
 ok "before failing it returned only old bytes ($n)" cmp -s -n "$n" "$T/got" "$T/v1"
 ok "and not all of them" [ "$n" -lt $((64 << 20)) ]
-ok "logged" grep -q "cannot read 'big.bin': it changed while being read" "$BLOBFS_LOG"
+ok "logged once" [ "$(grep -c "cannot read 'big.bin': it changed while being read" "$BLOBFS_LOG")" = 1 ]
 is "the next open reads the new version" "$(sha256sum <"$mnt/big.bin")" "$(sha256sum <"$T/v2")"
 
 # A warm re-read is served by the page cache: no request at all.
@@ -41,7 +41,9 @@ az_sync
 mark=$(az_mark)
 is "a warm re-read" "$(sha256sum <"$mnt/big.bin")" "$(sha256sum <"$T/v2")"
 az_sync
-is "costs no request" "$(az_count "$mark" 'GET|HEAD')" 0
+n=$(az_count "$mark" 'GET|HEAD')
+is "costs no request" "$n" 0
+[ "$n" = 0 ] || az_requests "$mark" | sed 's/^/#   /'
 blobfs_umount "$mnt" "$(blobfs_pid "$mnt")"
 
 # Between reads, with a 2 s attribute timeout: the same size overwritten shows after it.
