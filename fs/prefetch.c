@@ -18,8 +18,9 @@
 #define MAX_AHEAD (24 * MIB) /* fetched ahead of a long sequential stream */
 #define MAX_CHUNKS 8         /* per file */
 #define SLACK (16 * MIB)     /* how far past the stream a read still counts as sequential */
-#define BEHIND (4 * MIB)     /* chunks this far behind the reader are dropped */
-#define FAR_AHEAD (64 * MIB) /* ... and this far ahead (left over from an earlier stream) */
+/* Chunks this far behind the furthest read of the stream are dropped even if not all read:
+ * the kernel's read-ahead sends reads tens of MiB out of order. */
+#define BEHIND (64 * MIB)
 /* After a failed read the kernel at once asks again for the same pages (its read-ahead
  * failed, now it reads synchronously): that second try fails at once, so an origin that is
  * down costs one retry budget, not two. */
@@ -51,6 +52,7 @@ struct prefetch_file {
     unsigned nchunks;
     bool streaming; /* a sequential stream runs: chunks scheduled over [base, end) */
     off_t base, end;
+    off_t furthest;  /* end of the furthest read of the stream */
     size_t next_len; /* size of the stream's next chunk */
     off_t last_end;  /* where the previous read ended */
     int stale;       /* -ESTALE once the blob has changed */
@@ -318,15 +320,17 @@ void prefetch_close(struct prefetch_file *f)
         file_free(f);
 }
 
-/* Drop chunks nobody will read: consumed, failed, or far from the reader. */
-static void reclaim(struct prefetch_file *f, off_t off)
+/* Drop chunks nobody will read: consumed, failed, left over from an earlier stream, or far
+ * behind the stream's furthest read. */
+static void reclaim(struct prefetch_file *f)
 {
     for (struct chunk *ch = f->chunks, *next; ch; ch = next) {
         next = ch->next;
+        off_t end = ch->off + (off_t)ch->len;
         if (ch->state == PENDING || ch->pins)
             continue;
-        if (ch->state == FAILED || ch->delivered >= ch->len ||
-            ch->off + (off_t)ch->len + BEHIND <= off || ch->off > off + FAR_AHEAD)
+        if (ch->state == FAILED || ch->delivered >= ch->len || !f->streaming || end <= f->base ||
+            ch->off >= f->end || end + BEHIND <= f->furthest)
             chunk_free(f, ch);
     }
 }
@@ -363,30 +367,42 @@ static bool in_stream(struct prefetch_file *f, off_t off)
     if (off != f->last_end && (f->streaming || off >= FIRST_CHUNK))
         return false;
     f->streaming = true;
-    f->base = f->end = off == f->last_end ? off : 0;
+    f->base = f->end = f->furthest = off == f->last_end ? off : 0;
     f->next_len = FIRST_CHUNK;
     return true;
 }
 
-/* Keep the stream scheduled past the read by as much as the reader has already read from
- * it (so the window doubles as it goes), with chunks of 1.125, 2, 4, then 8 MiB. */
+/* Schedule the stream's next chunk: 1.125, 2, 4, then 8 MiB, or the whole rest of a small
+ * blob (or of the tail) in one GET. Returns false when out of budget or at the end. */
+static bool extend(struct prefetch_file *f)
+{
+    size_t n = f->next_len;
+    off_t rest = f->size - f->end;
+
+    if (rest <= 0)
+        return false;
+    if (rest <= 2 * (off_t)n)
+        n = (size_t)rest;
+    if (!schedule(f, f->end, n))
+        return false;
+    f->end += (off_t)n;
+    f->next_len = f->next_len < 2 * MIB ? 2 * MIB : f->next_len * 2;
+    if (f->next_len > MAX_CHUNK)
+        f->next_len = MAX_CHUNK;
+    return true;
+}
+
+/* Cover the read itself, whatever it takes (else its bytes would be fetched twice: once
+ * directly, once by the stream); then keep the stream ahead of it by as much as the reader
+ * has already read from it, so the window doubles as it goes, within MAX_CHUNKS. */
 static void schedule_ahead(struct prefetch_file *f, off_t off, size_t len)
 {
     off_t ahead = off - f->base < MAX_AHEAD ? off - f->base : MAX_AHEAD;
-    off_t want = off + (off_t)len + ahead;
 
-    while (f->end < want && f->end < f->size && f->nchunks < MAX_CHUNKS) {
-        size_t n = f->next_len;
-        off_t rest = f->size - f->end;
-        if (rest <= 2 * (off_t)n) /* a small blob, or the tail: one GET */
-            n = (size_t)rest;
-        if (!schedule(f, f->end, n))
-            return;
-        f->end += (off_t)n;
-        f->next_len = f->next_len < 2 * MIB ? 2 * MIB : f->next_len * 2;
-        if (f->next_len > MAX_CHUNK)
-            f->next_len = MAX_CHUNK;
-    }
+    while (f->end < off + (off_t)len && extend(f))
+        ;
+    while (f->end < off + (off_t)len + ahead && f->nchunks < MAX_CHUNKS && extend(f))
+        ;
 }
 
 /* Pin the chunks holding [off, off + len) (all first, so none is reclaimed while waiting for
@@ -450,8 +466,11 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
         err = f->failed;
     bool direct = false;
     if (!err) {
-        reclaim(f, off);
-        if (in_stream(f, off))
+        bool streaming = in_stream(f, off);
+        if (streaming && f->furthest < off + (off_t)len)
+            f->furthest = off + (off_t)len;
+        reclaim(f);
+        if (streaming)
             schedule_ahead(f, off, len);
         direct = !covered(f, off, len);
         f->last_end = off + (off_t)len;
