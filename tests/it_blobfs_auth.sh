@@ -109,3 +109,49 @@ ok "the signature is not in /proc/PID/environ" eval "! tr '\\0' '\\n' </proc/$pi
 ok "nor in ps" eval "! ps -ww -o args= -p $pid | grep -qF -e '$sig' -e 'sig='"
 ok "nor in the log" eval "! grep -qF -e '$sig' '$BLOBFS_LOG'"
 ok "the log has debug lines" grep -q "debug: read 'top.txt' \[0+6\]: HTTP 206" "$BLOBFS_LOG"
+blobfs_umount "$mnt" "$pid"
+
+# Configuration from the environment alone, --prefix, -o passed through with ro forced.
+AZURE_STORAGE_SAS_TOKEN=$good AZURE_STORAGE_ACCOUNT_CONTAINER=media \
+    AZURE_STORAGE_BLOB_ENDPOINT=$AZ_ENDPOINT "$BIN/blobfs" --log-file "$BLOBFS_LOG" \
+    --prefix /a/b/ -o rw,noatime "$mnt"
+wait_until 20 eval "grep -q 'folder a/b on $mnt' '$BLOBFS_LOG'"
+pid=$(_blobfs_mount_lines "$mnt" | tail -n 1 | sed -n 's/.* blobfs\[\([0-9]*\)\] info: .*/\1/p')
+at_exit "blobfs_umount '$mnt' $pid"
+is "--prefix mounts one folder, configured by the environment" "$(ls "$mnt")" img.bin
+is "its files read" "$(sha256sum <"$mnt/img.bin")" "$want"
+opts=$(awk -v m="$mnt" '$2 == m { print $4 }' /proc/mounts)
+ok "-o options reach the mount ($opts)" eval "echo '$opts' | grep -q noatime"
+ok "and ro wins over rw" eval "echo '$opts' | grep -qE '(^|,)ro(,|$)'"
+blobfs_umount "$mnt" "$pid"
+
+# Foreground: SIGINT unmounts and the exit status is 0. (A background job of a script starts
+# with SIGINT ignored, which libfuse respects: restore it, as a terminal would have it.)
+AZURE_STORAGE_SAS_TOKEN=$good env --default-signal=INT "$BIN/blobfs" -f --endpoint "$AZ_ENDPOINT" \
+    --container media "$mnt" 2>"$T/fg.log" &
+fg=$!
+at_exit "kill $fg"
+ok "-f: mounted in the foreground" wait_until 20 mountpoint -q "$mnt"
+is "-f: reads" "$(cat "$mnt/top.txt")" hello
+kill -INT "$fg"
+rc=0
+wait_until 20 eval "! kill -0 $fg 2>/dev/null" && wait "$fg" || rc=$?
+is "-f: SIGINT ends it with status 0" "$rc" 0
+ok "and unmounts" eval "! mountpoint -q '$mnt'"
+ok "-f logs to stderr" grep -q "info: unmounted $mnt" "$T/fg.log"
+
+# The command line itself.
+help=$("$BIN/blobfs" --help)
+for o in --account --container --endpoint --sas-file --prefix --attr-timeout --negative-timeout \
+    --connect-timeout --stall-timeout --retry-timeout --prefetch-mem --read-ahead --log-file \
+    --debug --foreground -o --help --version; do
+    echo "$help" | grep -q -- "$o" || echo "# --help lacks $o"
+done
+ok "--help names every option" eval "! echo \"\$help\" | grep -q '^# '"
+ok "--version" eval "'$BIN/blobfs' --version | grep -qE '^blobfs [0-9]+\.[0-9]+\.[0-9]+ \(libfuse 3\.'"
+rc=0
+"$BIN/blobfs" --bogus "$mnt" 2>"$T/err" || rc=$?
+is "an unknown option: status 2" "$rc" 2
+rc=0
+"$BIN/blobfs" --container media --attr-timeout soon "$mnt" 2>"$T/err" || rc=$?
+ok "a bad number is named" eval "[ $rc = 2 ] && grep -q \"attr-timeout wants a number\" '$T/err'"
