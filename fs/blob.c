@@ -500,10 +500,11 @@ static void describe(struct request *rq, char *out, size_t cap)
     const char *code = rq->code;
 
     if (rq->status == 0 && rq->res == CURLE_WRITE_ERROR)
-        snprintf(out, cap, "the answer did not fit the request (HTTP %ld)", rq->status);
+        snprintf(out, cap, "the answer was longer than asked for or allowed");
     else if (rq->status == 0)
-        snprintf(out, cap, "cannot reach %s: %s (%u attempts)", rq->c->endpoint,
-                 rq->curl_err[0] ? rq->curl_err : curl_easy_strerror(rq->res), rq->attempts);
+        snprintf(out, cap, "cannot reach %s: %s (%u attempt%s)", rq->c->endpoint,
+                 rq->curl_err[0] ? rq->curl_err : curl_easy_strerror(rq->res), rq->attempts,
+                 rq->attempts == 1 ? "" : "s");
     else if (rq->status == 401 || rq->status == 403)
         describe_denied(rq, out, cap);
     else if (strcmp(code, "ContainerNotFound") == 0)
