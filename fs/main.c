@@ -15,7 +15,6 @@
 #include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <libxml/parser.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
