@@ -25,6 +25,9 @@
  * failed, now it reads synchronously): that second try fails at once, so an origin that is
  * down costs one retry budget, not two. */
 #define FAILURE_MEMORY_S 1.0
+/* Freed chunk buffers kept for reuse, at most this much: a fresh 8 MiB buffer costs 2048 page
+ * faults, each zeroing a page, for every chunk of every read. */
+#define SPARE_MAX (64 * MIB)
 
 enum chunk_state { PENDING, READY, FAILED };
 
@@ -34,7 +37,8 @@ struct chunk {
     struct chunk *next_job; /* in the pool's queue */
     off_t off;
     size_t len, delivered;
-    char *data;
+    char *data; /* cap bytes, from buffer_get() */
+    size_t cap;
     enum chunk_state state;
     int err;
     unsigned pins; /* spans pointing into data */
@@ -67,9 +71,11 @@ struct prefetch_file {
 struct prefetch_pool {
     struct blob_client *blob;
     size_t budget;
-    pthread_mutex_t lock; /* guards used, queue, files, stopping */
+    pthread_mutex_t lock; /* guards used, spares, spare_bytes, queue, files, stopping */
     pthread_cond_t work;
-    size_t used;
+    size_t used;          /* bytes of chunk buffers in use */
+    struct spare *spares; /* buffers kept for reuse */
+    size_t spare_bytes;
     struct chunk *qhead, *qtail;
     struct prefetch_file *files;
     bool stopping;
@@ -96,14 +102,63 @@ static void note_failure(struct prefetch_file *f, int err)
     }
 }
 
-static bool reserve(struct prefetch_pool *p, size_t len)
+/* A spare buffer: its first bytes link it and say how big it is. */
+struct spare {
+    struct spare *next;
+    size_t cap;
+};
+
+/* Chunk buffers come in whole MiB, so a buffer fits later chunks of its size class. */
+static size_t capacity(size_t len)
+{
+    return (len + MIB - 1) / MIB * MIB;
+}
+
+/* A buffer of cap bytes counted in the budget, a spare one when there is. Returns NULL when
+ * that would exceed the budget, or when out of memory. */
+static char *buffer_get(struct prefetch_pool *p, size_t cap)
+{
+    char *buf = NULL;
+
+    pthread_mutex_lock(&p->lock);
+    bool ok = p->used + cap <= p->budget;
+    if (ok)
+        p->used += cap;
+    for (struct spare **s = &p->spares; ok && *s; s = &(*s)->next) {
+        if ((*s)->cap == cap) {
+            buf = (char *)*s;
+            *s = (*s)->next;
+            p->spare_bytes -= cap;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (ok && !buf) {
+        buf = malloc(cap);
+        if (!buf) {
+            pthread_mutex_lock(&p->lock);
+            p->used -= cap;
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    return buf;
+}
+
+static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
 {
     pthread_mutex_lock(&p->lock);
-    bool ok = p->used + len <= p->budget;
-    if (ok)
-        p->used += len;
+    p->used -= cap;
+    bool keep = p->spare_bytes + cap <= SPARE_MAX;
+    if (keep) {
+        struct spare *s = (struct spare *)(void *)buf;
+        s->next = p->spares;
+        s->cap = cap;
+        p->spares = s;
+        p->spare_bytes += cap;
+    }
     pthread_mutex_unlock(&p->lock);
-    return ok;
+    if (!keep)
+        free(buf);
 }
 
 static void chunk_free(struct prefetch_file *f, struct chunk *ch)
@@ -115,10 +170,7 @@ static void chunk_free(struct prefetch_file *f, struct chunk *ch)
     if (*link)
         *link = ch->next;
     f->nchunks--;
-    pthread_mutex_lock(&f->pool->lock);
-    f->pool->used -= ch->len;
-    pthread_mutex_unlock(&f->pool->lock);
-    free(ch->data);
+    buffer_put(f->pool, ch->data, ch->cap);
     free(ch);
 }
 
@@ -127,18 +179,17 @@ static bool schedule(struct prefetch_file *f, off_t off, size_t len)
 {
     struct prefetch_pool *p = f->pool;
 
-    if (!reserve(p, len))
+    size_t cap = capacity(len);
+    char *data = buffer_get(p, cap);
+    if (!data)
         return false;
     struct chunk *ch = calloc(1, sizeof(*ch));
-    char *data = ch ? malloc(len) : NULL;
-    if (!data) {
-        free(ch);
-        pthread_mutex_lock(&p->lock);
-        p->used -= len;
-        pthread_mutex_unlock(&p->lock);
+    if (!ch) {
+        buffer_put(p, data, cap);
         return false;
     }
-    *ch = (struct chunk){.file = f, .off = off, .len = len, .data = data, .state = PENDING};
+    *ch = (struct chunk){
+        .file = f, .off = off, .len = len, .data = data, .cap = cap, .state = PENDING};
     struct chunk **link = &f->chunks;
     while (*link && (*link)->off <= off)
         link = &(*link)->next;
@@ -269,6 +320,11 @@ void prefetch_pool_free(struct prefetch_pool *p)
     }
     while (p->files)
         file_free(p->files);
+    while (p->spares) {
+        struct spare *s = p->spares;
+        p->spares = s->next;
+        free(s);
+    }
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);
