@@ -14,8 +14,8 @@
 
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
-#define MAX_CHUNK (8 * MIB)
-#define MAX_AHEAD (24 * MIB) /* fetched ahead of a long sequential stream */
+#define MAX_CHUNK (16 * MIB)
+#define MAX_AHEAD (32 * MIB) /* fetched ahead of a long sequential stream */
 #define MAX_CHUNKS 8         /* per file */
 #define SLACK (16 * MIB)     /* how far past the stream a read still counts as sequential */
 /* Chunks this far behind the furthest read of the stream are dropped even if not all read:
@@ -428,7 +428,7 @@ static bool in_stream(struct prefetch_file *f, off_t off)
     return true;
 }
 
-/* Schedule the stream's next chunk: 1.125, 2, 4, then 8 MiB, or the whole rest of a small
+/* Schedule the stream's next chunk: 1.125, 2, 4, 8, then 16 MiB, or the whole rest of a small
  * blob (or of the tail) in one GET. Returns false when out of budget or at the end. */
 static bool extend(struct prefetch_file *f)
 {

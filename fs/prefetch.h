@@ -2,7 +2,7 @@
  *
  * Each open file has its own stream. The first read fetches 1 MiB + 128 KiB (the kernel
  * asks for 128 KiB beyond a 1 MiB read) or the whole blob when it is small; while reads
- * stay sequential, chunks double to 2, 4 and 8 MiB and several are fetched ahead on the
+ * stay sequential, chunks double to 2, 4, 8 and 16 MiB and several are fetched ahead on the
  * pool's worker threads. Chunk data is written by libcurl straight into the chunk and handed
  * to the kernel from there. A random read is one ranged GET of exactly what was asked. All
  * chunks together stay within the pool's memory budget; past it, reads go direct.
