@@ -191,12 +191,17 @@ static int parse_query(const char *q, size_t len, struct route *out, char err[RO
     return 0;
 }
 
-/* The part after the endpoint: an optional "tr:" segment, then the file path. */
+/* The part after the endpoint: an optional "tr:" segment, then the file path. Leading slashes
+ * are skipped: the legacy SDK writes "ENDPOINT//path" when its urlEndpoint ends in '/'. */
 static int parse_rest_path(const char *p, size_t len, struct route *out, char err[ROUTE_ERR_LEN])
 {
     char decoded[ROUTE_MAX_PATH];
     int n;
 
+    while (len && *p == '/') {
+        p++;
+        len--;
+    }
     if (len >= 3 && memcmp(p, "tr:", 3) == 0) {
         const char *slash = memchr(p, '/', len);
         if (!slash)
