@@ -20,7 +20,7 @@
 #define TR_MAX_TEXT 2048 /* bytes of transformation text given to one tr_parse() call */
 #define TR_MAX_EXPR 6    /* operands in one arithmetic expression (iw_div_2_add_10 has 3) */
 #define TR_MAX_PATH 512  /* bytes of a di- (default image) path */
-#define TR_ERR_LEN 128   /* error messages: "unknown parameter 'wx' in step 2" */
+#define TR_ERR_LEN 128   /* error messages: "unknown parameter 'wx' (step 2)" */
 
 /* ---- Numbers ------------------------------------------------------------------------------ */
 
@@ -43,7 +43,7 @@ enum tr_num_kind {
 
 struct tr_num {
     enum tr_num_kind kind;
-    unsigned nops; /* operands used: 1 for a literal, 2..TR_MAX_EXPR for an expression */
+    unsigned nops; /* operands used: 1 for a literal, 1..TR_MAX_EXPR for an expression */
     struct tr_operand operand[TR_MAX_EXPR];
     enum tr_op op[TR_MAX_EXPR - 1];
 };
@@ -150,15 +150,15 @@ struct tr_step {
     enum tr_crop_mode crop_mode;      /* cm- */
     enum tr_focus focus;              /* fo- */
     double zoom;                      /* z- */
-    double rotate;                    /* rt-: degrees clockwise, N-negative */
+    double rotate;                    /* rt-: degrees clockwise in [0, 360): N90 is 270 */
     bool rotate_auto;                 /* rt-auto: apply EXIF orientation */
     enum tr_flip flip;                /* fl- */
-    int trim;                         /* t-: threshold 1..99 (t-true = 10) */
+    int trim;                         /* t-: 1..99 (t-true = 10; t-false sets nothing) */
     struct tr_color bg, border_color; /* bg-, b-<width>_<colour> */
     double blur;                      /* bl-: 1..100 */
     int opacity;                      /* o-: 0..100 */
     double sharpen;                   /* e-sharpen[-n]: 0 means the default strength */
-    double usm[4];                    /* e-usm-radius-sigma-amount-threshold */
+    double usm[4];                    /* e-usm-<radius>-<sigma>-<amount>-<threshold> */
     int page;                         /* pg-: 1-based frame or page */
     int quality;                      /* q-: 1..100 */
     enum tr_format format;            /* f- */
@@ -195,8 +195,9 @@ void tr_chain_init(struct tr_chain *c);
 /* Parse s[0..len) and append its steps to c; call once for path steps, then for query steps.
  * s is the text after one percent-decoding by the caller. names may be NULL. An n- name
  * expands to its steps (one level: a named transformation cannot name another).
- * Returns 0, or -EINVAL with err set ("unknown parameter 'wx' in step 2", "q: 0 is out of
- * range 1-100", "layers (l-) are not supported yet"); c is then unspecified. Pure. */
+ * Returns 0, or -EINVAL with err set ("unknown parameter 'wx' (step 2)", "q: 0 is out of
+ * range 1-100 (step 1)", "l: layers (l-) are not supported yet (step 1)"); c is then
+ * unspecified. Pure. */
 int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_names *names,
              char err[TR_ERR_LEN]);
 
@@ -214,9 +215,13 @@ struct tr_output {
 };
 void tr_chain_output(const struct tr_chain *c, struct tr_output *out);
 
+/* A buffer this big always holds the canonical text of a chain. */
+#define TR_CANONICAL_MAX 16384
+
 /* Write the canonical text of c to buf (always NUL-terminated): keys in enum tr_key order,
- * numbers normalised, defaults explicit where they change nothing, so two spellings of one
- * transformation ("h-300,w-300" and "w-300,h-300") give one text: the cache key and ETag input.
+ * numbers normalised, values that change nothing (defaults) left out, output settings once at
+ * the end, so two spellings of one transformation ("h-300,w-300,c-maintain_ratio" and
+ * "w-300,h-300") give one text: the cache key and ETag input.
  * Returns its length, or -ENOSPC when cap is too small. Pure. */
 int tr_canonical(const struct tr_chain *c, char *buf, size_t cap);
 
@@ -258,7 +263,7 @@ enum tr_format tr_pick_format(const struct tr_chain *c, const struct tr_sniff *s
 /* Whether the output format of c depends on Accept (then responses carry Vary: Accept). */
 bool tr_format_varies(const struct tr_chain *c);
 
-/* "image/webp" etc.; (transfer none): static strings. */
+/* "image/webp" etc., "application/octet-stream" for auto and orig; (transfer none): static. */
 const char *tr_format_mime(enum tr_format f);
 const char *tr_format_name(enum tr_format f); /* "jpeg", "webp", ... */
 
@@ -291,7 +296,8 @@ struct tr_image {
     void *data;
     size_t len;
     enum tr_format format;
-    int width, height;
+    int width, height; /* of one frame when animated */
+    int load_shrink;   /* shrink-on-load factor used (1: decoded at full size): logs, tests */
 };
 
 /* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted
@@ -311,5 +317,15 @@ void tr_thread_done(void);
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
 
 void tr_image_release(struct tr_image *img);
+
+/* What a source is, from its header alone (no pixel is decoded): its type, its size with EXIF
+ * orientation applied, its frames. Returns 0, or -EBADMSG / -E2BIG (over limits->
+ * max_input_bytes) with err set. Same threads rules as tr_apply(). */
+struct tr_info {
+    struct tr_sniff sniff;
+    int width, height, frames, orientation;
+};
+int tr_probe(const void *src, size_t len, const struct tr_limits *limits, struct tr_info *out,
+             char err[TR_ERR_LEN]);
 
 #endif

@@ -1,0 +1,891 @@
+/* Unit tests for the transformation parser (transform/tr_parse.c, tr_num.c, tr_color.c,
+ * tr_canon.c): every parameter with good and bad values and the exact message, chains, named
+ * transformations, expressions and their evaluation, canonical texts, caps. Every input sits
+ * at the end of a readable page (check_guard), so a parser that reads past len faults. */
+#include "tr.h"
+#include "tr_parse_i.h"
+
+#include "check.h"
+
+#include <errno.h>
+#include <math.h>
+
+static const struct tr_named named_list[] = {
+    {"thumb", "w-200,h-200"}, {"two", "w-100:rt-90"}, {"bad", "w-10:q-0"},
+    {"nested", "n-thumb"},    {"empty", ""},          {"with-di", "di-@@fallback@@x.jpg,w-50"},
+};
+static const struct tr_names names = {named_list, sizeof(named_list) / sizeof(named_list[0])};
+
+/* Parse one text into a fresh chain, from a guarded copy; returns tr_parse()'s result. */
+static int parse(const char *s, struct tr_chain *c, char err[TR_ERR_LEN])
+{
+    tr_chain_init(c);
+    return tr_parse(c, check_guard(s, strlen(s)), strlen(s), &names, err);
+}
+
+static const char *canonical(const struct tr_chain *c)
+{
+    static char buf[TR_CANONICAL_MAX];
+
+    if (tr_canonical(c, buf, sizeof(buf)) < 0)
+        return "(does not fit)";
+    return buf;
+}
+
+/* ---- Good values: text -> canonical text ---------------------------------------------------- */
+
+static const struct {
+    const char *in, *canon;
+} goods[] = {
+    /* w, h: px, fractions, expressions, auto (w only); rounding; the 65535 px cap */
+    {"w-300", "w-300"},
+    {"h-300", "h-300"},
+    {"w-1", "w-1"},
+    {"w-65535", "w-65535"},
+    {"w-300.4", "w-300"},
+    {"w-300.5", "w-301"},
+    {"w-0.4", "w-0.4"},
+    {"h-0.40", "h-0.4"},
+    {"w-0.000001", "w-0.000001"},
+    {"w-0.9999999", "w-1"},
+    {"w-00300", "w-300"},
+    {"w-auto", "w-auto"},
+    {"w-iw", "w-iw"},
+    {"w-iw_div_2", "w-iw_div_2"},
+    {"h-ih_mul_0.5_add_N10", "h-ih_mul_0.5_add_N10"},
+    {"w-100_mul_2", "w-200"},
+    {"w-1_div_2", "w-0.5"},
+    {"w-2_pow_3_pow_2", "w-64"},
+    {"w-cw_sub_ch_add_car_mod_3_pow_iar", "w-cw_sub_ch_add_car_mod_3_pow_iar"},
+    /* ar: W-H, W_H, a number, expressions */
+    {"ar-4-3", "ar-4-3"},
+    {"ar-8-6", "ar-4-3"},
+    {"ar-16_9", "ar-16-9"},
+    {"ar-4_div_3", "ar-4-3"},
+    {"ar-1.5", "ar-1.5-1"},
+    {"ar-1.5-1", "ar-1.5-1"},
+    {"ar-3-1", "ar-3-1"},
+    {"ar-2_mul_3", "ar-6-1"},
+    {"ar-iar", "ar-iar"},
+    {"ar-iar_div_2", "ar-iar_div_2"},
+    {"ar-1.91-1", "ar-1.91-1"},
+    /* c, cm, fo, z */
+    {"c-maintain_ratio", ""},
+    {"c-force", "c-force"},
+    {"c-at_max", "c-at_max"},
+    {"c-at_max_enlarge", "c-at_max_enlarge"},
+    {"c-at_least", "c-at_least"},
+    {"cm-pad_resize", "cm-pad_resize"},
+    {"cm-extract", "cm-extract"},
+    {"cm-pad_extract", "cm-pad_extract"},
+    {"fo-center", ""},
+    {"fo-top", "fo-top"},
+    {"fo-left", "fo-left"},
+    {"fo-bottom", "fo-bottom"},
+    {"fo-right", "fo-right"},
+    {"fo-top_left", "fo-top_left"},
+    {"fo-top_right", "fo-top_right"},
+    {"fo-bottom_left", "fo-bottom_left"},
+    {"fo-bottom_right", "fo-bottom_right"},
+    {"fo-auto", "fo-auto"},
+    {"fo-face", "fo-face"},
+    {"z-1", ""},
+    {"z-1.5", "z-1.5"},
+    {"z-0.5", "z-0.5"},
+    {"z-10", "z-10"},
+    /* x y xc yc */
+    {"x-0", "x-0"},
+    {"x-10,y-20", "x-10,y-20"},
+    {"xc-0.5,yc-0.25", "xc-0.5,yc-0.25"},
+    {"x-iw_div_4", "x-iw_div_4"},
+    {"y-65535", "y-65535"},
+    /* dpr */
+    {"dpr-1", ""},
+    {"dpr-2", "dpr-2"},
+    {"dpr-0.1", "dpr-0.1"},
+    {"dpr-5", "dpr-5"},
+    {"dpr-2.50", "dpr-2.5"},
+    {"dpr-auto", "dpr-auto"},
+    /* rt fl t */
+    {"rt-90", "rt-90"},
+    {"rt-N90", "rt-270"},
+    {"rt-360", ""},
+    {"rt-0", ""},
+    {"rt-N360", ""},
+    {"rt-45.5", "rt-45.5"},
+    {"rt-N0.000001", "rt-359.999999"},
+    {"rt-auto", "rt-auto"},
+    {"fl-h", "fl-h"},
+    {"fl-v", "fl-v"},
+    {"fl-h_v", "fl-h_v"},
+    {"fl-v_h", "fl-h_v"},
+    {"t-true", "t-10"},
+    {"t-10", "t-10"},
+    {"t-1", "t-1"},
+    {"t-99", "t-99"},
+    {"t-false", ""},
+    /* bg b r bl o */
+    {"bg-FF0000", "bg-FF0000"},
+    {"bg-ff0000", "bg-FF0000"},
+    {"bg-F00", "bg-FF0000"},
+    {"bg-red", "bg-FF0000"},
+    {"bg-RED", "bg-FF0000"},
+    {"bg-RebeccaPurple", "bg-663399"},
+    {"bg-FF000050", "bg-FF000050"},
+    {"bg-FF000099", "bg-FF0000"},
+    {"bg-00000000", "bg-00000000"},
+    {"b-5_FF0000", "b-5_FF0000"},
+    {"b-5_red", "b-5_FF0000"},
+    {"b-cw_mul_0.05_yellow", "b-cw_mul_0.05_FFFF00"},
+    {"b-ih_div_20_FF00FF", "b-ih_div_20_FF00FF"},
+    {"b-2_FF000050", "b-2_FF000050"},
+    {"r-20", "r-20"},
+    {"r-max", "r-max"},
+    {"bl-1", "bl-1"},
+    {"bl-100", "bl-100"},
+    {"o-0", "o-0"},
+    {"o-50", "o-50"},
+    {"o-100", ""},
+    /* effects */
+    {"e-grayscale", "e-grayscale"},
+    {"e-grayscale-true", "e-grayscale"},
+    {"e-contrast", "e-contrast"},
+    {"e-sharpen", "e-sharpen"},
+    {"e-sharpen-true", "e-sharpen"},
+    {"e-sharpen-10", "e-sharpen-10"},
+    {"e-sharpen-01", "e-sharpen-1"},
+    {"e-sharpen-0.5", "e-sharpen-0.5"},
+    {"e-usm", "e-usm-2-2-0.8-0.024"},
+    {"e-usm-true", "e-usm-2-2-0.8-0.024"},
+    {"e-usm-2-2-0.8-0.024", "e-usm-2-2-0.8-0.024"},
+    {"e-usm-1.5-1-2-0", "e-usm-1.5-1-2-0"},
+    /* pg q f */
+    {"pg-1", ""},
+    {"pg-2", "pg-2"},
+    {"q-1", "q-1"},
+    {"q-80", ""},
+    {"q-100", "q-100"},
+    {"f-auto", ""},
+    {"f-jpg", "f-jpeg"},
+    {"f-jpeg", "f-jpeg"},
+    {"f-png", "f-png"},
+    {"f-webp", "f-webp"},
+    {"f-avif", "f-avif"},
+    {"f-gif", "f-gif"},
+    {"f-orig", "f-orig"},
+    /* pr lo md cp orig */
+    {"pr-true", "pr-true"},
+    {"pr-false", ""},
+    {"lo-true", "lo-true"},
+    {"md-true", "md-true"},
+    {"cp-true", "cp-true"},
+    {"orig-true", "orig-true"},
+    {"orig-false", ""},
+    {"orig-true,w-100:rt-90,q-50", "orig-true"},
+    /* di: '@@' is '/', a leading '@@' or '/' is dropped */
+    {"di-img.jpg", "di-img.jpg"},
+    {"di-@@path@@to@@img.jpg", "di-path@@to@@img.jpg"},
+    {"di-folder@@def.jpg", "di-folder@@def.jpg"},
+    {"di-/a/b.jpg", "di-a@@b.jpg"},
+    {"di-a@b.jpg", "di-a@b.jpg"},
+    {"di-x@@@y", "di-x@@@y"},
+    {"w-100,di-d.png", "w-100:di-d.png"},
+    /* chains */
+    {"w-300,h-300,c-at_max:rt-90:f-webp", "w-300,h-300,c-at_max:rt-90,f-webp"},
+    {"h-300,w-300", "w-300,h-300"},
+    {"q-50,w-300", "w-300,q-50"},
+    {"q-50:w-300", "w-300,q-50"},
+    {"w-300:q-50", "w-300,q-50"},
+    {"f-png:w-10:f-webp", "w-10,f-webp"},
+    {"q-50:q-80", ""},
+    {"pr-true:pr-false", ""},
+    {"w-100:c-maintain_ratio:h-100", "w-100:h-100"},
+    {"w-100:fo-center,q-50", "w-100,q-50"},
+    {"", ""},
+    {":", ""},
+    {"::w-1::", "w-1"},
+    {"w-1:", "w-1"},
+    {":w-1", "w-1"},
+    {"t-false:w-1", "w-1"},
+    /* named transformations, read in place */
+    {"n-thumb", "w-200,h-200"},
+    {"n-thumb,q-50", "w-200,h-200,q-50"},
+    {"q-50,n-thumb", "w-200,h-200,q-50"},
+    {"n-two,q-50", "w-100:rt-90,q-50"},
+    {"rt-180:n-two:bl-5", "rt-180:w-100:rt-90:bl-5"},
+    {"n-empty", ""},
+    {"n-empty,w-5", "w-5"},
+    {"n-with-di", "w-50:di-fallback@@x.jpg"},
+};
+
+static void test_goods(void)
+{
+    struct tr_chain c;
+    char err[TR_ERR_LEN];
+
+    for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+        if (!ok(parse(goods[i].in, &c, err) == 0, "parses '%s'", goods[i].in)) {
+            printf("#   error: %s\n", err);
+            continue;
+        }
+        ok_str(canonical(&c), goods[i].canon, "canonical of '%s'", goods[i].in);
+    }
+}
+
+/* ---- Bad values: text -> the exact message --------------------------------------------------- */
+
+static const struct {
+    const char *in, *err;
+} bads[] = {
+    /* structure */
+    {"w-100,,h-100", "empty parameter (step 1)"},
+    {",w-100", "empty parameter (step 1)"},
+    {"w-100,", "empty parameter (step 1)"},
+    {"w-100,:h-1", "empty parameter (step 1)"},
+    {"w-1:h-1,", "empty parameter (step 2)"},
+    {",", "empty parameter (step 1)"},
+    {"w-300,w-200", "w: given twice in one step (step 1)"},
+    {"w-300,h-2:h-3,h-4", "h: given twice in one step (step 2)"},
+    {"t-false,t-5", "t: given twice in one step (step 1)"},
+    {"w", "w: missing value (step 1)"},
+    {"w-", "w: missing value (step 1)"},
+    {"e-sharpen-", "e-sharpen: missing value (step 1)"},
+    {"wx-3", "unknown parameter 'wx' (step 1)"},
+    {"w-1:W-1", "unknown parameter 'W' (step 2)"},
+    {"e", "unknown parameter 'e' (step 1)"},
+    {"e-foo", "unknown parameter 'e-foo' (step 1)"},
+    {"ik-t-1", "unknown parameter 'ik' (step 1)"},
+    {" w-1", "unknown parameter ' w' (step 1)"},
+    {"w-1\n", "control character 0x0a at byte 3 (step 1)"},
+    {"w-1\x7f", "control character 0x7f at byte 3 (step 1)"},
+    {"\xc3\xa9-1", "unknown parameter '?\?' (step 1)"},
+    {"averyveryveryveryverylongkeyname-1",
+     "unknown parameter 'averyveryveryveryverylon...' (step 1)"},
+    /* numbers */
+    {"w-0", "w: '0' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"w-65536", "w: '65536' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"h-70000", "h: '70000' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"w-0.0000001", "w: '0.0000001' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"w-N100", "w: 'N100' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"w--5", "w: '-5' is not a number (negatives are written N5) (step 1)"},
+    {"w-abc", "w: 'abc' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-1.", "w: '1.' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-.5", "w: '.5' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-1e3", "w: '1e3' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-+5", "w: '+5' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-1234567890", "w: '1234567890' is too long a number (9 digits before the point, 12 "
+                     "after) (step 1)"},
+    {"w-0.1234567890123", "w: '0.1234567890123' is too long a number (9 digits before the "
+                          "point, 12 after) (step 1)"},
+    {"h-auto", "h: 'auto' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-1_div_0", "w: '1_div_0' divides by zero or overflows (step 1)"},
+    {"w-5_mod_0", "w: '5_mod_0' divides by zero or overflows (step 1)"},
+    {"w-10_pow_400", "w: '10_pow_400' divides by zero or overflows (step 1)"},
+    {"w-100_sub_100", "w: '100_sub_100' is out of range (a fraction below 1, or 1-65535 px) "
+                      "(step 1)"},
+    {"w-iw_div", "w: expression ends with an operator (step 1)"},
+    {"w-iw_div_", "w: expression has an empty operand (step 1)"},
+    {"w-iw__2", "w: expression has an empty operator (step 1)"},
+    {"w-_iw", "w: expression has an empty operand (step 1)"},
+    {"w-iw_plus_2", "w: 'plus' is not an operator (add sub mul div mod pow) (step 1)"},
+    {"w-iw_div_2_2", "w: '2' is not an operator (add sub mul div mod pow) (step 1)"},
+    {"w-bw_div_2", "w: 'bw' is only valid inside layers, which are not supported yet (step 1)"},
+    {"w-1_add_2_add_3_add_4_add_5_add_6_add_7", "w: expression has more than 6 operands (step 1)"},
+    {"x-N1", "x: 'N1' is out of range (a fraction below 1, or 0-65535 px) (step 1)"},
+    {"yc-65536", "yc: '65536' is out of range (a fraction below 1, or 0-65535 px) (step 1)"},
+    /* ar */
+    {"ar-4-0", "ar: '4-0' needs a width and a height above 0 (step 1)"},
+    {"ar-N4-3", "ar: 'N4-3' needs a width and a height above 0 (step 1)"},
+    {"ar-4-3-2", "ar: '4-3-2' is not W-H (ar-4-3) or an expression (step 1)"},
+    {"ar-4:3", "unknown parameter '3' (step 2)"},
+    {"ar-x-3", "ar: 'x-3' is not W-H (ar-4-3) or an expression (step 1)"},
+    {"ar-0", "ar: '0' is out of range (1-65535 to 65535-1) (step 1)"},
+    {"ar-1-70000", "ar: '1-70000' is out of range (1-65535 to 65535-1) (step 1)"},
+    {"ar-4_div_0", "ar: '4_div_0' needs a width and a height above 0 (step 1)"},
+    {"ar-1_div_0_add_1", "ar: '1_div_0_add_1' divides by zero or overflows (step 1)"},
+    /* words */
+    {"c-fit", "c: 'fit' is not a crop (maintain_ratio force at_max at_max_enlarge at_least) "
+              "(step 1)"},
+    {"c-maintain_ratio_no_enlarge", "c: 'maintain_ratio_no_enlarge' is not supported yet (step "
+                                    "1)"},
+    {"cm-pad", "cm: 'pad' is not a crop mode (pad_resize extract pad_extract) (step 1)"},
+    {"cm-pad_resize_no_enlarge", "cm: 'pad_resize_no_enlarge' is not supported yet (step 1)"},
+    {"cm-pad_extract_no_shrink", "cm: 'pad_extract_no_shrink' is not supported yet (step 1)"},
+    {"fo-car", "fo: 'car' is not a supported focus (a position such as top_left, auto or face) "
+               "(step 1)"},
+    {"fo-custom", "fo: 'custom' needs a focus area stored with the file, not supported (step 1)"},
+    {"fo-Top", "fo: 'Top' is not a supported focus (a position such as top_left, auto or face) "
+               "(step 1)"},
+    {"fl-x", "fl: 'x' is not a flip (h v h_v v_h) (step 1)"},
+    {"f-bmp", "f: 'bmp' is not a format (auto jpg jpeg png webp avif gif orig) (step 1)"},
+    {"f-svg", "f: 'svg' is not supported: output is raster only (step 1)"},
+    {"f-mp4", "f: 'mp4' is a video format, not supported (step 1)"},
+    {"f-webm", "f: 'webm' is a video format, not supported (step 1)"},
+    {"pr-yes", "pr: 'yes' is not true or false (step 1)"},
+    {"orig-1", "orig: '1' is not true or false (step 1)"},
+    /* whole numbers */
+    {"q-0", "q: 0 is out of range 1-100 (step 1)"},
+    {"q-101", "q: 101 is out of range 1-100 (step 1)"},
+    {"q-50.5", "q: '50.5' is not a whole number (step 1)"},
+    {"q-N5", "q: 'N5' is not a whole number (step 1)"},
+    {"q-9999999999", "q: '9999999999' is too long a number (step 1)"},
+    {"o-101", "o: 101 is out of range 0-100 (step 1)"},
+    {"bl-0", "bl: 0 is out of range 1-100 (step 1)"},
+    {"bl-101", "bl: 101 is out of range 1-100 (step 1)"},
+    {"t-0", "t: 0 is out of range 1-99 (step 1)"},
+    {"t-100", "t: 100 is out of range 1-99 (step 1)"},
+    {"t-yes", "t: 'yes' is not a whole number (step 1)"},
+    {"pg-0", "pg: 0 is out of range 1-10000 (step 1)"},
+    {"pg-2-4", "pg: '2-4' is a page range, list or name, not supported (step 1)"},
+    {"pg-1_3_5", "pg: '1_3_5' is a page range, list or name, not supported (step 1)"},
+    {"r-0", "r: 0 is out of range 1-65535 (step 1)"},
+    {"r-10_20_30_40",
+     "r: '10_20_30_40' is per-corner radii or an expression, not supported yet (step 1)"},
+    {"r-iw_div_2",
+     "r: 'iw_div_2' is per-corner radii or an expression, not supported yet (step 1)"},
+    {"r-circle", "r: 'circle' is not a whole number (step 1)"},
+    /* decimals */
+    {"z-0", "z: '0' is out of range 0-10 (above 0) (step 1)"},
+    {"z-11", "z: '11' is out of range 0-10 (above 0) (step 1)"},
+    {"dpr-0.05", "dpr: '0.05' is out of range 0.1-5 (step 1)"},
+    {"dpr-6", "dpr: '6' is out of range 0.1-5 (step 1)"},
+    {"rt-361", "rt: '361' is out of range N360-360 (step 1)"},
+    {"rt-N400", "rt: 'N400' is out of range N360-360 (step 1)"},
+    {"rt--90", "rt: '-90' is not a number (negatives are written N5) (step 1)"},
+    {"rt-left", "rt: 'left' is not a number (step 1)"},
+    {"e-sharpen-0", "e-sharpen: '0' is out of range 0-100 (above 0) (step 1)"},
+    {"e-sharpen-101", "e-sharpen: '101' is out of range 0-100 (above 0) (step 1)"},
+    {"e-usm-2-2-0.8", "e-usm: '2-2-0.8' is not <radius>-<sigma>-<amount>-<threshold> (step 1)"},
+    {"e-usm-2-2-0.8-0.024-1", "e-usm: '2-2-0.8-0.024-1' is not <radius>-<sigma>-<amount>-<thres"
+                              "hold> (step 1)"},
+    {"e-usm-0-2-0.8-0.024", "e-usm: '0' is out of range 0-100 (above 0) (step 1)"},
+    {"e-usm-2-2-0.8-2", "e-usm: '2' is out of range 0-1 (step 1)"},
+    {"e-grayscale-5", "e-grayscale takes no value (step 1)"},
+    {"e-contrast-false", "e-contrast takes no value (step 1)"},
+    /* colours */
+    {"bg-GG0000", "bg: 'GG0000' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) "
+                  "(step 1)"},
+    {"bg-FF00", "bg: 'FF00' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) (step "
+                "1)"},
+    {"bg-FF0000AF", "bg: 'FF0000AF' has an opacity (last two digits) outside 00-99 (step 1)"},
+    {"bg-transparent", "bg: 'transparent' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour "
+                       "name) (step 1)"},
+    {"bg-blurred", "bg: 'blurred' is a blurred background, not supported yet (step 1)"},
+    {"bg-blurred_25_N15", "bg: 'blurred_25_N15' is a blurred background, not supported yet (step "
+                          "1)"},
+    {"bg-dominant", "bg: 'dominant' is a dominant-colour background, not supported yet (step 1)"},
+    {"bg-gradient_dominant_2", "bg: 'gradient_dominant_2' is a gradient background, not "
+                               "supported yet (step 1)"},
+    {"bg-genfill", "bg: 'genfill' is an AI transformation, not supported (step 1)"},
+    {"bg-genfill-prompt-snow", "bg: 'genfill-prompt-snow' is an AI transformation, not supported "
+                               "(step 1)"},
+    {"b-5", "b: '5' is not <width>_<colour> (b-5_FF0000) (step 1)"},
+    {"b-5_", "b: '' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) (step 1)"},
+    {"b-0_red", "b: '0' is out of range 1-65535 px (step 1)"},
+    {"b-_red", "b: expression has an empty operand (step 1)"},
+    {"b-iw_div_2", "b: '2' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) (step 1)"},
+    /* refused keys */
+    {"l-text,i-Hi,l-end", "l: layers (l-) are not supported yet (step 1)"},
+    {"w-300,l-image,i-logo.png,l-end", "l: layers (l-) are not supported yet (step 1)"},
+    {"lx-10", "lx: layers (l-) are not supported yet (step 1)"},
+    {"ie-SGk=", "ie: layers (l-) are not supported yet (step 1)"},
+    {"fs-20", "fs: layers (l-) are not supported yet (step 1)"},
+    {"if-w_gt_400,w-300,if-end", "if: conditional transformations are not supported (step 1)"},
+    {"e-bgremove", "e-bgremove is an AI transformation, not supported (step 1)"},
+    {"e-removedotbg", "e-removedotbg is an AI transformation, not supported (step 1)"},
+    {"e-changebg-prompt-snow", "e-changebg is an AI transformation, not supported (step 1)"},
+    {"e-edit-prompt-x", "e-edit is an AI transformation, not supported (step 1)"},
+    {"e-dropshadow", "e-dropshadow is an AI transformation, not supported (step 1)"},
+    {"e-retouch", "e-retouch is an AI transformation, not supported (step 1)"},
+    {"e-upscale", "e-upscale is an AI transformation, not supported (step 1)"},
+    {"e-genvar", "e-genvar is an AI transformation, not supported (step 1)"},
+    {"e-shadow", "e-shadow is not supported (step 1)"},
+    {"e-shadow-bl-15_st-40_x-10_y-N5", "e-shadow is not supported (step 1)"},
+    {"e-gradient", "e-gradient is not supported (step 1)"},
+    {"e-distort-a-30", "e-distort is not supported (step 1)"},
+    {"e-colorize-co-red", "e-colorize is not supported (step 1)"},
+    {"cr-red", "cr (colour replace) is not supported (step 1)"},
+    {"dn-300", "dn (vector density) is not supported (step 1)"},
+    {"so-5", "so is a video parameter, not supported (step 1)"},
+    {"eo-5", "eo is a video parameter, not supported (step 1)"},
+    {"du-5", "du is a video parameter, not supported (step 1)"},
+    {"vc-h264", "vc is a video parameter, not supported (step 1)"},
+    {"ac-aac", "ac is a video parameter, not supported (step 1)"},
+    {"sr-240_360", "sr is a video parameter, not supported (step 1)"},
+    {"oi-logo.png", "oi is a removed ImageKit overlay parameter (layers replaced it) (step 1)"},
+    {"ot-hello", "ot is a removed ImageKit overlay parameter (layers replaced it) (step 1)"},
+    /* default image */
+    {"di-", "di: missing value (step 1)"},
+    {"di-@@", "di: '@@' is not a clean relative path (step 1)"},
+    {"di-a@@..@@b", "di: 'a@@..@@b' is not a clean relative path (step 1)"},
+    {"di-..", "di: '..' is not a clean relative path (step 1)"},
+    {"di-a/./b", "di: 'a/./b' is not a clean relative path (step 1)"},
+    {"di-a@@@@b", "di: 'a@@@@b' is not a clean relative path (step 1)"},
+    {"di-a@@", "di: 'a@@' is not a clean relative path (step 1)"},
+    {"di-a@/b", "di: 'a@/b' is not a clean relative path (step 1)"},
+    {"di-a.jpg:di-b.jpg", "di: a default image is given twice (step 2)"},
+    /* named */
+    {"n-unknown", "n: 'unknown' is not a known named transformation (step 1)"},
+    {"n-", "n: missing value (step 1)"},
+    {"n-bad", "q: 0 is out of range 1-100 (step 2 of n-bad)"},
+    {"n-nested", "n: 'thumb' is named inside a named transformation, which is not allowed (step 1 "
+                 "of n-nested)"},
+    {"n-thumb,w-300", "w: given twice in one step (step 1)"},
+    {"w-300,n-thumb", "w: given twice in one step (step 1 of n-thumb)"},
+    {"w-1:n-with-di,di-x.jpg", "di: a default image is given twice (step 2)"},
+};
+
+/* s with control and non-ASCII bytes as \xNN, for test names (TAP lines stay lines). */
+static const char *esc(const char *s)
+{
+    static char buf[256];
+    size_t n = 0;
+
+    for (; *s && n + 5 < sizeof(buf); s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c < 0x20 || c >= 0x7f)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x", c);
+        else
+            buf[n++] = (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_bads(void)
+{
+    struct tr_chain c;
+    char err[TR_ERR_LEN];
+
+    for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+        ok(parse(bads[i].in, &c, err) == -EINVAL, "refuses '%s'", esc(bads[i].in));
+        ok_str(err, bads[i].err, "message for '%s'", esc(bads[i].in));
+    }
+}
+
+/* ---- Round trip: the canonical text parses back to itself ------------------------------------ */
+
+static void test_round_trip(void)
+{
+    struct tr_chain c;
+    char err[TR_ERR_LEN], first[TR_CANONICAL_MAX];
+    int failed = 0;
+
+    for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
+        if (parse(goods[i].in, &c, err))
+            continue;
+        snprintf(first, sizeof(first), "%s", canonical(&c));
+        if (parse(first, &c, err) || strcmp(canonical(&c), first) != 0) {
+            printf("#   '%s' -> '%s' -> '%s'\n", goods[i].in, first, err[0] ? err : canonical(&c));
+            failed++;
+        }
+    }
+    ok(failed == 0, "every canonical text parses back to itself (%d failed)", failed);
+}
+
+/* Every order of the params of a step gives one canonical text (Heap's algorithm). */
+static void test_permutations(void)
+{
+    const char *param[] = {"w-300", "h-200", "c-at_least", "fo-top", "q-50", "bg-red", "r-20"};
+    enum { N = sizeof(param) / sizeof(param[0]) };
+    const char *want = "w-300,h-200,c-at_least,fo-top,bg-FF0000,r-20,q-50";
+    unsigned cnt[N] = {0}, i = 0, perms = 1, same = 0;
+    char text[256], err[TR_ERR_LEN];
+    struct tr_chain c;
+
+    do {
+        text[0] = '\0';
+        for (unsigned k = 0; k < N; k++)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", k ? "," : "",
+                     param[k]);
+        same += parse(text, &c, err) == 0 && strcmp(canonical(&c), want) == 0;
+        while (i < N && cnt[i] >= i)
+            cnt[i++] = 0;
+        if (i < N) {
+            const char *t = param[i % 2 ? cnt[i] : 0];
+
+            param[i % 2 ? cnt[i] : 0] = param[i];
+            param[i] = t;
+            cnt[i]++;
+            i = 0;
+            perms++;
+        }
+    } while (i < N);
+    ok(perms == 5040 && same == perms, "all %u orders of 7 params give '%s' (%u did)", perms, want,
+       same);
+}
+
+/* ---- Struct contents ------------------------------------------------------------------------- */
+
+static const struct tr_step *step1(const char *in, struct tr_chain *c)
+{
+    char err[TR_ERR_LEN];
+    static const struct tr_step none;
+
+    if (parse(in, c, err) || c->nsteps < 1) {
+        printf("#   '%s': %s\n", in, err);
+        return &none;
+    }
+    return &c->step[0];
+}
+
+static void test_fields(void)
+{
+    struct tr_chain c;
+    const struct tr_step *s;
+
+    s = step1("w-0.4,h-iw_div_2", &c);
+    ok(s->w.kind == TR_NUM_LITERAL && s->w.nops == 1 && s->w.operand[0].value == 0.4,
+       "w-0.4 is the literal fraction 0.4");
+    ok(s->h.kind == TR_NUM_EXPR && s->h.nops == 2 && s->h.operand[0].var == TR_VAR_IW &&
+           s->h.op[0] == TR_OP_DIV && s->h.operand[1].value == 2,
+       "h-iw_div_2 is iw div 2");
+    ok(tr_step_has(s, TR_W) && tr_step_has(s, TR_H) && !tr_step_has(s, TR_AR) &&
+           s->has == ((1u << TR_W) | (1u << TR_H)),
+       "has says w and h only");
+    s = step1("w-auto,dpr-auto", &c);
+    ok(s->w.kind == TR_NUM_AUTO && s->dpr.kind == TR_NUM_AUTO, "w-auto and dpr-auto are auto");
+    s = step1("ar-4-3,w-10", &c);
+    ok(s->ar.kind == TR_NUM_EXPR && s->ar.operand[0].value == 4 && s->ar.op[0] == TR_OP_DIV &&
+           s->ar.operand[1].value == 3,
+       "ar-4-3 is 4 div 3");
+    s = step1("c-at_max_enlarge,cm-pad_extract,fo-face,fl-v_h,f-jpg", &c);
+    ok(s->crop == TR_CROP_AT_MAX_ENLARGE && s->crop_mode == TR_CM_PAD_EXTRACT &&
+           s->focus == TR_FO_FACE && s->flip == TR_FLIP_HV && s->format == TR_FMT_JPEG,
+       "words map to their enums");
+    s = step1("rt-N90,t-true,o-30,bl-7,pg-3,q-55,z-1.25", &c);
+    ok(s->rotate == 270 && s->trim == 10 && s->opacity == 30 && s->blur == 7 && s->page == 3 &&
+           s->quality == 55 && s->zoom == 1.25,
+       "numbers land in their fields");
+    s = step1("rt-auto", &c);
+    ok(s->rotate_auto && tr_step_has(s, TR_RT), "rt-auto sets rotate_auto");
+    s = step1("t-false,w-1", &c);
+    ok(!tr_step_has(s, TR_T), "t-false sets nothing");
+    s = step1("bg-FF000050,b-3_0000FF", &c);
+    ok(s->bg.r == 255 && s->bg.g == 0 && s->bg.b == 0 && s->bg.a == 129,
+       "bg-FF000050: red at 50%% opacity is alpha 129");
+    ok(s->border_width.operand[0].value == 3 && s->border_color.b == 255 &&
+           s->border_color.a == 255,
+       "b-3_0000FF: 3 px of opaque blue");
+    s = step1("r-max,e-sharpen,e-usm", &c);
+    ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 0, "r-max, e-sharpen bare");
+    ok(s->usm[0] == 2 && s->usm[1] == 2 && s->usm[2] == 0.8 && s->usm[3] == 0.024,
+       "bare e-usm takes 2-2-0.8-0.024");
+    s = step1("e-usm-1.5-0.5-3-0.1,r-12", &c);
+    ok(s->usm[0] == 1.5 && s->usm[1] == 0.5 && s->usm[2] == 3 && s->usm[3] == 0.1 &&
+           s->radius.operand[0].value == 12,
+       "e-usm-1.5-0.5-3-0.1 and r-12");
+    s = step1("pr-true,lo-true,md-true,cp-true", &c);
+    ok(s->progressive && s->lossless && s->metadata && s->color_profile, "flags true");
+    s = step1("di-@@a@@b@@c.jpg,w-5", &c);
+    ok_str(c.default_image, "a/b/c.jpg", "di: '@@' made '/', leading one dropped");
+    ok(c.nsteps == 1, "a step with only di- adds no step");
+}
+
+/* ---- Expressions ----------------------------------------------------------------------------- */
+
+static void test_eval(void)
+{
+    static const struct {
+        const char *expr;
+        double want; /* NAN: -EINVAL */
+    } t[] = {
+        {"iw", 1000},
+        {"iw_div_2", 500},
+        {"iw_add_ih_mul_2", 2000},  /* mul before add */
+        {"iw_sub_ih_div_5", 900},   /* div before sub */
+        {"iw_sub_ih_sub_100", 400}, /* left to right */
+        {"iw_div_2_div_5", 100},    /* left to right */
+        {"iw_mod_300_add_4", 88},   /* add before mod: 1000 mod 304 */
+        {"ch_pow_1_add_1", 40000},  /* add before pow: 200^2 */
+        {"cw_pow_2_mod_3", 160000}, /* mod before pow: 400^(2 mod 3)... */
+        {"iw_mod_7_pow_2", 36},     /* ...(1000 mod 7)^2 */
+        {"iar_mul_100", 200},       /* 1000/500 */
+        {"car_mul_ch", 400},        /* 2*200 */
+        {"iw_add_N10", 990},        /* N is a negative literal */
+        {"iw_mul_0.5_add_ih_div_4_sub_cw", 225},
+        {"iw_div_0", NAN},
+        {"iw_mod_0", NAN},
+        {"iw_sub_ih_div_ch_sub_ch_div_ch", 996.5},
+        {"iw_sub_2000_pow_0.5", NAN}, /* the square root of -1000 */
+        {"iw_pow_iw", NAN},           /* overflows */
+    };
+    const struct tr_vars v = {.iw = 1000, .ih = 500, .cw = 400, .ch = 200};
+    const struct tr_vars zero = {.iw = 1000, .ih = 0, .cw = 400, .ch = 0};
+    struct tr_chain c;
+    char in[64], err[TR_ERR_LEN];
+    double got;
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        snprintf(in, sizeof(in), "w-%s", t[i].expr);
+        if (!ok(parse(in, &c, err) == 0, "parses %s", in))
+            continue;
+        if (isnan(t[i].want))
+            ok(tr_num_eval(&c.step[0].w, &v, &got) == -EINVAL, "%s fails to evaluate", t[i].expr);
+        else
+            ok(tr_num_eval(&c.step[0].w, &v, &got) == 0 && fabs(got - t[i].want) < 1e-9,
+               "%s = %g (got %g)", t[i].expr, t[i].want, got);
+    }
+    parse("w-iar_mul_2,h-car", &c, err);
+    ok(tr_num_eval(&c.step[0].w, &zero, &got) == -EINVAL, "iar with ih 0 fails to evaluate");
+    ok(tr_num_eval(&c.step[0].h, &zero, &got) == -EINVAL, "car with ch 0 fails to evaluate");
+    ok(tr_num_eval(&c.step[0].ar, &v, &got) == -EINVAL, "an unset number fails to evaluate");
+    parse("w-auto", &c, err);
+    ok(tr_num_eval(&c.step[0].w, &v, &got) == -EINVAL, "auto fails to evaluate");
+    parse("w-0.25", &c, err);
+    ok(tr_num_eval(&c.step[0].w, NULL, &got) == 0 && got == 0.25, "a literal needs no variables");
+    parse("w-1_add_2_add_3_add_4_add_5_add_6", &c, err);
+    ok_str(canonical(&c), "w-21", "6 operands are allowed, and computed when constant");
+}
+
+/* ---- Caps ------------------------------------------------------------------------------------ */
+
+/* n copies of unit joined by sep, into buf. */
+static const char *repeat(char *buf, size_t cap, const char *unit, char sep, unsigned n)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < n && len + strlen(unit) + 2 < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? (char[2]){sep, 0} : "", unit);
+    return buf;
+}
+
+static void test_caps(void)
+{
+    static char text[TR_MAX_TEXT + 64], want[TR_MAX_TEXT + 64];
+    static const char *const keys[] = {
+        "w-1",     "h-1",  "ar-1-1", "c-force", "cm-extract",  "fo-top",     "z-2",       "x-1",
+        "y-1",     "xc-1", "yc-1",   "dpr-2",   "rt-1",        "fl-h",       "t-5",       "bg-red",
+        "b-1_red", "r-1",  "bl-1",   "o-1",     "e-grayscale", "e-contrast", "e-sharpen", "e-usm"};
+    struct tr_chain c;
+    char err[TR_ERR_LEN];
+    size_t len;
+
+    ok(parse(repeat(text, sizeof(text), "rt-90", ':', TR_MAX_STEPS), &c, err) == 0 &&
+           c.nsteps == TR_MAX_STEPS,
+       "%d steps are allowed", TR_MAX_STEPS);
+    ok(parse(repeat(text, sizeof(text), "rt-90", ':', TR_MAX_STEPS + 1), &c, err) == -EINVAL,
+       "%d steps are not", TR_MAX_STEPS + 1);
+    ok_str(err, "more than 8 steps (step 9)", "message for too many steps");
+    ok(parse(repeat(text, sizeof(text), "n-two", ':', 5), &c, err) == -EINVAL,
+       "named transformations count after expansion");
+    ok_str(err, "more than 8 steps (step 1 of n-two)", "message for too many expanded steps");
+    ok(parse(repeat(text, sizeof(text), "", ':', 100), &c, err) == 0 && c.nsteps == 0,
+       "empty steps do not count");
+
+    text[0] = '\0';
+    for (unsigned i = 0; i < TR_MAX_PARAMS; i++)
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", i ? "," : "", keys[i]);
+    ok(parse(text, &c, err) == 0 && c.step[0].has == (1u << TR_PG) - 1,
+       "%d params in one step are allowed: %s", TR_MAX_PARAMS, err);
+    snprintf(text + strlen(text), sizeof(text) - strlen(text), ",pg-2");
+    ok(parse(text, &c, err) == -EINVAL, "%d are not", TR_MAX_PARAMS + 1);
+    ok_str(err, "more than 24 parameters in one step (step 1)", "message for too many params");
+
+    /* TR_MAX_TEXT bytes exactly: "w-1" then ":" padding; one more byte is refused */
+    memset(text, ':', TR_MAX_TEXT);
+    memcpy(text, "w-1", 3);
+    text[TR_MAX_TEXT] = '\0';
+    ok(parse(text, &c, err) == 0 && c.nsteps == 1, "%d bytes are allowed", TR_MAX_TEXT);
+    text[TR_MAX_TEXT] = ':';
+    text[TR_MAX_TEXT + 1] = '\0';
+    ok(parse(text, &c, err) == -EINVAL, "%d bytes are not", TR_MAX_TEXT + 1);
+    ok_str(err, "transformation is longer than 2048 bytes", "message for too long a text");
+
+    /* di: 511 bytes of path fit TR_MAX_PATH with its NUL, 512 do not */
+    memset(text, 'a', sizeof(text));
+    memcpy(text, "di-", 3);
+    text[3 + TR_MAX_PATH - 1] = '\0';
+    ok(parse(text, &c, err) == 0 && strlen(c.default_image) == TR_MAX_PATH - 1,
+       "a %d-byte default image path is allowed", TR_MAX_PATH - 1);
+    text[3 + TR_MAX_PATH - 1] = 'a';
+    text[3 + TR_MAX_PATH] = '\0';
+    ok(parse(text, &c, err) == -EINVAL && strstr(err, "is longer than 511 bytes (step 1)"),
+       "a %d-byte one is not: %s", TR_MAX_PATH, err);
+    len = strlen(err);
+    ok(len < TR_ERR_LEN, "messages fit TR_ERR_LEN (%zu)", len);
+    (void)want;
+}
+
+/* ---- Inputs are views: never read past len --------------------------------------------------- */
+
+static void test_lengths(void)
+{
+    static const char *const cut[] = {
+        "w-",      "w-1.",   "e-",       "e",      "di-@",     "b-5_",    "ar-4-",
+        "bg-FF00", "w-iw_d", "n-",       "n-thum", "e-usm-2-", "rt-N",    "q-",
+        "fo-top_", "f-jp",   "w-1:h-1,", "l-",     "t-tru",    "di-a@@b", "w-0.",
+    };
+    const char *full = "w-300,h-200:rt-90";
+    struct tr_chain c;
+    char err[TR_ERR_LEN];
+    int rc;
+
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        rc = parse(cut[i], &c, err);
+        ok(rc == 0 || (rc == -EINVAL && err[0]), "'%s' at the page edge: %s", cut[i],
+           rc ? err : "ok");
+    }
+    tr_chain_init(&c);
+    ok(tr_parse(&c, check_guard(full, 5), 5, NULL, err) == 0 && c.nsteps == 1 &&
+           strcmp(canonical(&c), "w-300") == 0,
+       "only len bytes are read: '%s'", canonical(&c));
+    tr_chain_init(&c);
+    ok(tr_parse(&c, full, 0, NULL, err) == 0 && tr_chain_is_empty(&c), "len 0 is an empty chain");
+    tr_chain_init(&c);
+    ok(tr_parse(&c, NULL, 0, NULL, err) == 0 && tr_chain_is_empty(&c), "NULL, 0 is too");
+    tr_chain_init(&c);
+    ok(tr_parse(&c, check_guard("n-thumb", 7), 7, NULL, err) == -EINVAL &&
+           strcmp(err, "n: 'thumb' is not a known named transformation (step 1)") == 0,
+       "without names, n- is unknown: %s", err);
+}
+
+/* ---- The chain API --------------------------------------------------------------------------- */
+
+static void test_chain(void)
+{
+    struct tr_chain c;
+    struct tr_output out;
+    char err[TR_ERR_LEN];
+
+    tr_chain_init(&c);
+    ok(tr_chain_is_empty(&c) && !tr_chain_wants_original(&c), "a new chain is empty");
+    tr_chain_output(&c, &out);
+    ok(out.format == TR_FMT_AUTO && out.quality == 80 && !out.progressive && !out.lossless &&
+           !out.metadata && !out.color_profile,
+       "defaults: f-auto, q-80, flags false");
+    ok(tr_format_varies(&c), "f-auto varies with Accept");
+
+    parse("q-50,f-png,pr-true:w-10,q-60:pr-false,lo-true", &c, err);
+    tr_chain_output(&c, &out);
+    ok(out.format == TR_FMT_PNG && out.quality == 60 && !out.progressive && out.lossless,
+       "the last step that sets a key wins");
+    ok(!tr_format_varies(&c) && !tr_chain_is_empty(&c), "an explicit f- does not vary");
+
+    parse("f-orig", &c, err);
+    ok(!tr_format_varies(&c), "f-orig does not vary");
+    parse("w-10:orig-true", &c, err);
+    ok(tr_chain_wants_original(&c) && !tr_format_varies(&c), "orig-true wants the original");
+    parse("orig-false", &c, err);
+    ok(!tr_chain_wants_original(&c) && tr_chain_is_empty(&c), "orig-false does not");
+    parse("di-x.jpg", &c, err);
+    ok(!tr_chain_is_empty(&c) && c.nsteps == 0, "a default image alone is not empty");
+
+    /* path steps, then query steps, into one chain */
+    tr_chain_init(&c);
+    ok(tr_parse(&c, "w-100,h-100", 11, &names, err) == 0 &&
+           tr_parse(&c, "rt-90,q-40", 10, &names, err) == 0 && c.nsteps == 2,
+       "a second call appends its steps");
+    ok_str(canonical(&c), "w-100,h-100:rt-90,q-40", "path then query");
+    ok(tr_parse(&c, "di-a.jpg", 8, NULL, err) == 0 && tr_parse(&c, "di-b.jpg", 8, NULL, err) < 0,
+       "one default image per chain, across calls: %s", err);
+
+    ok_str(tr_format_name(TR_FMT_JPEG), "jpeg", "format name");
+    ok_str(tr_format_name(TR_FMT_AUTO), "auto", "format name of auto");
+    ok_str(tr_format_mime(TR_FMT_WEBP), "image/webp", "mime of webp");
+    ok_str(tr_format_mime(TR_FMT_AVIF), "image/avif", "mime of avif");
+    ok_str(tr_format_mime(TR_FMT_JPEG), "image/jpeg", "mime of jpeg");
+    ok_str(tr_format_mime(TR_FMT_PNG), "image/png", "mime of png");
+    ok_str(tr_format_mime(TR_FMT_GIF), "image/gif", "mime of gif");
+    ok_str(tr_format_mime(TR_FMT_ORIG), "application/octet-stream", "mime of orig");
+}
+
+/* ---- Colours --------------------------------------------------------------------------------- */
+
+static void test_colors(void)
+{
+    struct tr_color col;
+    struct str s;
+    const char *name, *prev = "";
+    uint32_t rgb;
+    size_t n = 0;
+    int wrong = 0, alpha_wrong = 0;
+    char buf[16];
+    struct outbuf o;
+
+    for (name = color_name_at(0, &rgb); name; name = color_name_at(++n, &rgb)) {
+        s = (struct str){check_guard(name, strlen(name)), strlen(name)};
+        if (strcmp(prev, name) >= 0 || color_parse(s, &col) ||
+            (uint32_t)(col.r << 16 | col.g << 8 | col.b) != rgb || col.a != 255)
+            wrong++;
+        prev = name;
+    }
+    ok(n == 148 && wrong == 0, "148 CSS colour names, sorted, each parses (%d wrong)", wrong);
+    for (int aa = 0; aa <= 99; aa++) {
+        char in[24], want[24];
+
+        snprintf(in, sizeof(in), "123456%02d", aa);
+        snprintf(want, sizeof(want), aa == 99 ? "123456" : "123456%02d", aa);
+        s = (struct str){check_guard(in, 8), 8};
+        o = (struct outbuf){buf, sizeof(buf), 0, false};
+        if (color_parse(s, &col)) {
+            alpha_wrong++;
+            continue;
+        }
+        out_color(&o, &col);
+        alpha_wrong += strcmp(buf, want) != 0;
+    }
+    ok(alpha_wrong == 0, "every opacity 00-99 maps to an alpha and back (%d wrong)", alpha_wrong);
+}
+
+/* ---- Canonical text bounds ------------------------------------------------------------------- */
+
+static void fill_num(struct tr_num *n)
+{
+    n->kind = TR_NUM_EXPR;
+    n->nops = TR_MAX_EXPR;
+    for (unsigned i = 0; i < TR_MAX_EXPR; i++)
+        n->operand[i].value = -999999999.999999;
+    for (unsigned i = 0; i + 1 < TR_MAX_EXPR; i++)
+        n->op[i] = TR_OP_MUL;
+}
+
+static void test_canonical_bounds(void)
+{
+    static struct tr_chain c;
+    static char big[TR_CANONICAL_MAX];
+    char small[8];
+    int len;
+
+    for (unsigned i = 0; i < TR_MAX_STEPS; i++) {
+        struct tr_step *s = &c.step[i];
+
+        s->has = ((uint64_t)1 << TR_ORIG) - 1;
+        fill_num(&s->w), fill_num(&s->h), fill_num(&s->ar), fill_num(&s->x), fill_num(&s->y);
+        fill_num(&s->xc), fill_num(&s->yc), fill_num(&s->dpr), fill_num(&s->border_width);
+        fill_num(&s->radius);
+        s->crop = TR_CROP_AT_MAX_ENLARGE, s->crop_mode = TR_CM_PAD_EXTRACT;
+        s->focus = TR_FO_BOTTOM_RIGHT, s->zoom = s->rotate = s->blur = s->sharpen = 99.999999;
+        s->usm[0] = s->usm[1] = s->usm[2] = 99.999999, s->usm[3] = 0.999999;
+        s->flip = TR_FLIP_HV, s->trim = 99, s->opacity = 99, s->page = 10000, s->quality = 99;
+        s->bg = s->border_color = (struct tr_color){1, 2, 3, 4};
+        s->format = TR_FMT_JPEG, s->progressive = s->lossless = s->metadata = true;
+        s->color_profile = true;
+    }
+    c.nsteps = TR_MAX_STEPS;
+    memset(c.default_image, '/', TR_MAX_PATH - 1);
+    len = tr_canonical(&c, big, sizeof(big));
+    ok(len > 0 && (size_t)len == strlen(big) && len < TR_CANONICAL_MAX,
+       "the largest chain's canonical text (%d bytes) fits TR_CANONICAL_MAX", len);
+    ok(tr_canonical(&c, small, sizeof(small)) == -ENOSPC && strlen(small) < sizeof(small),
+       "a small buffer gives -ENOSPC, NUL-terminated");
+    ok(tr_canonical(&c, small, 0) == -ENOSPC, "so does an empty one");
+}
+
+int main(void)
+{
+    test_goods();
+    test_bads();
+    test_round_trip();
+    test_permutations();
+    test_fields();
+    test_eval();
+    test_caps();
+    test_lengths();
+    test_chain();
+    test_colors();
+    test_canonical_bounds();
+    return check_done();
+}
