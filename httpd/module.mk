@@ -9,8 +9,8 @@ HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
 
-blobhttpd_OBJS := $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_OBJS)
-blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_LIBS)
+blobhttpd_OBJS := $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
+blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_cache test_conf test_origin test_pool

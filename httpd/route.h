@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #define ROUTE_MAX_TARGET 4096 /* bytes of a request target; longer is 414 */
-#define ROUTE_MAX_PATH 1024   /* bytes of a decoded file path */
+#define ROUTE_MAX_PATH 2048   /* bytes of a decoded file path */
 #define ROUTE_MAX_TR 2048     /* bytes of decoded transformation text (TR_MAX_TEXT) */
 #define ROUTE_ERR_LEN 128
 

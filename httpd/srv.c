@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SRV_CONN_MEMORY (16 * 1024) /* per connection: the request head must fit */
+#define SRV_CONN_MEMORY (9 * 1024) /* per connection: caps the request head near 8 KiB */
 #define SRV_LOG_LINE 2048
 #define DEFAULT_CACHE_CONTROL "public, s-maxage=15552000, max-age=15552000, must-revalidate"
 #define DEFAULT_ERROR_CACHE_CONTROL "public, max-age=60"

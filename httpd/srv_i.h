@@ -18,7 +18,7 @@
 #include <time.h>
 
 #define SRV_MAX_KEY 1024
-#define SRV_KEY_LEN (2 * TR_MAX_TEXT + 256) /* cache key: identity, format, canonical chain */
+#define SRV_KEY_LEN (TR_CANONICAL_MAX + 256) /* cache key: identity, format, canonical chain */
 #define SRV_ETAG_LEN 48
 
 struct endpoint {
