@@ -13,14 +13,15 @@ blobhttpd_OBJS := $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
 blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
-UNIT_TESTS += test_http test_route test_sign test_cache test_conf test_origin test_pool
+UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
+              test_http_pool
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o
 test_sign_OBJS := $(O)/httpd/sign.o
 test_sign_LIBS := $(call pkg_libs,libcrypto)
-test_cache_OBJS := $(O)/httpd/cache.o
-test_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
-test_origin_OBJS := $(O)/httpd/origin.o
-test_pool_OBJS := $(O)/httpd/pool.o
-$(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o $(O)/tests/test_cache.o \
-$(O)/tests/test_conf.o $(O)/tests/test_origin.o $(O)/tests/test_pool.o: CPPFLAGS += -Ihttpd
+test_http_cache_OBJS := $(O)/httpd/cache.o
+test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
+test_http_origin_OBJS := $(O)/httpd/origin.o
+test_http_pool_OBJS := $(O)/httpd/pool.o
+$(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o \
+$(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
