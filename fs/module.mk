@@ -1,1 +1,27 @@
 # blobfs: the read-only FUSE filesystem over one Azure Blob container (issue 2).
+BLOBFS_VERSION := 0.1.0
+BLOBFS_DEPS := fuse3 libcurl libxml-2.0
+
+PROGS += blobfs
+blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o prefetch.o blob.o blob_xml.o \
+                 blob_name.o blob_sas.o blob_retry.o) $(COMMON_OBJS)
+blobfs_LIBS := $(call pkg_libs,$(BLOBFS_DEPS))
+
+# FUSE_USE_VERSION 312: fuse_loop_cfg (max_threads) for the multi-threaded loop.
+$(O)/fs/%.o: CPPFLAGS += -DFUSE_USE_VERSION=312 -DBLOBFS_VERSION='"$(BLOBFS_VERSION)"' \
+                         $(call pkg_cflags,$(BLOBFS_DEPS))
+
+# Unit tests of the pure modules.
+UNIT_TESTS += test_blob_xml test_blob_name test_blob_sas test_blob_retry
+test_blob_xml_OBJS := $(O)/fs/blob_xml.o $(O)/fs/blob_name.o
+test_blob_xml_LIBS := $(call pkg_libs,libxml-2.0)
+test_blob_name_OBJS := $(O)/fs/blob_name.o
+test_blob_sas_OBJS := $(O)/fs/blob_sas.o $(O)/fs/blob_name.o
+test_blob_retry_OBJS := $(O)/fs/blob_retry.o $(O)/fs/blob_xml.o $(O)/fs/blob_name.o
+test_blob_retry_LIBS := $(call pkg_libs,libxml-2.0)
+$(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
+
+# The cache over a stand-in for blob_list and blob_head (tests/test_cache.c).
+UNIT_TESTS += test_cache
+test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(COMMON_OBJS)
+$(O)/tests/test_cache.o: CPPFLAGS += -Ifs $(call pkg_cflags,libcurl libxml-2.0)

@@ -1,0 +1,730 @@
+/* fs/blob.c: the Blob service over libcurl (see blob.h). */
+#include "blob.h"
+
+#include "blob_name.h"
+#include "blob_sas.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The REST version every request pins: it fixes the response schema (quoted ETags,
+ * Encoded names, open-ended ranges). */
+#define API_VERSION "2021-12-02"
+#define URL_MAX (24 * 1024)
+#define ERR_BODY_MAX 4096
+#define CODE_MAX 64
+#define POOL_MAX 64
+#define PROBE_LEAF ".blobfs-mount-probe"
+
+struct blob_client {
+    char *endpoint, *container; /* owned copies; o's pointers point at them */
+    struct blob_opts o;
+    CURLSH *share; /* DNS cache and TLS sessions, shared by every handle */
+    pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t lock; /* guards sas, sas_expiry, idle, nidle */
+    char *sas;            /* NULL: anonymous */
+    time_t sas_expiry;    /* 0: unknown */
+    CURL *idle[POOL_MAX]; /* handles with their kept-alive connection */
+    size_t nidle;
+    uint64_t rng; /* jitter state, updated atomically */
+};
+
+/* A growable buffer; every one has a cap given at each append. */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+/* One logical request and what came back for it; retried attempts reuse it. */
+struct request {
+    struct blob_client *c;
+    CURL *h;
+    const char *what, *name; /* for the log line: "read", "list", ... */
+    char *url;
+    bool head, quiet;
+    const char *etag; /* reads: If-Match */
+    off_t off;        /* reads: first byte wanted */
+    char *dst;        /* reads: the caller's buffer, dst_len long, got filled */
+    size_t dst_len, got;
+    struct buf body, err_body;
+    long status; /* 0: no HTTP answer (see res) */
+    CURLcode res;
+    unsigned attempts;
+    char code[CODE_MAX]; /* x-ms-error-code */
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+static int buf_add(struct buf *b, const char *s, size_t n, size_t max)
+{
+    if (b->len > max || n > max - b->len)
+        return -E2BIG;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -ENOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static void buf_release(struct buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* splitmix64 over an atomic counter: lock-free jitter for any thread. */
+static uint32_t next_random(struct blob_client *c)
+{
+    uint64_t z = __atomic_add_fetch(&c->rng, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED);
+
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    struct blob_client *c = arg;
+
+    (void)h;
+    (void)access;
+    pthread_mutex_lock(&c->share_lock[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+    struct blob_client *c = arg;
+
+    (void)h;
+    pthread_mutex_unlock(&c->share_lock[data]);
+}
+
+static int init_share(struct blob_client *c)
+{
+    c->share = curl_share_init();
+    if (!c->share)
+        return -ENOMEM;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_lock[i], NULL);
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return 0;
+}
+
+static void set_sas_locked(struct blob_client *c, char *sas)
+{
+    time_t se = 0;
+
+    free(c->sas);
+    c->sas = sas;
+    c->sas_expiry = sas && blob_sas_expiry(sas, &se) == 0 ? se : 0;
+}
+
+struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas)
+{
+    struct blob_client *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->o = *o;
+    c->endpoint = strdup(o->endpoint);
+    c->container = strdup(o->container);
+    char *sas_copy = sas ? strdup(sas) : NULL;
+    if (!c->endpoint || !c->container || (sas && !sas_copy) || init_share(c)) {
+        free(sas_copy);
+        blob_client_free(c);
+        return NULL;
+    }
+    size_t len = strlen(c->endpoint);
+    while (len > 0 && c->endpoint[len - 1] == '/')
+        c->endpoint[--len] = '\0';
+    c->o.endpoint = c->endpoint;
+    c->o.container = c->container;
+    pthread_mutex_init(&c->lock, NULL);
+    set_sas_locked(c, sas_copy);
+    c->rng = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)c;
+    return c;
+}
+
+void blob_client_free(struct blob_client *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nidle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    if (c->share) {
+        curl_share_cleanup(c->share);
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&c->share_lock[i]);
+        pthread_mutex_destroy(&c->lock);
+    }
+    free(c->sas);
+    free(c->endpoint);
+    free(c->container);
+    free(c);
+}
+
+int blob_client_set_sas(struct blob_client *c, const char *sas)
+{
+    char *copy = sas ? strdup(sas) : NULL;
+
+    if (sas && !copy)
+        return -ENOMEM;
+    pthread_mutex_lock(&c->lock);
+    set_sas_locked(c, copy);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct request *rq = arg;
+    size_t len = size * n;
+    long status = 0;
+
+    curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &status);
+    bool ok = rq->dst ? status == 206 : status >= 200 && status < 300;
+    if (!ok) {
+        buf_add(&rq->err_body, data, len, ERR_BODY_MAX); /* the start is enough */
+        return len;
+    }
+    if (!rq->dst)
+        return buf_add(&rq->body, data, len, BLOB_XML_MAX_BYTES) == 0 ? len : 0;
+    if (len > rq->dst_len - rq->got)
+        return 0; /* more than was asked for: abort, never overrun */
+    memcpy(rq->dst + rq->got, data, len);
+    rq->got += len;
+    return len;
+}
+
+/* Options every transfer needs: no signals, bounded connect, stall detection, the path sent
+ * as built (no dot-segment squashing), and no decompression (offsets are of stored bytes). */
+static CURL *new_handle(struct blob_client *c)
+{
+    CURL *h = curl_easy_init();
+
+    if (!h)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->o.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.stall_timeout_s);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBFS_VERSION);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    return h;
+}
+
+static CURL *handle_get(struct blob_client *c)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle > 0)
+        h = c->idle[--c->nidle];
+    pthread_mutex_unlock(&c->lock);
+    return h ? h : new_handle(c);
+}
+
+static void handle_put(struct blob_client *c, CURL *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle < POOL_MAX) {
+        c->idle[c->nidle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    curl_easy_cleanup(h);
+}
+
+static int req_init(struct request *rq, struct blob_client *c, const char *what, const char *name)
+{
+    memset(rq, 0, sizeof(*rq));
+    rq->c = c;
+    rq->what = what;
+    rq->name = name;
+    rq->url = malloc(URL_MAX);
+    rq->h = handle_get(c);
+    if (!rq->url || !rq->h)
+        return -ENOMEM;
+    return 0;
+}
+
+static void req_release(struct request *rq)
+{
+    handle_put(rq->c, rq->h);
+    free(rq->url);
+    buf_release(&rq->body);
+    buf_release(&rq->err_body);
+}
+
+/* Appending to the URL; false when it would not fit. */
+static bool url_add(char *url, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= URL_MAX - *len)
+        return false;
+    memcpy(url + *len, s, n + 1);
+    *len += n;
+    return true;
+}
+
+static bool url_add_encoded(char *url, size_t *len, const char *s, bool query)
+{
+    ssize_t n = query ? blob_name_encode_query(s, strlen(s), url + *len, URL_MAX - *len)
+                      : blob_name_encode_path(s, strlen(s), url + *len, URL_MAX - *len);
+    if (n < 0)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+/* The token is appended last, as given; sep is '?' or '&'. */
+static bool url_add_sas(struct blob_client *c, char *url, size_t *len, const char *sep)
+{
+    bool ok = true;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->sas)
+        ok = url_add(url, len, sep) && url_add(url, len, c->sas);
+    pthread_mutex_unlock(&c->lock);
+    return ok;
+}
+
+static int url_blob(struct request *rq, const char *name)
+{
+    size_t len = 0;
+    bool ok = url_add(rq->url, &len, rq->c->endpoint) && url_add(rq->url, &len, "/") &&
+              url_add(rq->url, &len, rq->c->container) && url_add(rq->url, &len, "/") &&
+              url_add_encoded(rq->url, &len, name, false) && url_add_sas(rq->c, rq->url, &len, "?");
+    return ok ? 0 : -ENAMETOOLONG;
+}
+
+static int url_list(struct request *rq, const char *prefix, const char *marker, unsigned max)
+{
+    char num[32];
+    size_t len = 0;
+    bool ok = url_add(rq->url, &len, rq->c->endpoint) && url_add(rq->url, &len, "/") &&
+              url_add(rq->url, &len, rq->c->container) &&
+              url_add(rq->url, &len, "?restype=container&comp=list&delimiter=%2F") &&
+              url_add(rq->url, &len, "&include=metadata");
+    if (ok && *prefix)
+        ok = url_add(rq->url, &len, "&prefix=") && url_add_encoded(rq->url, &len, prefix, true);
+    if (ok && marker)
+        ok = url_add(rq->url, &len, "&marker=") && url_add_encoded(rq->url, &len, marker, true);
+    snprintf(num, sizeof(num), "&maxresults=%u", max);
+    if (ok && max)
+        ok = url_add(rq->url, &len, num);
+    ok = ok && url_add_sas(rq->c, rq->url, &len, "&");
+    return ok ? 0 : -ENAMETOOLONG;
+}
+
+static const char *header(CURL *h, const char *name)
+{
+    struct curl_header *hdr;
+
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+        return NULL;
+    return hdr->value;
+}
+
+/* Request headers of one attempt: a read resumes after the bytes it already has. */
+static struct curl_slist *attempt_headers(struct request *rq)
+{
+    char line[BLOB_ETAG_MAX + 64];
+    struct curl_slist *l = curl_slist_append(NULL, "x-ms-version: " API_VERSION);
+
+    if (l && rq->dst) {
+        snprintf(line, sizeof(line), "x-ms-range: bytes=%lld-%lld",
+                 (long long)(rq->off + (off_t)rq->got),
+                 (long long)(rq->off + (off_t)rq->dst_len - 1));
+        struct curl_slist *more = curl_slist_append(l, line);
+        snprintf(line, sizeof(line), "If-Match: \"%s\"", rq->etag);
+        more = more ? curl_slist_append(more, line) : NULL;
+        if (!more) {
+            curl_slist_free_all(l);
+            return NULL;
+        }
+    }
+    return l;
+}
+
+static void read_error_code(struct request *rq)
+{
+    const char *code = header(rq->h, "x-ms-error-code");
+
+    rq->code[0] = '\0';
+    if (code)
+        snprintf(rq->code, sizeof(rq->code), "%s", code);
+    else if (rq->err_body.len)
+        blob_xml_parse_error(rq->err_body.p, rq->err_body.len, rq->code, sizeof(rq->code));
+}
+
+static bool transport_is_transient(CURLcode res)
+{
+    return res == CURLE_COULDNT_CONNECT || res == CURLE_OPERATION_TIMEDOUT ||
+           res == CURLE_RECV_ERROR || res == CURLE_SEND_ERROR || res == CURLE_PARTIAL_FILE ||
+           res == CURLE_GOT_NOTHING || res == CURLE_SSL_CONNECT_ERROR || res == CURLE_HTTP2 ||
+           res == CURLE_HTTP2_STREAM;
+}
+
+enum outcome { DONE, RETRY, FAIL };
+
+static enum outcome attempt(struct request *rq)
+{
+    struct curl_slist *hdrs = attempt_headers(rq);
+
+    if (!hdrs)
+        return FAIL;
+    rq->body.len = 0;
+    rq->err_body.len = 0;
+    rq->curl_err[0] = '\0';
+    curl_easy_setopt(rq->h, CURLOPT_URL, rq->url);
+    curl_easy_setopt(rq->h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(rq->h, rq->head ? CURLOPT_NOBODY : CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(rq->h, CURLOPT_WRITEDATA, rq);
+    curl_easy_setopt(rq->h, CURLOPT_ERRORBUFFER, rq->curl_err);
+    rq->res = curl_easy_perform(rq->h);
+    rq->attempts++;
+    curl_slist_free_all(hdrs);
+    rq->status = 0;
+    if (rq->res != CURLE_OK)
+        return transport_is_transient(rq->res) ? RETRY : FAIL;
+    curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &rq->status);
+    read_error_code(rq);
+    if (rq->status >= 200 && rq->status < 300)
+        return rq->dst && rq->status != 206 ? FAIL : DONE;
+    return blob_retry_status_is_transient(rq->status) ? RETRY : FAIL;
+}
+
+/* Try, and try again while the failure is transient and the policy allows. */
+static enum outcome perform(struct request *rq)
+{
+    const struct blob_retry_policy *p = &rq->c->o.retry;
+    uint64_t start = now_ms();
+
+    for (unsigned n = 0;; n++) {
+        enum outcome out = attempt(rq);
+        if (out != RETRY || n + 1 >= p->max_attempts)
+            return out;
+        long asked = rq->status
+                         ? blob_retry_after_ms(header(rq->h, "Retry-After"),
+                                               header(rq->h, "x-ms-retry-after-ms"), time(NULL))
+                         : -1;
+        unsigned delay = blob_retry_delay_ms(p, n, asked, next_random(rq->c));
+        if (now_ms() - start + delay > p->budget_ms)
+            return out;
+        log_debug("%s '%s': retrying in %u ms (attempt %u)", rq->what, rq->name, delay, n + 2);
+        sleep_ms(delay);
+    }
+}
+
+static void describe_denied(struct request *rq, char *out, size_t cap)
+{
+    struct blob_client *c = rq->c;
+    char when[32] = "";
+
+    pthread_mutex_lock(&c->lock);
+    bool anonymous = !c->sas;
+    time_t se = c->sas_expiry;
+    pthread_mutex_unlock(&c->lock);
+    if (se && se <= time(NULL)) {
+        struct tm tm;
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&se, &tm));
+    }
+    const char *code = rq->code[0] ? rq->code : "no error code";
+    if (anonymous)
+        snprintf(out, cap,
+                 "access denied (%s): anonymous access is not allowed here, give a SAS "
+                 "token",
+                 code);
+    else if (when[0])
+        snprintf(out, cap, "access denied (%s): the SAS token expired at %s", code, when);
+    else if (strcmp(code, "AuthorizationPermissionMismatch") == 0)
+        snprintf(out, cap, "access denied (%s): the SAS token lacks the permission (sp=)", code);
+    else if (strcmp(code, "AuthorizationResourceTypeMismatch") == 0)
+        snprintf(out, cap,
+                 "access denied (%s): the account SAS token lacks the resource type "
+                 "(srt=)",
+                 code);
+    else
+        snprintf(out, cap,
+                 "access denied (%s): the SAS token was refused: wrong signature, "
+                 "another account or container, or not valid yet",
+                 code);
+}
+
+/* One line saying what went wrong, for the log or the mount error. */
+static void describe(struct request *rq, char *out, size_t cap)
+{
+    const char *code = rq->code;
+
+    if (rq->status == 0 && rq->res == CURLE_WRITE_ERROR)
+        snprintf(out, cap, "the answer did not fit the request (HTTP %ld)", rq->status);
+    else if (rq->status == 0)
+        snprintf(out, cap, "cannot reach %s: %s (%u attempts)", rq->c->endpoint,
+                 rq->curl_err[0] ? rq->curl_err : curl_easy_strerror(rq->res), rq->attempts);
+    else if (rq->status == 401 || rq->status == 403)
+        describe_denied(rq, out, cap);
+    else if (rq->status == 412)
+        snprintf(out, cap, "it changed while being read (ETag %s is no longer current)",
+                 rq->etag ? rq->etag : "?");
+    else if (strcmp(code, "ContainerNotFound") == 0)
+        snprintf(out, cap, "container '%s' does not exist at %s", rq->c->container,
+                 rq->c->endpoint);
+    else if (strcmp(code, "ResourceNotFound") == 0)
+        snprintf(out, cap, "no such account or container at %s, or it is private (%s)",
+                 rq->c->endpoint, code);
+    else if (rq->status >= 200 && rq->status < 300)
+        snprintf(out, cap, "unexpected answer HTTP %ld", rq->status);
+    else
+        snprintf(out, cap, "HTTP %ld %s%s", rq->status, code,
+                 rq->attempts > 1 ? " (after retries)" : "");
+}
+
+/* The errno of a finished request: the one HTTP-to-errno table of blobfs. */
+static int request_errno(const struct request *rq, enum outcome out)
+{
+    if (out == DONE)
+        return 0;
+    switch (rq->status) {
+    case 404:
+        return -ENOENT;
+    case 401:
+    case 403:
+        return -EACCES;
+    case 412:
+        return -ESTALE;
+    case 409:
+        return strncmp(rq->code, "Blob", 4) == 0 ? -EACCES : -EIO; /* archived, rehydrating */
+    default:
+        return -EIO;
+    }
+}
+
+static int finish(struct request *rq, enum outcome out)
+{
+    int err = request_errno(rq, out);
+
+    if (err && err != -ENOENT && !rq->quiet) {
+        char why[BLOB_ERR_LEN];
+        describe(rq, why, sizeof(why));
+        log_warn("cannot %s '%s': %s", rq->what, rq->name, why);
+    }
+    if (log_enabled(LOG_LV_DEBUG))
+        log_debug("%s '%s': HTTP %ld %s", rq->what, rq->name, rq->status, rq->code);
+    return err;
+}
+
+static int list_page(struct request *rq, const char *prefix, const char *marker, unsigned max,
+                     struct blob_page *page)
+{
+    int err = url_list(rq, prefix, marker, max);
+
+    if (err)
+        return err;
+    err = finish(rq, perform(rq));
+    if (err)
+        return err;
+    err = blob_xml_parse_page(rq->body.p ? rq->body.p : "", rq->body.len, page);
+    if (err) {
+        log_warn("cannot list '%s': the service sent a malformed listing (%s)", prefix,
+                 strerror(-err));
+        return -EIO;
+    }
+    return 0;
+}
+
+int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, blob_page_fn fn,
+              void *arg)
+{
+    char *marker = NULL;
+    int ret;
+
+    do {
+        struct request rq;
+        struct blob_page page;
+        ret = req_init(&rq, c, "list", prefix);
+        if (!ret)
+            ret = list_page(&rq, prefix, marker, max_results, &page);
+        req_release(&rq);
+        if (ret)
+            break;
+        ret = fn(arg, &page);
+        bool looping = marker && page.next_marker && strcmp(marker, page.next_marker) == 0;
+        free(marker);
+        marker = page.next_marker;
+        page.next_marker = NULL;
+        blob_page_release(&page);
+        if (looping) {
+            log_warn("cannot list '%s': the service repeats its NextMarker", prefix);
+            ret = -EIO;
+        }
+    } while (ret == 0 && marker);
+    free(marker);
+    return ret < 0 ? ret : 0;
+}
+
+static int head_request(struct request *rq, const char *name, struct blob_attr *out)
+{
+    int err = url_blob(rq, name);
+
+    if (err)
+        return err;
+    rq->head = true;
+    err = finish(rq, perform(rq));
+    if (err)
+        return err;
+    const char *len = header(rq->h, "Content-Length");
+    const char *mtime = header(rq->h, "Last-Modified");
+    const char *etag = header(rq->h, "ETag");
+    const char *folder = header(rq->h, "x-ms-meta-hdi_isfolder");
+    memset(out, 0, sizeof(*out));
+    char *end = NULL;
+    long long size = len ? strtoll(len, &end, 10) : -1;
+    if (size < 0 || *end || !etag || !mtime || blob_xml_parse_date(mtime, &out->mtime)) {
+        log_warn("cannot read the properties of '%s': incomplete answer", name);
+        return -EIO;
+    }
+    out->size = (off_t)size;
+    out->is_folder = folder && strcasecmp(folder, "true") == 0;
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
+        snprintf(out->etag, sizeof(out->etag), "%.*s", (int)(n - 2), etag + 1);
+    else
+        snprintf(out->etag, sizeof(out->etag), "%s", etag);
+    return 0;
+}
+
+int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
+{
+    struct request rq;
+    int err = req_init(&rq, c, "stat", name);
+
+    if (!err)
+        err = head_request(&rq, name, out);
+    req_release(&rq);
+    return err;
+}
+
+ssize_t blob_read(struct blob_client *c, const char *name, const char *etag, char *dst, size_t len,
+                  off_t off)
+{
+    struct request rq;
+
+    if (len == 0)
+        return 0;
+    int err = req_init(&rq, c, "read", name);
+    rq.etag = etag;
+    rq.off = off;
+    rq.dst = dst;
+    rq.dst_len = len;
+    if (!err)
+        err = url_blob(&rq, name);
+    if (!err) {
+        enum outcome out = perform(&rq);
+        err = rq.status == 416 ? 0 : finish(&rq, out); /* 416: nothing left at off */
+    }
+    size_t got = rq.got;
+    req_release(&rq);
+    return err ? err : (ssize_t)got;
+}
+
+/* Whether a refused listing still leaves reading possible: a SAS token without 'l' (or an
+ * account SAS without srt=c), or anonymous access to a container public at blob level
+ * (Azure answers 404 ResourceNotFound, Azurite 403 AuthorizationFailure). */
+static bool listing_refused(struct request *rq)
+{
+    const char *code = rq->code;
+
+    if (rq->status == 403 && (strcmp(code, "AuthorizationPermissionMismatch") == 0 ||
+                              strcmp(code, "AuthorizationResourceTypeMismatch") == 0))
+        return true;
+    pthread_mutex_lock(&rq->c->lock);
+    bool anonymous = !rq->c->sas;
+    pthread_mutex_unlock(&rq->c->lock);
+    return anonymous && ((rq->status == 403 && strcmp(code, "AuthorizationFailure") == 0) ||
+                         (rq->status == 404 && strcmp(code, "ResourceNotFound") == 0));
+}
+
+/* Listing is refused: reading must work, or the mount is useless. A HEAD of a name that does
+ * not exist answers BlobNotFound only when the container exists and the token reads. */
+static int probe_read(struct blob_client *c, const char *prefix, char err[BLOB_ERR_LEN])
+{
+    char name[1100];
+    struct request rq;
+    struct blob_attr attr;
+
+    snprintf(name, sizeof(name), "%s%s", prefix, PROBE_LEAF);
+    int ret = req_init(&rq, c, "probe", name);
+    rq.quiet = true;
+    if (!ret)
+        ret = head_request(&rq, name, &attr);
+    if (ret == -ENOENT && strcmp(rq.code, "BlobNotFound") == 0)
+        ret = 0;
+    if (ret)
+        describe(&rq, err, BLOB_ERR_LEN);
+    req_release(&rq);
+    return ret;
+}
+
+int blob_probe(struct blob_client *c, const char *prefix, bool *can_list, struct blob_page *first,
+               char err[BLOB_ERR_LEN])
+{
+    struct request rq;
+    int ret = req_init(&rq, c, "list", prefix);
+
+    memset(first, 0, sizeof(*first));
+    rq.quiet = true;
+    if (!ret)
+        ret = list_page(&rq, prefix, NULL, 0, first);
+    *can_list = ret == 0;
+    if (ret && rq.h && listing_refused(&rq)) {
+        req_release(&rq);
+        return probe_read(c, prefix, err);
+    }
+    if (ret)
+        describe(&rq, err, BLOB_ERR_LEN);
+    req_release(&rq);
+    return ret;
+}
