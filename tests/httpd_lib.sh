@@ -72,3 +72,24 @@ dims() {
 sha() {
     sha256sum "$1" | cut -d' ' -f1
 }
+
+# blobfs_mount CONTAINER DIR [BLOBFS ARGS...]: mount the container read-only at DIR with a
+# minted read+list SAS (in a file, never on the command line); unmounted and killed on exit.
+blobfs_mount() {
+    local container=$1 dir=$2; shift 2
+    local sas=$T/sas.$container
+    mkdir -p "$dir"
+    az sas service rl "$container" >"$sas"
+    "$BIN/blobfs" --account "$AZ_ACCOUNT" --container "$container" --endpoint "$AZ_ENDPOINT" \
+        --sas-file "$sas" -f --log-file "$T/blobfs.$container.log" "$@" "$dir" &
+    BLOBFS_PID=$!
+    at_exit "fusermount3 -u '$dir' 2>/dev/null || umount -l '$dir' 2>/dev/null; kill $BLOBFS_PID 2>/dev/null"
+    wait_until 20 mountpoint -q "$dir"
+}
+
+# seed_media CONTAINER DIR: make the test files in DIR and upload them to CONTAINER.
+seed_media() {
+    make_images "$2"
+    az container "$1" >/dev/null
+    az upload "$1" "$2" >/dev/null
+}

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# blobhttpd with curl: originals, Range, HEAD, conditional requests, Vary, transformations,
-# errors, path confinement, origin preference, Host routing, limits, access log, SIGTERM.
+# blobhttpd with curl, serving a real blobfs mount of Azurite: originals, Range, HEAD,
+# conditional requests, Vary, transformations, errors, path confinement, origin preference,
+# Host routing, limits, access log, SIGTERM. (Symlinks need a local folder: blobs have none.)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
 
-M=$T/media
-make_images "$M"
-mkdir -p "$T/a" "$T/b" "$T/local/sub" "$T/outside"
-echo "from a" >"$T/a/both.txt"
-echo "from b" >"$T/b/both.txt"
-echo "only in b" >"$T/b/only-b.txt"
+azurite_start
+SRC=$T/src
+seed_media media "$SRC"
+mkdir -p "$T/ab/a" "$T/ab/b" "$T/local/sub" "$T/outside"
+echo "from a" >"$T/ab/a/both.txt"
+echo "from b" >"$T/ab/b/both.txt"
+echo "only in b" >"$T/ab/b/only-b.txt"
+az container prefs >/dev/null
+az upload prefs "$T/ab" >/dev/null
+M=$T/mnt/media
+blobfs_mount media "$M"
+blobfs_mount prefs "$T/mnt/ab"
 echo "secret" >"$T/outside/secret.txt"
 ln -s "$T/outside" "$T/local/out"
 ln -s "$T/outside/secret.txt" "$T/local/sub/secret.txt"
 echo "inside" >"$T/local/inside.txt"
 
-httpd_start --endpoint "/demo=$M" --endpoint "/multi=$T/a,$T/b" \
+httpd_start --endpoint "/demo=$M" --endpoint "/multi=$T/mnt/ab/a,$T/mnt/ab/b" \
     --endpoint "static.example.com/=$M" --endpoint "/local=$T/local" \
     --named thumb=w-100,h-100 --access-log "$T/access.log" --cache-mb 16
 U=$HTTPD_URL/demo
@@ -28,7 +35,7 @@ txt=$M/docs/readme.txt
 size=$(stat -c %s "$txt")
 is "text file: 200" "$(status "$U/docs/readme.txt" -D "$D/h")" 200
 curl -s -o "$D/readme" "$U/docs/readme.txt"
-is "text file: same bytes" "$(sha "$D/readme")" "$(sha "$txt")"
+is "text file: same bytes" "$(sha "$D/readme")" "$(sha "$SRC/docs/readme.txt")"
 is "text file: Content-Type" "$(header Content-Type "$D/h")" "text/plain; charset=utf-8"
 is "Accept-Ranges" "$(header Accept-Ranges "$D/h")" bytes
 etag=$(header ETag "$D/h")
@@ -45,12 +52,12 @@ is "HEAD: no body" "$(curl -s -I "$U/docs/readme.txt" -o /dev/null -w '%{size_do
 
 is "Range: 206" "$(status "$U/video/clip.mp4" -H 'Range: bytes=1000-1999' -D "$D/h")" 206
 curl -s -H 'Range: bytes=1000-1999' -o "$D/part" "$U/video/clip.mp4"
-dd if="$M/video/clip.mp4" of="$D/want" bs=1000 skip=1 count=1 status=none
+dd if="$SRC/video/clip.mp4" of="$D/want" bs=1000 skip=1 count=1 status=none
 is "Range: the right bytes" "$(sha "$D/part")" "$(sha "$D/want")"
 is "Range: Content-Range" "$(header Content-Range "$D/h")" "bytes 1000-1999/65536"
 is "video Content-Type" "$(header Content-Type "$D/h")" video/mp4
 curl -s -H 'Range: bytes=-100' -o "$D/part" "$U/video/clip.mp4"
-tail -c 100 "$M/video/clip.mp4" >"$D/want"
+tail -c 100 "$SRC/video/clip.mp4" >"$D/want"
 is "suffix Range" "$(sha "$D/part")" "$(sha "$D/want")"
 is "open Range" "$(curl -s -H 'Range: bytes=65000-' "$U/video/clip.mp4" | wc -c)" 536
 is "Range past the end: 416" "$(status "$U/video/clip.mp4" -H 'Range: bytes=70000-' -D "$D/h")" 416
@@ -98,7 +105,7 @@ is "named transformation" "$(dims "$D/img")" 100x100
 curl -s -o "$D/img" "$U/tr:w-50/photos/big%20cat%20%C3%A9.jpg"
 is "encoded UTF-8 file name" "$(dims "$D/img")" 50x33
 curl -s -o "$D/img" "$U/photos/cat.jpg?tr=orig-true"
-is "orig-true: the original bytes" "$(sha "$D/img")" "$(sha "$M/photos/cat.jpg")"
+is "orig-true: the original bytes" "$(sha "$D/img")" "$(sha "$SRC/photos/cat.jpg")"
 curl -s -D "$D/h" -o "$D/img" -H 'Accept: image/webp' "$U/photos/cat.jpg"
 is "no tr: ImageKit's default optimisation (f-auto)" "$(header Content-Type "$D/h")" image/webp
 is "no tr: size kept" "$(dims "$D/img")" 1200x800
@@ -106,7 +113,7 @@ curl -s -D "$D/h" -o "$D/img" "$U/tr:w-20/photos/logo.png"
 is "PNG with alpha stays PNG" "$(header Content-Type "$D/h")" image/png
 is "alpha kept" "$(vipsheader -f bands "$D/img")" 4
 curl -s -D "$D/h" -o "$D/img" "$U/tr:w-300/docs/style.css"
-is "a non-image with tr: as it is" "$(sha "$D/img")" "$(sha "$M/docs/style.css")"
+is "a non-image with tr: as it is" "$(sha "$D/img")" "$(sha "$SRC/docs/style.css")"
 is "CSS Content-Type" "$(header Content-Type "$D/h")" "text/css; charset=utf-8"
 curl -s -D "$D/h" -o /dev/null "$U/tr:w-100/photos/cat.jpg?ik-attachment=true"
 is "ik-attachment" "$(header Content-Disposition "$D/h")" \
