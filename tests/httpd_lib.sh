@@ -83,8 +83,14 @@ blobfs_mount() {
     "$BIN/blobfs" --account "$AZ_ACCOUNT" --container "$container" --endpoint "$AZ_ENDPOINT" \
         --sas-file "$sas" -f --log-file "$T/blobfs.$container.log" "$@" "$dir" &
     BLOBFS_PID=$!
-    at_exit "fusermount3 -u '$dir' 2>/dev/null || umount -l '$dir' 2>/dev/null; kill $BLOBFS_PID 2>/dev/null"
+    at_exit "blobfs_unmount '$dir' $BLOBFS_PID"
     wait_until 20 mountpoint -q "$dir"
+}
+
+# blobfs_unmount DIR PID: unmount (blobfs then exits by itself), kill it if it lingers.
+blobfs_unmount() {
+    fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+    wait_until 5 eval "! kill -0 $2 2>/dev/null" || kill -9 "$2" 2>/dev/null || true
 }
 
 # seed_media CONTAINER DIR: make the test files in DIR and upload them to CONTAINER.
