@@ -49,7 +49,9 @@ struct prefetch_file {
     size_t next_len; /* size of the stream's next chunk */
     off_t last_end;  /* where the previous read ended */
     int stale;       /* -ESTALE once the blob has changed */
-    unsigned refs;   /* the opener, plus one per chunk a worker has yet to finish */
+    unsigned refs;   /* the opener, one per chunk a worker has yet to finish, one per span
+                        pinning chunks: the kernel may release a file as soon as the last
+                        reply is written, before the span of that reply is released */
     bool closed;
 };
 
@@ -281,7 +283,7 @@ void prefetch_close(struct prefetch_file *f)
     f->closed = true;
     for (struct chunk *ch = f->chunks, *next; ch; ch = next) {
         next = ch->next;
-        if (ch->state != PENDING)
+        if (ch->state != PENDING && ch->pins == 0)
             chunk_free(f, ch);
     }
     bool last = --f->refs == 0;
@@ -426,8 +428,10 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
             schedule_ahead(f, off, len);
         direct = !covered(f, off, len);
         f->last_end = off + (off_t)len;
-        if (!direct)
+        if (!direct) {
+            f->refs++; /* dropped by prefetch_span_release() */
             err = collect(f, off, len, out);
+        }
     }
     pthread_mutex_unlock(&f->lock);
     if (err)
@@ -443,10 +447,14 @@ void prefetch_span_release(struct prefetch_span *s)
         pthread_mutex_lock(&f->lock);
         for (size_t i = 0; i < s->npin; i++) {
             struct chunk *ch = s->pin[i];
-            if (--ch->pins == 0 && (ch->state == FAILED || ch->delivered >= ch->len))
+            if (--ch->pins == 0 &&
+                (ch->state == FAILED || ch->delivered >= ch->len || f->closed))
                 chunk_free(f, ch);
         }
+        bool last = --f->refs == 0;
         pthread_mutex_unlock(&f->lock);
+        if (last)
+            file_free(f);
     }
     free(s->own);
     memset(s, 0, sizeof(*s));

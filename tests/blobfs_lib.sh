@@ -1,0 +1,54 @@
+# tests/blobfs_lib.sh: what the blobfs integration tests (it_blobfs_*.sh) share. Sourced after
+# tests/lib.sh.
+#
+#   blobfs_mount MNT ARGS...    mount (daemon mode) with the build under test, log in
+#                               $BLOBFS_LOG; unmounted on exit, waiting for the daemon
+#   blobfs_pid MNT              PID of the daemon serving MNT
+#   az_sync; n=$(az_mark) ... az_sync; az_count $n GET 'comp=list'
+#                               count the requests Azurite saw (needs AZURITE_DEBUG=1)
+
+BLOBFS_LOG=$T/blobfs.log
+
+# The daemon logs "blobfs[PID] info: mounted ... on MNT" once it serves MNT.
+_blobfs_mount_lines() {
+    awk -v m=" on $1" 'index($0, "info: mounted ") && substr($0, length($0) - length(m) + 1) == m' \
+        "$BLOBFS_LOG" 2>/dev/null
+}
+_blobfs_mounted_since() { [ "$(_blobfs_mount_lines "$1" | wc -l)" -gt "$2" ]; }
+
+blobfs_pid() { cat "$T/pid.$(echo "$1" | tr / _)"; }
+
+# blobfs_umount MNT PID: unmount and wait for the daemon to exit (its sanitizer report is
+# written at exit); kill it if it does not.
+blobfs_umount() {
+    fusermount3 -u "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+    wait_until 30 eval "! kill -0 $2 2>/dev/null" || kill -9 "$2" 2>/dev/null || true
+}
+
+blobfs_mount() {
+    local mnt=$1 pid before
+    shift
+    mkdir -p "$mnt"
+    before=$(_blobfs_mount_lines "$mnt" | wc -l)
+    "$BIN/blobfs" --endpoint "$AZ_ENDPOINT" --log-file "$BLOBFS_LOG" "$@" "$mnt" || return
+    wait_until 20 _blobfs_mounted_since "$mnt" "$before" ||
+        { echo "# blobfs did not log its mount of $mnt"; return 1; }
+    pid=$(_blobfs_mount_lines "$mnt" | tail -n 1 | sed -n 's/.* blobfs\[\([0-9]*\)\] info: .*/\1/p')
+    echo "$pid" >"$T/pid.$(echo "$mnt" | tr / _)"
+    at_exit "blobfs_umount '$mnt' $pid"
+}
+
+# Azurite logs every request (AZURITE_DEBUG=1) a little after answering it. az_sync sends a
+# request of its own and waits for it in the log, so everything before it is counted.
+_az_syncs=0
+az_sync() {
+    _az_syncs=$((_az_syncs + 1))
+    curl -s -o /dev/null "$AZ_ENDPOINT/blobfs-sync-$_az_syncs-$$"
+    wait_until 10 grep -q "blobfs-sync-$_az_syncs-$$" "$AZ_DIR/debug.log"
+}
+az_mark() { wc -l <"$AZ_DIR/debug.log"; }
+# az_count MARK METHOD_ERE [URL_ERE]: requests since MARK whose method and URL match.
+az_count() {
+    tail -n +"$(($1 + 1))" "$AZ_DIR/debug.log" | grep -E "RequestMethod=($2) RequestURL=" |
+        grep -v blobfs-sync- | grep -cE "RequestURL=[^ ]*${3:-}" || true
+}
