@@ -25,6 +25,12 @@
 
 enum { OPT_HELP = 1000, OPT_VERSION };
 
+/* jemalloc's settings, read by the library at its first allocation (the one global it asks
+ * for; MALLOC_CONF in the environment still overrides it). Two arenas are plenty for a few
+ * threads, and a background thread hands freed pages back to the kernel within a second, so
+ * memory falls back after a burst of large images instead of staying at the peak. */
+const char *malloc_conf = "narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: blobhttpd [OPTIONS] --endpoint [HOST]/PREFIX=DIR[,DIR...] ...\n\n"
