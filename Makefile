@@ -7,6 +7,7 @@
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
 #   make fmt | fmt-check | lint | clean
+#   make fuzz       libFuzzer targets (clang), into build/fuzz/; not part of check
 
 ifdef SAN
 O   := build/san
@@ -35,19 +36,22 @@ pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROGS :=
 UNIT_TESTS :=
+BENCHES :=
+FUZZ :=
 include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
 
-all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%)
+all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# A program or unit test links the objects and libraries its module.mk names for it:
-# NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c.
+# A program, unit test or bench program links the objects and libraries its module.mk names
+# for it: NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c. Bench programs
+# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them.
 define link_rule
 $(1): $$($(2)_OBJS)
 	@mkdir -p $$(@D)
@@ -56,6 +60,7 @@ endef
 $(foreach p,$(PROGS),$(eval $(call link_rule,$(BIN)/$(p),$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(t)_OBJS += $(O)/tests/$(t).o))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,$(O)/tests/$(t),$(t))))
+$(foreach b,$(BENCHES),$(eval $(call link_rule,$(O)/bench/$(b),$(b))))
 $(O)/tests/%.o: CPPFLAGS += -Itests
 
 # The test command of README.md: set the machine up, then run everything.
@@ -68,6 +73,18 @@ check:
 	$(MAKE) all
 	$(MAKE) SAN=1 all
 	tests/run.sh
+
+# Optional libFuzzer targets (clang), not part of check: a module.mk adds FUZZ += fuzz_x with
+# fuzz_x_SRCS (all the .c files), fuzz_x_DEPS, fuzz_x_CPPFLAGS and fuzz_x_LIBS.
+FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all
+fuzz: $(FUZZ:%=build/fuzz/%)
+define fuzz_rule
+build/fuzz/$(1): $$($(1)_SRCS) $$($(1)_DEPS)
+	@mkdir -p $$(@D)
+	clang $$(CPPFLAGS) $$($(1)_CPPFLAGS) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
+endef
+$(foreach f,$(FUZZ),$(eval $(call fuzz_rule,$(f))))
 
 demo:
 	scripts/setup.sh
@@ -91,7 +108,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo fmt fmt-check lint clean
+.PHONY: all test check demo fmt fmt-check lint clean fuzz
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -56,6 +56,7 @@ static const struct {
     {"w-100_mul_2", "w-200"},
     {"w-1_div_2", "w-0.5"},
     {"w-2_pow_3_pow_2", "w-64"},
+    {"w-1_div_3", "w-0.333333"},
     {"w-cw_sub_ch_add_car_mod_3_pow_iar", "w-cw_sub_ch_add_car_mod_3_pow_iar"},
     /* ar: W-H, W_H, a number, expressions */
     {"ar-4-3", "ar-4-3"},
@@ -66,6 +67,7 @@ static const struct {
     {"ar-1.5-1", "ar-1.5-1"},
     {"ar-3-1", "ar-3-1"},
     {"ar-2_mul_3", "ar-6-1"},
+    {"ar-1_div_3_mul_4", "ar-1.333333-1"},
     {"ar-iar", "ar-iar"},
     {"ar-iar_div_2", "ar-iar_div_2"},
     {"ar-1.91-1", "ar-1.91-1"},
@@ -283,6 +285,8 @@ static const struct {
     {"w-10_pow_400", "w: '10_pow_400' divides by zero or overflows (step 1)"},
     {"w-100_sub_100", "w: '100_sub_100' is out of range (a fraction below 1, or 1-65535 px) "
                       "(step 1)"},
+    {"w-3_pow_N30", "w: '3_pow_N30' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
+    {"w-1_mul_2_mul_3_mul_4_mul_5_mul_6_pow_7", "w: expression has more than 6 operands (step 1)"},
     {"w-iw_div", "w: expression ends with an operator (step 1)"},
     {"w-iw_div_", "w: expression has an empty operand (step 1)"},
     {"w-iw__2", "w: expression has an empty operator (step 1)"},
@@ -301,6 +305,8 @@ static const struct {
     {"ar-x-3", "ar: 'x-3' is not W-H (ar-4-3) or an expression (step 1)"},
     {"ar-0", "ar: '0' is out of range (1-65535 to 65535-1) (step 1)"},
     {"ar-1-70000", "ar: '1-70000' is out of range (1-65535 to 65535-1) (step 1)"},
+    {"ar-1_div_65535_mul_1", "ar: '1_div_65535_mul_1' is out of range (1-65535 to 65535-1) "
+                             "(step 1)"},
     {"ar-4_div_0", "ar: '4_div_0' needs a width and a height above 0 (step 1)"},
     {"ar-1_div_0_add_1", "ar: '1_div_0_add_1' divides by zero or overflows (step 1)"},
     /* words */

@@ -111,9 +111,9 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int key;
+    int key, at = 0;
 
-    while ((key = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((key = getopt_long(argc, argv, "", longopts, &at)) != -1) {
         if (key == 'a')
             o->accept = optarg;
         else if (key == 'A' || key == 'j' || key == 'i')
@@ -121,7 +121,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         else if (key == 'h' || key == '?' || set_number(o, key, optarg)) {
             if (key != 'h' && key != '?')
                 fprintf(stderr, "blobkit-transform: bad value '%s' for --%s\n", optarg,
-                        longopts[optind > 0 ? 0 : 0].name);
+                        longopts[at].name);
             fputs(usage, key == 'h' ? stdout : stderr);
             return -1;
         }
@@ -227,25 +227,18 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
             img->len, img->load_shrink);
 }
 
-static int transform(const struct opts *o, const char *text, const char *src, size_t len,
-                     const char *out_path)
+static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
+                     size_t len, const char *out_path)
 {
-    struct tr_chain chain;
+    struct tr_request rq = {chain,   src,    len,     pick_format(o, chain, src, len, out_path),
+                            &o->lim, o->dpr, o->width};
     struct tr_image img;
     char err[TR_ERR_LEN];
     int rc;
 
-    tr_chain_init(&chain);
-    rc = tr_parse(&chain, text, strlen(text), NULL, err);
-    if (!rc && tr_chain_wants_original(&chain))
+    if (tr_chain_wants_original(chain))
         return write_all(out_path, src, len);
-    if (!rc) {
-        struct tr_request rq = {
-            &chain,  src,    len,     pick_format(o, &chain, src, len, out_path),
-            &o->lim, o->dpr, o->width};
-
-        rc = tr_apply(&rq, &img, err);
-    }
+    rc = tr_apply(&rq, &img, err);
     if (rc) {
         fprintf(stderr, "blobkit-transform: %s\n", err);
         return rc;
@@ -279,9 +272,22 @@ static int info(const struct opts *o, const char *src, size_t len)
     return 0;
 }
 
+/* The transformation text into c: a bad one is reported before any file is read. */
+static int parse(const char *text, struct tr_chain *c)
+{
+    char err[TR_ERR_LEN];
+
+    tr_chain_init(c);
+    if (tr_parse(c, text, strlen(text), NULL, err) == 0)
+        return 0;
+    fprintf(stderr, "blobkit-transform: %s\n", err);
+    return -EINVAL;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {.threads = 1, .lim = TR_LIMITS_DEFAULT};
+    struct tr_chain chain;
     const char *in_path;
     char *src;
     size_t len;
@@ -289,6 +295,8 @@ int main(int argc, char **argv)
 
     if (first < 0)
         return 2;
+    if (!o.info && parse(argv[first], &chain))
+        return 1;
     in_path = argv[first + (o.info ? 0 : 1)];
     rc = read_all(in_path, o.lim.max_input_bytes, &src, &len);
     if (rc) {
@@ -300,7 +308,7 @@ int main(int argc, char **argv)
         free(src);
         return 1;
     }
-    rc = o.info ? info(&o, src, len) : transform(&o, argv[first], src, len, argv[first + 2]);
+    rc = o.info ? info(&o, src, len) : transform(&o, &chain, src, len, argv[first + 2]);
     tr_shutdown();
     free(src);
     return rc ? 1 : 0;

@@ -9,6 +9,20 @@ test_tr_parse_OBJS := $(TR_PARSE_OBJS)
 test_tr_parse_LIBS := -lm
 $(O)/tests/test_tr_parse.o: CPPFLAGS += -Itransform
 
+# The strings ImageKit's SDKs emit (tests/node/ik-urls.mjs), through the parser.
+UNIT_TESTS += test_tr_sdk
+test_tr_sdk_OBJS := $(TR_PARSE_OBJS)
+test_tr_sdk_LIBS := -lm
+$(O)/tests/test_tr_sdk.o: CPPFLAGS += -Itransform
+
+# make fuzz: a libFuzzer target for the parser (clang; not part of make check).
+FUZZ += fuzz_tr
+fuzz_tr_SRCS := tests/fuzz_tr.c transform/tr_parse.c transform/tr_num.c transform/tr_color.c \
+                transform/tr_canon.c
+fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h
+fuzz_tr_CPPFLAGS := -Itransform
+fuzz_tr_LIBS := -lm
+
 # ---- pipeline: tr_apply.c (the one libvips file), tr_format.c (pure), the CLI --------------
 TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) -lm
@@ -17,3 +31,17 @@ $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
 PROGS += blobkit-transform
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
+
+UNIT_TESTS += test_tr_format test_tr_apply
+test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+test_tr_format_LIBS := -lm
+test_tr_apply_OBJS := $(TR_APPLY_OBJS)
+test_tr_apply_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
+$(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# bench program of scripts/bench-transform.sh (built, not run by make check)
+BENCHES += bench_transform
+bench_transform_OBJS := $(O)/tests/bench_transform.o $(TR_APPLY_OBJS)
+bench_transform_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/bench_transform.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)

@@ -136,17 +136,18 @@ static int parse_operand(struct str tok, struct tr_operand *o, struct num_error 
 int num_parse(struct str s, struct tr_num *out, struct num_error *e)
 {
     struct str rest = s, tok;
+    bool more;
     int op;
 
     memset(out, 0, sizeof(*out));
     for (;;) {
-        if (out->nops == TR_MAX_EXPR)
-            return num_fail(e, (struct str){0}, "expression has more than 6 operands");
-        bool more = str_cut(&rest, '_', &tok);
+        more = str_cut(&rest, '_', &tok);
         if (parse_operand(tok, &out->operand[out->nops++], e))
             return -EINVAL;
         if (!more)
             break;
+        if (out->nops == TR_MAX_EXPR)
+            return num_fail(e, (struct str){0}, "expression has more than 6 operands");
         more = str_cut(&rest, '_', &tok);
         op = find_name(op_names, NOPS, tok);
         if (tok.len == 0)

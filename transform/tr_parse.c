@@ -201,6 +201,7 @@ static int parse_amount(struct parser *p, const struct param_def *d, struct str 
         return 0;
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
+    x = round(x * 1e6) / 1e6; /* as literals are: the canonical text says what we compute */
     if (!(r->fraction && x > 0 && x < 1)) {
         if (x < r->lo || x > r->hi)
             return bad(p, d, v, r->why);
@@ -320,6 +321,7 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
 {
     struct tr_num *n = &p->step.ar;
     struct num_error e;
+    bool pair;
     double x;
 
     if (ratio_pair(v, '-', n) && ratio_pair(v, '_', n)) {
@@ -330,14 +332,16 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
     }
     if (!num_is_constant(n))
         return 0;
-    if (n->nops == 2 && n->op[0] == TR_OP_DIV &&
-        (n->operand[0].value <= 0 || n->operand[1].value <= 0))
+    pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
+    if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
         return bad(p, d, v, "needs a width and a height above 0");
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
+    if (!pair)
+        x = round(x * 1e6) / 1e6;
     if (x < 1.0 / MAX_PX || x > MAX_PX)
         return bad(p, d, v, "is out of range (1-65535 to 65535-1)");
-    if (n->nops > 2 || n->op[0] != TR_OP_DIV)
+    if (!pair)
         num_literal(n, x);
     return 0;
 }
@@ -618,7 +622,10 @@ static int parse_default_image(struct parser *p, const struct param_def *d, stru
 
     if (dst[0])
         return fail(p, "di: a default image is given twice");
-    i = v.len >= 2 && v.p[0] == '@' && v.p[1] == '@' ? 2 : v.len >= 1 && v.p[0] == '/';
+    if (v.len >= 2 && v.p[0] == '@' && v.p[1] == '@')
+        i = 2;
+    else if (v.p[0] == '/')
+        i = 1;
     for (; i < v.len; i++, n++) {
         if (n == TR_MAX_PATH - 1)
             return bad(p, d, v, "is longer than 511 bytes");
@@ -693,7 +700,8 @@ static const struct refused_key {
      " is a removed ImageKit overlay parameter (layers replaced it)"},
 };
 
-/* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix. */
+/* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix.
+ * None of them parses, so they are looked up only to explain a failure. */
 static const struct refused_value {
     const char *key, *value;
     bool prefix;
@@ -716,8 +724,8 @@ static const struct refused_value {
 
 static const struct param_def *find_param(struct str key)
 {
-    for (size_t i = 0; i < COUNT(params); i++)
-        if (str_eq(key, params[i].name))
+    for (size_t i = 0; i < COUNT(params) && key.len; i++)
+        if (params[i].name[0] == key.p[0] && str_eq(key, params[i].name))
             return &params[i];
     return NULL;
 }
@@ -746,6 +754,7 @@ static int refuse_key(struct parser *p, struct str key)
     return fail(p, "unknown parameter '%s'", show(key, buf));
 }
 
+/* After v failed to parse: the reason ImageKit's value is refused, if it is one. */
 static int refuse_value(struct parser *p, const struct param_def *d, struct str v)
 {
     for (size_t i = 0; i < COUNT(refused_values); i++) {
@@ -756,7 +765,7 @@ static int refuse_value(struct parser *p, const struct param_def *d, struct str 
             (v.len == n || r->prefix))
             return bad(p, d, v, r->why);
     }
-    return 0;
+    return -EINVAL;
 }
 
 /* ---- Steps and params ---------------------------------------------------------------------- */
@@ -796,10 +805,10 @@ static int parse_param(struct parser *p, struct str param)
         return fail(p, "%s takes no value", d->name);
     if (has_value ? v.len == 0 : !(d->flags & (BARE | BARE_ONLY)))
         return fail(p, "%s: missing value", d->name);
-    rc = refuse_value(p, d, v);
-    if (rc == 0)
-        rc = d->parse(p, d, v);
-    if (rc < 0 || d->key < 0)
+    rc = d->parse(p, d, v);
+    if (rc < 0)
+        return refuse_value(p, d, v);
+    if (d->key < 0)
         return rc;
     p->seen |= UINT64_C(1) << d->key;
     if (rc != NO_EFFECT)
@@ -894,7 +903,9 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
         snprintf(err, TR_ERR_LEN, "transformation is longer than %d bytes", TR_MAX_TEXT);
         return -EINVAL;
     }
-    if (len && !s)
+    if (len == 0)
+        return 0;
+    if (!s)
         return fail(&p, "no text");
     if (parse_text(&p, (struct str){s, len}) || finish_step(&p))
         return -EINVAL;

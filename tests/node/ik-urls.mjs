@@ -1,0 +1,112 @@
+// The URLs ImageKit's own SDKs build, for tests/test_tr_sdk.c. Never shipped.
+//
+//   node tests/node/ik-urls.mjs
+//
+// For every case below, prints one line per URL, tab-separated:
+//   CASE  EXPECT  FORM  URL
+// FORM is v6-path, v6-query (npm imagekit 6: the query value is URLSearchParams-encoded, so
+// ',' is %2C and ':' is %3A), v7-path, v7-query (npm @imagekit/nodejs 7: literal commas).
+// EXPECT is the canonical text blobkit's parser must give (tr_canonical), or "!" and a part of
+// the error message it must give. A case lists the transformation in the v7 names (`tr`) and,
+// where the legacy SDK names a key differently or lacks it, in v6 names (`v6`, or null to skip
+// the legacy SDK).
+import ImageKit7 from "@imagekit/nodejs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const ImageKit6 = require("imagekit");
+
+const ENDPOINT = "https://ik.example.com/demo";
+const PATH = "/photos/a cat.jpg";
+
+const cases = [
+    { name: "resize chain", tr: [{ width: 300, height: 300, crop: "at_max" }, { rotation: 90 }, { format: "webp" }],
+      expect: "w-300,h-300,c-at_max:rt-90,f-webp" },
+    { name: "fraction", tr: [{ width: 0.4 }], expect: "w-0.4" },
+    { name: "decimal px", tr: [{ width: 300.5 }], expect: "w-301" },
+    { name: "expressions", tr: [{ width: "iw_div_2", height: "ih_mul_0.5_add_N10" }],
+      expect: "w-iw_div_2,h-ih_mul_0.5_add_N10" },
+    { name: "aspect ratio", tr: [{ aspectRatio: "4-3", width: 400 }], expect: "w-400,ar-4-3" },
+    { name: "aspect ratio _", tr: [{ height: 300, aspectRatio: "16_9" }], expect: "h-300,ar-16-9" },
+    { name: "aspect ratio number", tr: [{ height: 300, aspectRatio: 1.5 }], expect: "h-300,ar-1.5-1" },
+    { name: "aspect ratio expr", tr: [{ width: 300, aspectRatio: "iar_div_2" }],
+      expect: "w-300,ar-iar_div_2" },
+    { name: "pad resize", tr: [{ width: 300, height: 200, cropMode: "pad_resize", background: "FF0000", focus: "left" }],
+      expect: "w-300,h-200,cm-pad_resize,fo-left,bg-FF0000" },
+    { name: "extract xy", tr: [{ width: 100, height: 100, cropMode: "extract", x: 10, y: 20 }],
+      expect: "w-100,h-100,cm-extract,x-10,y-20" },
+    { name: "extract centre", tr: [{ width: 100, height: 100, cropMode: "extract", xCenter: 50, yCenter: 60 }],
+      v6: null, expect: "w-100,h-100,cm-extract,xc-50,yc-60" },
+    { name: "quality and format", tr: [{ quality: 50, progressive: true, format: "jpg" }],
+      expect: "q-50,f-jpeg,pr-true" },
+    { name: "output flags", tr: [{ lossless: true, metadata: true, colorProfile: true }],
+      expect: "lo-true,md-true,cp-true" },
+    { name: "colour name", tr: [{ width: 50, height: 50, cropMode: "pad_resize", background: "red" }],
+      expect: "w-50,h-50,cm-pad_resize,bg-FF0000" },
+    { name: "colour opacity", tr: [{ background: "FF000050" }], expect: "bg-FF000050" },
+    { name: "border", tr: [{ border: "5_FF0000" }], expect: "b-5_FF0000" },
+    { name: "border expr", tr: [{ border: "cw_mul_0.05_yellow" }], expect: "b-cw_mul_0.05_FFFF00" },
+    { name: "radius", tr: [{ radius: 20 }, { radius: "max" }], expect: "r-20:r-max" },
+    { name: "blur", tr: [{ blur: 10 }], expect: "bl-10" },
+    { name: "rotation N", tr: [{ rotation: "N40" }], expect: "rt-320" },
+    { name: "rotation auto", tr: [{ rotation: "auto" }], expect: "rt-auto" },
+    { name: "flip", tr: [{ flip: "h_v" }], v6: null, expect: "fl-h_v" },
+    { name: "opacity", tr: [{ opacity: 50 }], v6: null, expect: "o-50" },
+    { name: "trim", tr: [{ trim: true }, { trim: 20 }], expect: "t-10:t-20" },
+    { name: "dpr", tr: [{ width: 100, dpr: 2 }], expect: "w-100,dpr-2" },
+    { name: "dpr auto", tr: [{ width: "auto", dpr: "auto" }], expect: "w-auto,dpr-auto" },
+    { name: "effects", tr: [{ grayscale: true, contrastStretch: true }],
+      v6: [{ effectGray: "-", effectContrast: "-" }], expect: "e-grayscale,e-contrast" },
+    { name: "sharpen", tr: [{ sharpen: true }, { sharpen: 10 }],
+      v6: [{ effectSharpen: "-" }, { effectSharpen: 10 }], expect: "e-sharpen:e-sharpen-10" },
+    { name: "unsharp mask", tr: [{ unsharpMask: "2-2-0.8-0.024" }],
+      v6: [{ effectUSM: "2-2-0.8-0.024" }], expect: "e-usm-2-2-0.8-0.024" },
+    { name: "unsharp mask default", tr: [{ unsharpMask: true }], v6: [{ effectUSM: "-" }],
+      expect: "e-usm-2-2-0.8-0.024" },
+    { name: "default image", tr: [{ width: 100, defaultImage: "/folder/sub/def.jpg" }],
+      expect: "w-100:di-folder@@sub@@def.jpg" },
+    { name: "named", tr: [{ named: "thumb" }, { rotation: 90 }], expect: "w-200,h-200:rt-90" },
+    { name: "original", tr: [{ width: 100 }, { original: true }], expect: "orig-true" },
+    { name: "page", tr: [{ page: 2 }], v6: null, expect: "pg-2" },
+    { name: "zoom face", tr: [{ width: 200, height: 200, focus: "face", zoom: 1.5 }], v6: null,
+      expect: "w-200,h-200,fo-face,z-1.5" },
+    { name: "raw", tr: [{ raw: "h-100,w-100" }], expect: "w-100,h-100" },
+    { name: "empty step", tr: [{ width: 300 }, {}], expect: "w-300" },
+    { name: "text layer", v6: null,
+      tr: [{ width: 300, overlay: { type: "text", text: "Hello World!", position: { x: 10, y: 20 } } }],
+      expect: "!layers (l-) are not supported yet" },
+    { name: "image layer", v6: null,
+      tr: [{ overlay: { type: "image", input: "logo/ik.png", position: { focus: "bottom_right" } } }],
+      expect: "!layers (l-) are not supported yet" },
+    { name: "AI", tr: [{ aiRemoveBackground: true }], v6: null,
+      expect: "!e-bgremove is an AI transformation, not supported" },
+    { name: "AI background", tr: [{ cropMode: "pad_resize", background: "genfill" }],
+      expect: "!'genfill' is an AI transformation, not supported" },
+    { name: "shadow", tr: [{ shadow: true }], v6: [{ effectShadow: "-" }], expect: "!e-shadow is not supported" },
+    { name: "video", tr: [{ startOffset: 5 }], v6: null, expect: "!so is a video parameter, not supported" },
+    { name: "svg", tr: [{ format: "svg" }], expect: "!'svg' is not supported: output is raster only" },
+    { name: "blurred bg", tr: [{ cropMode: "pad_resize", background: "blurred_25_N15" }],
+      expect: "!is a blurred background, not supported yet" },
+    { name: "bad quality", tr: [{ quality: 0 }], expect: "!q: 0 is out of range 1-100" },
+];
+
+const ik6 = new ImageKit6({ publicKey: "public_test", privateKey: "private_test", urlEndpoint: ENDPOINT });
+const ik7 = new ImageKit7({ privateKey: "private_test" });
+
+function emit(c, form, url) {
+    if (!url)
+        throw new Error(`${c.name}: ${form} built no URL`);
+    console.log([c.name, c.expect, form, url].join("\t"));
+}
+
+for (const c of cases) {
+    const v6 = c.v6 === undefined ? c.tr : c.v6;
+    if (v6) {
+        emit(c, "v6-path", ik6.url({ path: PATH, transformation: v6 }));
+        emit(c, "v6-query", ik6.url({ path: PATH, transformation: v6, transformationPosition: "query" }));
+    }
+    for (const position of ["path", "query"])
+        emit(c, `v7-${position}`, ik7.helper.buildSrc({
+            urlEndpoint: ENDPOINT, src: PATH, transformation: c.tr, transformationPosition: position,
+        }));
+}
