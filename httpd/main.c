@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +23,10 @@
 #define BLOBHTTPD_VERSION "0.1.0"
 #define MAX_OPTIONS 48
 #define KEY_MAX 1024
+#define MALLOC_ARENAS 2    /* glibc's default is 8 per core: each grows on its own */
+#define TRIM_INTERVAL_S 10 /* hand freed heap memory back to the kernel this often */
 
 enum { OPT_HELP = 1000, OPT_VERSION };
-
-/* jemalloc's settings, read by the library at its first allocation (the one global it asks
- * for; MALLOC_CONF in the environment still overrides it). Two arenas are plenty for a few
- * threads, and a background thread hands freed pages back to the kernel within a second, so
- * memory falls back after a burst of large images instead of staying at the peak. */
-const char *malloc_conf = "narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 static void usage(FILE *out)
 {
@@ -105,6 +102,29 @@ static int read_key(const char *path, unsigned char *key, size_t cap)
     return n > 0 ? (int)n : -ENODATA;
 }
 
+/* Wait for SIGTERM or SIGINT; meanwhile, every TRIM_INTERVAL_S, give the memory freed after a
+ * burst of large images back to the kernel (malloc_trim: what imgproxy does for libvips). */
+static int wait_for_signal(const sigset_t *set)
+{
+    struct timespec interval = {TRIM_INTERVAL_S, 0};
+
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &interval);
+        if (sig > 0)
+            return sig;
+        malloc_trim(0);
+    }
+}
+
+/* Memory under libvips: glibc gives every thread that allocates its own arena (up to 8 per
+ * core), and each keeps its high-water mark, so RSS creeps up with every new peak. Two arenas
+ * stay flat (README, "Memory"). MALLOC_ARENA_MAX in the environment still wins. */
+static void tune_malloc(void)
+{
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, MALLOC_ARENAS);
+}
+
 /* Block the signals we wait for in every thread to come, and ignore SIGPIPE. */
 static void block_signals(sigset_t *set)
 {
@@ -136,7 +156,7 @@ static int serve(const struct conf *conf, const unsigned char *key, size_t keyle
     log_info("listening on %s (port %u), %zu endpoint(s), %u transform workers",
              conf->listen ? conf->listen : "127.0.0.1:8080", srv_port(s), conf->nendpoints,
              conf->workers);
-    sigwait(&set, &sig);
+    sig = wait_for_signal(&set);
     log_info("signal %d: stopping (waiting up to %us for requests in flight)", sig,
              conf->shutdown_timeout);
     long left = srv_drain(s);
@@ -155,6 +175,7 @@ int main(int argc, char **argv)
     unsigned char key[KEY_MAX];
     int keylen = 0, rc = 2;
 
+    tune_malloc();
     conf_init(&conf);
     int parsed = parse_args(&conf, argc, argv);
     if (parsed != 0) {

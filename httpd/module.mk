@@ -11,11 +11,6 @@ $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
 
 blobhttpd_OBJS := $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
 blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
-# jemalloc (Debian libjemalloc-dev) replaces glibc malloc in the release build: glibc's
-# per-thread arenas grow without bound under libvips (README, "Memory"). ASan brings its own.
-ifndef SAN
-blobhttpd_LIBS += -ljemalloc
-endif
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
