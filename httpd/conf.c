@@ -429,7 +429,10 @@ void conf_usage(FILE *out)
 {
     for (size_t i = 0; i < NDEFS; i++) {
         char head[80];
-        snprintf(head, sizeof(head), "--%s %s", defs[i].name, defs[i].arg);
-        fprintf(out, "  %-34s %s\n", head, defs[i].help);
+        int n = snprintf(head, sizeof(head), "--%s %s", defs[i].name, defs[i].arg);
+        if (n < 28)
+            fprintf(out, "  %-28s %s\n", head, defs[i].help);
+        else
+            fprintf(out, "  %s\n  %-28s %s\n", head, "", defs[i].help);
     }
 }

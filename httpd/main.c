@@ -37,7 +37,7 @@ static void usage(FILE *out)
                  "  GET /PREFIX/path/to/image.jpg?tr=w-300,h-300\n\n"
                  "Options (each also works as a \"name value\" line in a --config file):\n");
     conf_usage(out);
-    fprintf(out, "  %-34s %s\n  %-34s %s\n", "--help", "this text", "--version",
+    fprintf(out, "  %-28s %s\n  %-28s %s\n", "--help", "this text", "--version",
             "print the version");
 }
 

@@ -54,11 +54,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A previous demo killed hard may have left its mount behind.
+# A previous demo killed hard may have left its server, mount and Azurite behind.
+old=$(cat "$dir/blobhttpd.pid" 2>/dev/null || true)
+if [ -n "$old" ] && grep -qs blobhttpd "/proc/$old/cmdline"; then
+    kill -TERM "$old" 2>/dev/null || true
+fi
 if mountpoint -q "$mnt" 2>/dev/null || [ -n "$(findmnt -n "$mnt" 2>/dev/null)" ]; then
     fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
 fi
-rm -rf "$dir/azurite" "$dir/media" "$dir/check" "$dir/blobhttpd.log" "$dir/blobfs.log"
+[ -d "$dir/azurite" ] && "$root/scripts/azurite.sh" stop "$dir/azurite"
+rm -rf "$dir/azurite" "$dir/media" "$dir/check" "$dir/blobhttpd.log" "$dir/blobfs.log" \
+    "$dir/blobhttpd.pid"
 mkdir -p "$dir" "$mnt"
 chmod 700 "$dir"
 
@@ -88,6 +94,7 @@ chmod 600 "$dir/ik-private.key"
     --endpoint "/private=$mnt" --sign-key-file "$dir/ik-private.key" \
     --named thumb=w-200,h-200 --access-log "$dir/access.log" --log "$dir/blobhttpd.log" &
 httpd_pid=$!
+echo "$httpd_pid" >"$dir/blobhttpd.pid"
 for _ in $(seq 100); do grep -qs 'listening on' "$dir/blobhttpd.log" && break; sleep 0.1; done
 port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/blobhttpd.log" | head -n 1)
 [ -n "$port" ] || die "blobhttpd did not start: $(cat "$dir/blobhttpd.log")"
