@@ -446,6 +446,8 @@ static void run_transform(void *arg)
 static void wake(void *arg)
 {
     struct conn *c = arg;
+
+    atomic_store(&c->woken, true);
     MHD_resume_connection(c->mhd);
 }
 
@@ -458,20 +460,22 @@ static enum MHD_Result schedule(struct conn *c)
 
     MHD_suspend_connection(c->mhd);
     c->suspended = true;
+    atomic_store(&c->woken, false);
     int rc = cache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
     c->entry = e;
     c->err = rc < 0 ? rc : 0;
-    if (rc == CACHE_FILL)
+    if (rc == CACHE_FILL) {
         rc = pool_submit(s->pool, run_transform, c);
-    else if (rc != CACHE_WAIT)
-        MHD_resume_connection(c->mhd);
-    if (rc == 0)
-        return MHD_YES; /* the job owns c->fd */
+        if (rc == 0)
+            return MHD_YES; /* the job owns c->fd, and wakes us */
+    }
     close(c->fd);
     c->fd = -1;
     if (rc == -EBUSY || rc == -ESHUTDOWN)
         cache_fail(s->cache, e, -EBUSY,
                    rc == -EBUSY ? "too many transforms waiting" : "shutting down");
+    else if (rc != CACHE_WAIT)
+        wake(c); /* a hit that raced in, or no memory: answer at once */
     return MHD_YES;
 }
 
@@ -570,8 +574,8 @@ enum MHD_Result deliver_resumed(struct conn *c)
 
 void deliver_cleanup(struct conn *c)
 {
-    if (c->suspended)
-        return; /* a job owns the request until it resumes the connection */
+    if (c->suspended && !atomic_load(&c->woken))
+        return; /* a job owns the request until it wakes the connection */
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;

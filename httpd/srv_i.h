@@ -74,6 +74,7 @@ struct conn {
     char name[ROUTE_MAX_PATH]; /* the file served, for Content-Disposition */
     /* a transform */
     bool suspended;
+    atomic_bool woken; /* the job or fill it waited for is done: it will be resumed */
     struct tr_chain chain;
     struct reply reply;
     char key[SRV_KEY_LEN];

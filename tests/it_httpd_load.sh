@@ -68,3 +68,22 @@ ok "memory bounded: round 3 peak ${peak_3} kB <= round 1 peak ${peak_1} kB + 25%
 ok "RSS after round 3 (${rss_3} kB) no more than after round 1 (${rss_1} kB) + 48 MiB" \
     test "$rss_3" -le $((rss_1 + 49152))
 ok "SIGTERM: exits 0" httpd_stop
+
+# A full queue answers 503 with Retry-After at once, and the server goes on.
+httpd_start --endpoint "/demo=$T/mnt" --workers 1 --queue 1 --cache-mb 0
+pids=()
+for i in $(seq 12); do
+    curl -s -D "$T/q.$i" -o /dev/null "$HTTPD_URL/demo/tr:w-$((200 + i)),bl-5/photos/cat.jpg" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+busy=$(grep -l '^HTTP/1.1 503' "$T"/q.* | wc -l)
+done200=$(grep -l '^HTTP/1.1 200' "$T"/q.* | wc -l)
+ok "queue of 1: some of 12 concurrent transforms get 503 ($busy)" test "$busy" -ge 1
+ok "the others are served ($done200)" test "$done200" -ge 2 -a $((busy + done200)) = 12
+one=$(grep -l '^HTTP/1.1 503' "$T"/q.* | head -n 1)
+is "503 Retry-After" "$(header Retry-After "$one")" 1
+ok "503 ik-error EBUSY" grep -q '^EBUSY' <<<"$(header ik-error "$one")"
+is "503 not cached" "$(header Cache-Control "$one")" no-store
+is "serving again" "$(status "$HTTPD_URL/demo/tr:w-99/photos/cat.jpg")" 200
+ok "SIGTERM: exits 0" httpd_stop

@@ -1,5 +1,6 @@
-/* Unit test of httpd/cache (test_http_cache): hits, LRU eviction under a byte budget, references that outlive
- * eviction, single flight (one fill for concurrent misses), failures, the disabled cache. */
+/* Unit test of httpd/cache (test_http_cache): hits, LRU eviction under a byte budget, references
+ * that outlive eviction, single flight (one fill for concurrent misses), failures, the disabled
+ * cache. */
 #include "cache.h"
 #include "check.h"
 
