@@ -46,10 +46,10 @@ static int open_source(struct conn *c, const struct route *rt, struct stat *st)
     return open_in_origins(ep, c->name, st);
 }
 
+/* The path steps, then the query steps, as one chain (with named transformations). */
 static int parse_chain(struct conn *c, const struct route *rt, char err[TR_ERR_LEN])
 {
     const struct tr_names *names = &c->srv->names;
-
     int rc = 0;
 
     tr_chain_init(&c->chain);
@@ -60,6 +60,7 @@ static int parse_chain(struct conn *c, const struct route *rt, char err[TR_ERR_L
     return rc;
 }
 
+/* Content-Type of an original image, from what its bytes say it is. */
 static const char *source_mime(enum tr_source_type t)
 {
     switch (t) {

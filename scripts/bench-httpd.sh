@@ -218,7 +218,7 @@ stop "$hpid"
 
 # ---- 3. memory soak --------------------------------------------------------------------------
 echo
-echo "3. memory: ${soak}s of mixed cache-miss transforms, RSS every 5 s (jemalloc, see README)"
+echo "3. memory: ${soak}s of mixed cache-miss transforms, RSS every 5 s (glibc, 2 arenas)"
 cat >"$dir/mix.lua" <<'EOF'
 local paths = {
   "/b/tr:w-300/large.jpg", "/b/tr:w-300,h-300/medium.jpg", "/b/tr:w-800,f-webp/medium.jpg",

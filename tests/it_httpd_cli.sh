@@ -28,12 +28,14 @@ refused "bad config line" "$T/bad.conf:2: workers" --config "$T/bad.conf"
 
 mkdir -p "$T/media/photos"
 photo "$T/media/photos/p.jpg" 600 400
+photo "$T/media/photos/big.jpg" 1500 1000
 cat >"$T/blobhttpd.conf" <<CONF
 # blobhttpd configured by a file alone
 endpoint = /site=$T/media
 named = card=w-120,h-90
 cache-control   public, max-age=77
 error-cache-control = no-cache
+max-megapixels 1
 CONF
 httpd_start --config "$T/blobhttpd.conf"
 is "config: endpoint" "$(status "$HTTPD_URL/site/tr:n-card/photos/p.jpg" -o "$T/img" -D "$T/h")" 200
@@ -41,5 +43,8 @@ is "config: named transformation" "$(dims "$T/img")" 120x90
 is "config: cache-control" "$(header Cache-Control "$T/h")" "public, max-age=77"
 status "$HTTPD_URL/site/none.jpg" -D "$T/h" >/dev/null
 is "config: error-cache-control" "$(header Cache-Control "$T/h")" no-cache
+is "config: a source over max-megapixels: 413" \
+    "$(status "$HTTPD_URL/site/tr:w-10/photos/big.jpg" -D "$T/h")" 413
+ok "413: ik-error ELIMIT" grep -q '^ELIMIT' <<<"$(header ik-error "$T/h")"
 refused "address in use" "cannot listen" --endpoint /a=/tmp --listen "${HTTPD_URL#http://}"
 ok "SIGTERM: exits 0" httpd_stop

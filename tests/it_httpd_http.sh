@@ -122,6 +122,15 @@ curl -s -D "$D/h" -o "$D/img" "$U/tr:w-120,di-photos@@cat.jpg/photos/missing.jpg
 is "di-: the default image when missing" "$(sed -n '1s/\r$//p' "$D/h")" "HTTP/1.1 200 OK"
 is "di-: transformed too" "$(dims "$D/img")" 120x80
 is "di-: short Cache-Control" "$(header Cache-Control "$D/h")" "public, max-age=60"
+curl -s -D "$D/h" -o "$D/img" -H 'Sec-CH-Width: 240' "$U/tr:w-auto/photos/cat.jpg"
+is "w-auto from Sec-CH-Width" "$(dims "$D/img")" 240x160
+is "client hints: Vary" "$(header Vary "$D/h")" "Accept, Sec-CH-DPR, Sec-CH-Width"
+is "client hints: Accept-CH" "$(header Accept-CH "$D/h")" "Sec-CH-DPR, Sec-CH-Width"
+hint_etag=$(header ETag "$D/h")
+curl -s -D "$D/h" -o "$D/img" -H 'Sec-CH-DPR: 2' "$U/tr:w-100,dpr-auto/photos/cat.jpg"
+is "dpr-auto from Sec-CH-DPR" "$(dims "$D/img")" 200x133
+curl -s -D "$D/h" -o /dev/null -H 'Sec-CH-Width: 300' "$U/tr:w-auto/photos/cat.jpg"
+ok "another hint, another ETag" test "$(header ETag "$D/h")" != "$hint_etag"
 curl -s -D "$D/h" -o "$D/img" -r 0-9 "$U/tr:w-300/photos/cat.jpg"
 is "Range on a derived image" "$(wc -c <"$D/img")" 10
 
