@@ -506,9 +506,6 @@ static void describe(struct request *rq, char *out, size_t cap)
                  rq->curl_err[0] ? rq->curl_err : curl_easy_strerror(rq->res), rq->attempts);
     else if (rq->status == 401 || rq->status == 403)
         describe_denied(rq, out, cap);
-    else if (rq->status == 412)
-        snprintf(out, cap, "it changed while being read (ETag %s is no longer current)",
-                 rq->etag ? rq->etag : "?");
     else if (strcmp(code, "ContainerNotFound") == 0)
         snprintf(out, cap, "container '%s' does not exist at %s", rq->c->container,
                  rq->c->endpoint);
@@ -546,12 +543,15 @@ static int finish(struct request *rq, enum outcome out)
 {
     int err = request_errno(rq, out);
 
-    if (err && err != -ENOENT && !rq->quiet) {
+    if (err && err != -ENOENT && err != -ESTALE && !rq->quiet) { /* ESTALE: the caller's */
         char why[BLOB_ERR_LEN];
         describe(rq, why, sizeof(why));
         log_warn("cannot %s '%s': %s", rq->what, rq->name, why);
     }
-    if (log_enabled(LOG_LV_DEBUG))
+    if (log_enabled(LOG_LV_DEBUG) && rq->dst)
+        log_debug("%s '%s' [%lld+%zu]: HTTP %ld %s", rq->what, rq->name, (long long)rq->off,
+                  rq->dst_len, rq->status, rq->code);
+    else if (log_enabled(LOG_LV_DEBUG))
         log_debug("%s '%s': HTTP %ld %s", rq->what, rq->name, rq->status, rq->code);
     return err;
 }

@@ -778,6 +778,9 @@ void cache_stale(struct cache *c, uint64_t ino)
     pthread_mutex_lock(&c->lock);
     struct node *n = ino_find(c, ino);
     if (n && !n->dir && !n->changed) {
+        log_warn("cannot read '%s': it changed while being read (ETag %s is no longer current); "
+                 "the next open reads the new version",
+                 n->path, n->attr.etag);
         n->changed = true;
         n->expires = 0;
         if (n->current)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
@@ -17,8 +18,13 @@
 #define MAX_AHEAD (24 * MIB) /* fetched ahead of a long sequential stream */
 #define MAX_CHUNKS 8         /* per file */
 #define SLACK (16 * MIB)     /* how far past the stream a read still counts as sequential */
-#define BEHIND (4 * MIB)     /* chunks this far behind the reader are dropped */
-#define FAR_AHEAD (64 * MIB) /* ... and this far ahead (left over from an earlier stream) */
+/* Chunks this far behind the furthest read of the stream are dropped even if not all read:
+ * the kernel's read-ahead sends reads tens of MiB out of order. */
+#define BEHIND (64 * MIB)
+/* After a failed read the kernel at once asks again for the same pages (its read-ahead
+ * failed, now it reads synchronously): that second try fails at once, so an origin that is
+ * down costs one retry budget, not two. */
+#define FAILURE_MEMORY_S 1.0
 
 enum chunk_state { PENDING, READY, FAILED };
 
@@ -46,12 +52,15 @@ struct prefetch_file {
     unsigned nchunks;
     bool streaming; /* a sequential stream runs: chunks scheduled over [base, end) */
     off_t base, end;
+    off_t furthest;  /* end of the furthest read of the stream */
     size_t next_len; /* size of the stream's next chunk */
     off_t last_end;  /* where the previous read ended */
     int stale;       /* -ESTALE once the blob has changed */
-    unsigned refs;   /* the opener, one per chunk a worker has yet to finish, one per span
-                        pinning chunks: the kernel may release a file as soon as the last
-                        reply is written, before the span of that reply is released */
+    int failed;      /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
+    double failed_at;
+    unsigned refs; /* the opener, one per chunk a worker has yet to finish, one per span
+                      pinning chunks: the kernel may release a file as soon as the last
+                      reply is written, before the span of that reply is released */
     bool closed;
 };
 
@@ -67,6 +76,25 @@ struct prefetch_pool {
     pthread_t *threads;
     unsigned nthreads;
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Remember a failed fetch (the file's lock is held). */
+static void note_failure(struct prefetch_file *f, int err)
+{
+    if (err == -ESTALE) {
+        f->stale = -ESTALE;
+    } else if (err != -ECANCELED) {
+        f->failed = err;
+        f->failed_at = now_s();
+    }
+}
 
 static bool reserve(struct prefetch_pool *p, size_t len)
 {
@@ -177,10 +205,10 @@ static void fetch(struct prefetch_pool *p, struct chunk *ch)
     pthread_mutex_lock(&f->lock);
     ch->state = n == (ssize_t)ch->len ? READY : FAILED;
     ch->err = n < 0 ? (int)n : -EIO; /* short: the blob is not the size it was listed with */
-    if (n == -ESTALE)
-        f->stale = -ESTALE;
-    if (ch->state == FAILED && f->streaming) /* the next read starts afresh */
-        f->streaming = false;
+    if (ch->state == FAILED) {
+        note_failure(f, ch->err);
+        f->streaming = false; /* the next read starts afresh */
+    }
     if (f->closed)
         chunk_free(f, ch);
     pthread_cond_broadcast(&f->ready);
@@ -292,15 +320,17 @@ void prefetch_close(struct prefetch_file *f)
         file_free(f);
 }
 
-/* Drop chunks nobody will read: consumed, failed, or far from the reader. */
-static void reclaim(struct prefetch_file *f, off_t off)
+/* Drop chunks nobody will read: consumed, failed, left over from an earlier stream, or far
+ * behind the stream's furthest read. */
+static void reclaim(struct prefetch_file *f)
 {
     for (struct chunk *ch = f->chunks, *next; ch; ch = next) {
         next = ch->next;
+        off_t end = ch->off + (off_t)ch->len;
         if (ch->state == PENDING || ch->pins)
             continue;
-        if (ch->state == FAILED || ch->delivered >= ch->len ||
-            ch->off + (off_t)ch->len + BEHIND <= off || ch->off > off + FAR_AHEAD)
+        if (ch->state == FAILED || ch->delivered >= ch->len || !f->streaming || end <= f->base ||
+            ch->off >= f->end || end + BEHIND <= f->furthest)
             chunk_free(f, ch);
     }
 }
@@ -337,30 +367,42 @@ static bool in_stream(struct prefetch_file *f, off_t off)
     if (off != f->last_end && (f->streaming || off >= FIRST_CHUNK))
         return false;
     f->streaming = true;
-    f->base = f->end = off == f->last_end ? off : 0;
+    f->base = f->end = f->furthest = off == f->last_end ? off : 0;
     f->next_len = FIRST_CHUNK;
     return true;
 }
 
-/* Keep the stream scheduled past the read by as much as the reader has already read from
- * it (so the window doubles as it goes), with chunks of 1.125, 2, 4, then 8 MiB. */
+/* Schedule the stream's next chunk: 1.125, 2, 4, then 8 MiB, or the whole rest of a small
+ * blob (or of the tail) in one GET. Returns false when out of budget or at the end. */
+static bool extend(struct prefetch_file *f)
+{
+    size_t n = f->next_len;
+    off_t rest = f->size - f->end;
+
+    if (rest <= 0)
+        return false;
+    if (rest <= 2 * (off_t)n)
+        n = (size_t)rest;
+    if (!schedule(f, f->end, n))
+        return false;
+    f->end += (off_t)n;
+    f->next_len = f->next_len < 2 * MIB ? 2 * MIB : f->next_len * 2;
+    if (f->next_len > MAX_CHUNK)
+        f->next_len = MAX_CHUNK;
+    return true;
+}
+
+/* Cover the read itself, whatever it takes (else its bytes would be fetched twice: once
+ * directly, once by the stream); then keep the stream ahead of it by as much as the reader
+ * has already read from it, so the window doubles as it goes, within MAX_CHUNKS. */
 static void schedule_ahead(struct prefetch_file *f, off_t off, size_t len)
 {
     off_t ahead = off - f->base < MAX_AHEAD ? off - f->base : MAX_AHEAD;
-    off_t want = off + (off_t)len + ahead;
 
-    while (f->end < want && f->end < f->size && f->nchunks < MAX_CHUNKS) {
-        size_t n = f->next_len;
-        off_t rest = f->size - f->end;
-        if (rest <= 2 * (off_t)n) /* a small blob, or the tail: one GET */
-            n = (size_t)rest;
-        if (!schedule(f, f->end, n))
-            return;
-        f->end += (off_t)n;
-        f->next_len = f->next_len < 2 * MIB ? 2 * MIB : f->next_len * 2;
-        if (f->next_len > MAX_CHUNK)
-            f->next_len = MAX_CHUNK;
-    }
+    while (f->end < off + (off_t)len && extend(f))
+        ;
+    while (f->end < off + (off_t)len + ahead && f->nchunks < MAX_CHUNKS && extend(f))
+        ;
 }
 
 /* Pin the chunks holding [off, off + len) (all first, so none is reclaimed while waiting for
@@ -399,13 +441,12 @@ static ssize_t read_direct(struct prefetch_file *f, off_t off, size_t len, struc
     ssize_t n = blob_read(f->pool->blob, f->name, f->etag, s->own, len, off);
     if (n >= 0 && (size_t)n != len)
         n = -EIO; /* the blob is not the size it was listed with */
-    if (n == -ESTALE) {
+    if (n < 0) {
         pthread_mutex_lock(&f->lock);
-        f->stale = -ESTALE;
+        note_failure(f, (int)n);
         pthread_mutex_unlock(&f->lock);
-    }
-    if (n < 0)
         return n;
+    }
     s->iov[0] = (struct iovec){.iov_base = s->own, .iov_len = len};
     s->niov = 1;
     return n;
@@ -421,10 +462,15 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
         len = (size_t)(f->size - off);
     pthread_mutex_lock(&f->lock);
     int err = f->stale;
+    if (!err && f->failed && now_s() - f->failed_at < FAILURE_MEMORY_S)
+        err = f->failed;
     bool direct = false;
     if (!err) {
-        reclaim(f, off);
-        if (in_stream(f, off))
+        bool streaming = in_stream(f, off);
+        if (streaming && f->furthest < off + (off_t)len)
+            f->furthest = off + (off_t)len;
+        reclaim(f);
+        if (streaming)
             schedule_ahead(f, off, len);
         direct = !covered(f, off, len);
         f->last_end = off + (off_t)len;
@@ -447,8 +493,7 @@ void prefetch_span_release(struct prefetch_span *s)
         pthread_mutex_lock(&f->lock);
         for (size_t i = 0; i < s->npin; i++) {
             struct chunk *ch = s->pin[i];
-            if (--ch->pins == 0 &&
-                (ch->state == FAILED || ch->delivered >= ch->len || f->closed))
+            if (--ch->pins == 0 && (ch->state == FAILED || ch->delivered >= ch->len || f->closed))
                 chunk_free(f, ch);
         }
         bool last = --f->refs == 0;

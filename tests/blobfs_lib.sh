@@ -52,3 +52,11 @@ az_count() {
     tail -n +"$(($1 + 1))" "$AZ_DIR/debug.log" | grep -E "RequestMethod=($2) RequestURL=" |
         grep -v blobfs-sync- | grep -cE "RequestURL=[^ ]*${3:-}" || true
 }
+# az_requests MARK: the requests since MARK, one line each (method, URL without the token,
+# range), to show what a count counted.
+az_requests() {
+    tail -n +"$(($1 + 1))" "$AZ_DIR/debug.log" | grep -E "RequestMethod=[A-Z]+ RequestURL=" |
+        grep -v blobfs-sync- |
+        sed -E 's/.*RequestMethod=([A-Z]+) RequestURL=([^ ?]*)[^ ]* .*"x-ms-range":"([^"]*)".*/\1 \2 \3/;
+                s/.*RequestMethod=([A-Z]+) RequestURL=([^ ?]*).*/\1 \2/'
+}

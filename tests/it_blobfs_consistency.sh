@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# blobfs and changing blobs: a blob overwritten during a read fails the read, never mixing
+# bytes of two versions, and the next open sees the new version; between reads, a new version
+# (same size too) shows after the attribute timeout or at once after SIGHUP; a warm re-read
+# costs no request; new and deleted blobs show in listings after the timeout.
+set -eu
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/blobfs_lib.sh"
+
+export AZURITE_DEBUG=1
+azurite_start
+az container media >/dev/null
+src=$T/src mnt=$T/mnt
+mkdir -p "$src/d"
+head -c $((64 << 20)) /dev/urandom >"$T/v1"
+head -c $((64 << 20)) /dev/urandom >"$T/v2"
+cp "$T/v1" "$src/big.bin"
+printf 'aaaa\n' >"$src/d/short.txt"
+printf 'first\n' >"$src/d/hup.txt"
+printf 'gone\n' >"$src/d/gone.txt"
+az upload media "$src" >/dev/null
+export AZURE_STORAGE_SAS_TOKEN=$(az sas service rl media)
+
+# Overwritten during a read: the read fails; what it returned is a prefix of the old version.
+blobfs_mount "$mnt" --container media
+exec 3<"$mnt/big.bin"
+dd bs=1M count=2 <&3 >"$T/got" 2>/dev/null
+az put media big.bin "$T/v2"
+cat <&3 >>"$T/got" 2>"$T/err" && rc=0 || rc=$?
+exec 3<&-
+ok "overwritten during a read: the read fails" [ "$rc" != 0 ]
+ok "with ESTALE" grep -q "Stale file handle" "$T/err"
+n=$(stat -c %s "$T/got")
+ok "before failing it returned only old bytes ($n)" cmp -s -n "$n" "$T/got" "$T/v1"
+ok "and not all of them" [ "$n" -lt $((64 << 20)) ]
+ok "logged once" [ "$(grep -c "cannot read 'big.bin': it changed while being read" "$BLOBFS_LOG")" = 1 ]
+is "the next open reads the new version" "$(sha256sum <"$mnt/big.bin")" "$(sha256sum <"$T/v2")"
+
+# A warm re-read is served by the page cache: no request at all.
+az_sync
+mark=$(az_mark)
+is "a warm re-read" "$(sha256sum <"$mnt/big.bin")" "$(sha256sum <"$T/v2")"
+az_sync
+n=$(az_count "$mark" 'GET|HEAD')
+is "costs no request" "$n" 0
+[ "$n" = 0 ] || az_requests "$mark" | sed 's/^/#   /'
+blobfs_umount "$mnt" "$(blobfs_pid "$mnt")"
+
+# Between reads, with a 2 s attribute timeout: the same size overwritten shows after it.
+blobfs_mount "$mnt" --container media --attr-timeout 2 --negative-timeout 1
+is "read" "$(cat "$mnt/d/short.txt")" aaaa
+ls "$mnt/d" >/dev/null
+printf 'bbbb\n' | az put media d/short.txt -
+ok "after the timeout, the new version of the same size" \
+    wait_until 10 eval '[ "$(cat "$mnt/d/short.txt")" = bbbb ]'
+printf 'new\n' | az put media d/new.txt -
+az rm media d/gone.txt
+ok "a new blob shows in the listing" wait_until 10 eval 'ls "$mnt/d" | grep -qx new.txt'
+ok "a deleted blob leaves it" wait_until 10 eval '! ls "$mnt/d" | grep -qx gone.txt'
+ok "and cannot be opened" eval "! cat '$mnt/d/gone.txt' 2>/dev/null"
+blobfs_umount "$mnt" "$(blobfs_pid "$mnt")"
+
+# With the default timeout (120 s), SIGHUP forgets at once.
+blobfs_mount "$mnt" --container media
+is "read" "$(cat "$mnt/d/hup.txt")" first
+printf 'secnd\n' | az put media d/hup.txt -
+is "within the timeout the cached version is read" "$(cat "$mnt/d/hup.txt")" first
+kill -HUP "$(blobfs_pid "$mnt")"
+ok "after SIGHUP, the new version" wait_until 5 eval '[ "$(cat "$mnt/d/hup.txt")" = secnd ]'
+ok "SIGHUP is logged" grep -q "forgot all cached metadata" "$BLOBFS_LOG"
