@@ -168,8 +168,15 @@ static void res_free(struct res *r)
     tr_image_release(&r->img);
 }
 
+/* Client hints: Sec-CH-DPR and Sec-CH-Width (0: absent). */
+struct hints {
+    double dpr;
+    int width;
+};
+
 /* Run text on s, as blobhttpd would with f-auto resolved for no Accept header. */
-static struct res run_lim(const char *text, struct src s, const struct tr_limits *lim)
+static struct res run_full(const char *text, struct src s, const struct tr_limits *lim,
+                           struct hints h)
 {
     struct res r = {0};
     struct tr_chain c;
@@ -182,7 +189,8 @@ static struct res run_lim(const char *text, struct src s, const struct tr_limits
         return r;
     }
     tr_sniff(s.data, s.len, &sn);
-    struct tr_request rq = {&c, s.data, s.len, tr_pick_format(&c, &sn, NULL, false), lim, 0, 0};
+    struct tr_request rq = {&c,  s.data, s.len,  tr_pick_format(&c, &sn, NULL, false),
+                            lim, h.dpr,  h.width};
     r.rc = tr_apply(&rq, &r.img, r.err);
     if (r.rc == 0)
         r.im = vips_image_new_from_buffer(
@@ -195,9 +203,25 @@ static struct res run_lim(const char *text, struct src s, const struct tr_limits
     return r;
 }
 
+static struct res run_lim(const char *text, struct src s, const struct tr_limits *lim)
+{
+    return run_full(text, s, lim, (struct hints){0, 0});
+}
+
 static struct res run(const char *text, struct src s)
 {
     return run_lim(text, s, &limits);
+}
+
+/* Whether text on s with client hints h is w x h. */
+static void hinted_size_is(const char *text, struct src s, struct hints hi, int w, int h)
+{
+    struct res r = run_full(text, s, &limits, hi);
+
+    ok(r.rc == 0 && r.img.width == w && r.img.height == h,
+       "%s with DPR %g, width %d: %dx%d (got %dx%d)", text, hi.dpr, hi.width, w, h, r.img.width,
+       r.img.height);
+    res_free(&r);
 }
 
 /* Whether the output of text on s is w x h (per frame). */
@@ -285,6 +309,10 @@ static void test_sizes(struct src q)
     size_is("w-100,h-100,dpr-2,c-force", q, 200, 200);
     size_is("w-100,h-100,dpr-1.5,cm-pad_resize", q, 150, 150);
     size_is("w-3000,dpr-2,f-jpg", q, 3000, (int)lround(H * 3000.0 / W)); /* over 5000: ignored */
+    hinted_size_is("w-auto", q, (struct hints){0, 250}, 300, (int)lround(H * 300.0 / W));
+    hinted_size_is("w-auto", q, (struct hints){0, 0}, W, H);
+    hinted_size_is("w-100,dpr-auto", q, (struct hints){1.5, 0}, 150, (int)lround(H * 150.0 / W));
+    hinted_size_is("w-100,dpr-auto", q, (struct hints){0, 0}, 100, (int)lround(H * 100.0 / W));
     size_is("w-200:h-50", q, (int)lround(200 * 50.0 / (H * 200.0 / W)), 50);
     size_is("rt-90", q, H, W);
     size_is("w-200,rt-90", q, (int)lround(H * 200.0 / W), 200);
@@ -376,6 +404,11 @@ static void test_effects(struct src q, struct src alpha)
     o = run("bl-10,f-png,lo-true", q);
     ok(o.rc == 0 && px(o.im, 199, 75, 0) > 30 && px(o.im, 199, 75, 1) > 30,
        "bl-10 mixes red and green at their edge");
+    res_free(&o);
+    o = run("bl-60,f-png,lo-true", q);
+    ok(o.rc == 0 && o.im->Xsize == 400 && o.im->Ysize == 300 && px(o.im, 199, 75, 0) > 60 &&
+           px(o.im, 199, 75, 1) > 60 && px(o.im, 100, 75, 0) > px(o.im, 100, 75, 1),
+       "bl-60 (shrunk, blurred, resized back): same size, wide mixing, colours stay put");
     res_free(&o);
     o = run("o-50,f-png,lo-true", q);
     ok(o.rc == 0 && o.im->Bands == 4 && fabs(px(o.im, 10, 10, 3) - 127.5) <= 1,
@@ -681,6 +714,9 @@ static void test_shrink_on_load(void)
     o = run("h-300", rot);
     ok(o.rc == 0 && o.img.load_shrink == 8 && o.img.width == 225 && o.img.height == 300,
        "an EXIF-rotated 4000x3000 to h-300 is 225x300 (shrink %d)", o.img.load_shrink);
+    res_free(&o);
+    o = run("e-usm-2-100-1-0.01,q-20", big);
+    ok(o.rc == 0 && o.img.width == 6000, "a wide unsharp mask on a streamed 6000x4000: %s", o.err);
     res_free(&o);
     o = run("t-true,w-300", hd);
     ok(o.rc == 0 && o.img.load_shrink == 1, "trim first: no shrink-on-load");
