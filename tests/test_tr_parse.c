@@ -11,8 +11,13 @@
 #include <math.h>
 
 static const struct tr_named named_list[] = {
-    {"thumb", "w-200,h-200"}, {"two", "w-100:rt-90"}, {"bad", "w-10:q-0"},
-    {"nested", "n-thumb"},    {"empty", ""},          {"with-di", "di-@@fallback@@x.jpg,w-50"},
+    {"thumb", "w-200,h-200"},
+    {"two", "w-100:rt-90"},
+    {"bad", "w-10:q-0"},
+    {"nested", "n-thumb"},
+    {"empty", ""},
+    {"with-di", "di-@@fallback@@x.jpg,w-50"},
+    {"a-rather-long-name-for-a-transformation", "c-a-rather-long-value-for-a-crop"},
 };
 static const struct tr_names names = {named_list, sizeof(named_list) / sizeof(named_list[0])};
 
@@ -658,16 +663,15 @@ static const char *repeat(char *buf, size_t cap, const char *unit, char sep, uns
     return buf;
 }
 
-static void test_caps(void)
+static void test_caps_counts(void)
 {
-    static char text[TR_MAX_TEXT + 64], want[TR_MAX_TEXT + 64];
+    static char text[TR_MAX_TEXT + 64];
     static const char *const keys[] = {
         "w-1",     "h-1",  "ar-1-1", "c-force", "cm-extract",  "fo-top",     "z-2",       "x-1",
         "y-1",     "xc-1", "yc-1",   "dpr-2",   "rt-1",        "fl-h",       "t-5",       "bg-red",
         "b-1_red", "r-1",  "bl-1",   "o-1",     "e-grayscale", "e-contrast", "e-sharpen", "e-usm"};
     struct tr_chain c;
     char err[TR_ERR_LEN];
-    size_t len;
 
     ok(parse(repeat(text, sizeof(text), "rt-90", ':', TR_MAX_STEPS), &c, err) == 0 &&
            c.nsteps == TR_MAX_STEPS,
@@ -689,6 +693,16 @@ static void test_caps(void)
     snprintf(text + strlen(text), sizeof(text) - strlen(text), ",pg-2");
     ok(parse(text, &c, err) == -EINVAL, "%d are not", TR_MAX_PARAMS + 1);
     ok_str(err, "more than 24 parameters in one step (step 1)", "message for too many params");
+}
+
+static void test_caps_sizes(void)
+{
+    static char text[TR_MAX_TEXT + 64];
+    const char *head = "c: 'a-rather-long-value-for-...' is not a crop";
+    const char *tail = " (step 1 of n-a-rather-long-name-for-a...)";
+    struct tr_chain c;
+    char err[TR_ERR_LEN];
+    size_t len;
 
     /* TR_MAX_TEXT bytes exactly: "w-1" then ":" padding; one more byte is refused */
     memset(text, ':', TR_MAX_TEXT);
@@ -710,9 +724,14 @@ static void test_caps(void)
     text[3 + TR_MAX_PATH] = '\0';
     ok(parse(text, &c, err) == -EINVAL && strstr(err, "is longer than 511 bytes (step 1)"),
        "a %d-byte one is not: %s", TR_MAX_PATH, err);
+
+    /* the longest messages are cut before the place, which always shows */
+    ok(parse("n-a-rather-long-name-for-a-transformation", &c, err) == -EINVAL,
+       "a bad value in a long-named transformation is refused");
     len = strlen(err);
-    ok(len < TR_ERR_LEN, "messages fit TR_ERR_LEN (%zu)", len);
-    (void)want;
+    ok(len == TR_ERR_LEN - 1 && strcmp(err + len - strlen(tail), tail) == 0 &&
+           strncmp(err, head, strlen(head)) == 0,
+       "a long message fits TR_ERR_LEN, its place intact: %s", err);
 }
 
 /* ---- Inputs are views: never read past len --------------------------------------------------- */
@@ -888,7 +907,8 @@ int main(void)
     test_permutations();
     test_fields();
     test_eval();
-    test_caps();
+    test_caps_counts();
+    test_caps_sizes();
     test_lengths();
     test_chain();
     test_colors();
