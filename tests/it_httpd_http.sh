@@ -123,7 +123,7 @@ is "di-: the default image when missing" "$(sed -n '1s/\r$//p' "$D/h")" "HTTP/1.
 is "di-: transformed too" "$(dims "$D/img")" 120x80
 is "di-: short Cache-Control" "$(header Cache-Control "$D/h")" "public, max-age=60"
 curl -s -D "$D/h" -o "$D/img" -H 'Sec-CH-Width: 240' "$U/tr:w-auto/photos/cat.jpg"
-is "w-auto from Sec-CH-Width" "$(dims "$D/img")" 240x160
+is "w-auto: Sec-CH-Width 240 rounded up to 100s, as ImageKit" "$(dims "$D/img")" 300x200
 is "client hints: Vary" "$(header Vary "$D/h")" "Accept, Sec-CH-DPR, Sec-CH-Width"
 is "client hints: Accept-CH" "$(header Accept-CH "$D/h")" "Sec-CH-DPR, Sec-CH-Width"
 hint_etag=$(header ETag "$D/h")
