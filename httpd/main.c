@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +42,18 @@ static void usage(FILE *out)
             "print the version");
 }
 
-/* Options in getopt_long's terms: every conf option takes an argument. */
-static void build_longopts(struct option *lo)
+/* Options in getopt_long's terms: every conf option takes an argument, and getopt_long()
+ * returns its index. Returns the number of conf options. */
+static int build_longopts(struct option *lo)
 {
-    size_t n = 0;
+    int n = 0;
 
-    for (const char *name; (name = conf_option_name(n)) && n < MAX_OPTIONS - 3; n++)
-        lo[n] = (struct option){name, required_argument, NULL, (int)n};
-    lo[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
-    lo[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
-    lo[n] = (struct option){NULL, 0, NULL, 0};
+    for (const char *name; n < MAX_OPTIONS - 3 && (name = conf_option_name((size_t)n)); n++)
+        lo[n] = (struct option){name, required_argument, NULL, n};
+    lo[n] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    lo[n + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+    lo[n + 2] = (struct option){NULL, 0, NULL, 0};
+    return n;
 }
 
 /* Returns 0 to run, 1 when --help/--version answered, -1 on a bad option (reported). */
@@ -58,9 +61,8 @@ static int parse_args(struct conf *conf, int argc, char **argv)
 {
     struct option lo[MAX_OPTIONS];
     char err[CONF_ERR_LEN];
-    int opt;
+    int nopts = build_longopts(lo), opt;
 
-    build_longopts(lo);
     while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (opt == OPT_HELP || opt == OPT_VERSION) {
             if (opt == OPT_HELP)
@@ -69,8 +71,9 @@ static int parse_args(struct conf *conf, int argc, char **argv)
                 printf("blobhttpd %s\n", BLOBHTTPD_VERSION);
             return 1;
         }
-        if (opt < 0 || opt >= OPT_HELP || conf_set(conf, lo[opt].name, optarg, err)) {
-            if (opt >= 0 && opt < OPT_HELP)
+        bool known = opt >= 0 && opt < nopts;
+        if (!known || conf_set(conf, lo[opt].name, optarg, err)) {
+            if (known)
                 fprintf(stderr, "blobhttpd: %s\n", err);
             fprintf(stderr, "try 'blobhttpd --help'\n");
             return -1;

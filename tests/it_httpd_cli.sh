@@ -6,7 +6,8 @@ set -eu
 . "$(dirname "$0")/httpd_lib.sh"
 
 H=$BIN/blobhttpd
-ok "--help exits 0" "$H" --help >/dev/null
+quiet() { "$@" >/dev/null; }
+ok "--help exits 0" quiet "$H" --help
 ok "--help lists --endpoint" grep -q -- '--endpoint' <("$H" --help)
 ok "--version" grep -q '^blobhttpd [0-9]' <("$H" --version)
 refused() { # DESCRIPTION WANT_IN_STDERR ARGS...
@@ -17,6 +18,7 @@ refused() { # DESCRIPTION WANT_IN_STDERR ARGS...
 }
 refused "no endpoint" "no endpoint" --listen 127.0.0.1:0
 refused "unknown option" "unrecognized option" --bogus 1 --endpoint /a=/tmp
+refused "stray argument" "unexpected argument 'extra'" --endpoint /a=/tmp extra
 refused "bad endpoint" "is not [HOST]/PREFIX=DIR" --endpoint demo=/tmp
 refused "bad number" "workers: 'many'" --workers many --endpoint /a=/tmp
 refused "missing origin" "cannot open origin $T/nope" --endpoint "/a=$T/nope" --listen 127.0.0.1:0
