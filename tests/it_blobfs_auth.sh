@@ -108,4 +108,4 @@ cat "$mnt/top.txt" >/dev/null
 ok "the signature is not in /proc/PID/environ" eval "! tr '\\0' '\\n' </proc/$pid/environ | grep -qF -e '$sig' -e 'sig='"
 ok "nor in ps" eval "! ps -ww -o args= -p $pid | grep -qF -e '$sig' -e 'sig='"
 ok "nor in the log" eval "! grep -qF -e '$sig' '$BLOBFS_LOG'"
-ok "the log has debug lines" grep -q "debug: read 'top.txt': HTTP 206" "$BLOBFS_LOG"
+ok "the log has debug lines" grep -q "debug: read 'top.txt' \[0+6\]: HTTP 206" "$BLOBFS_LOG"
