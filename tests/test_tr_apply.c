@@ -414,6 +414,9 @@ static void test_effects(struct src q, struct src alpha)
     ok(o.rc == 0 && o.im->Bands == 4 && fabs(px(o.im, 10, 10, 3) - 127.5) <= 1,
        "o-50 halves alpha");
     res_free(&o);
+    o = run("o-100,f-png,lo-true", q);
+    ok(o.rc == 0 && o.im->Bands == 3, "o-100 changes nothing (no alpha band added)");
+    res_free(&o);
     o = run("b-10_FF0000,f-png,lo-true", q);
     ok(o.rc == 0 && rgb_near(o.im, 395, 295, 255, 0, 0, 0) &&
            rgb_near(o.im, 385, 285, 255, 255, 255, 0),
@@ -563,6 +566,10 @@ static void test_animation(struct src gif)
     o = run("w-30,f-jpg", gif);
     ok(o.rc == 0 && o.im->Ysize == 20 && rgb_near(o.im, 15, 10, 255, 0, 0, 12),
        "as JPEG it is its first frame");
+    res_free(&o);
+    o = run("w-30,pg-1,f-gif", gif);
+    ok(o.rc == 0 && vips_image_get_n_pages(o.im) == 3,
+       "pg-1 changes nothing (tr_canonical drops it): still animated");
     res_free(&o);
     o = run("pg-3,f-png,lo-true", gif);
     ok(o.rc == 0 && o.im->Ysize == 40 && rgb_near(o.im, 5, 5, 0, 0, 255, 0), "pg-3 is frame 3");

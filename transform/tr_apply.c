@@ -28,7 +28,7 @@
 
 /* libheif's AV1 encoder (aom) at libvips effort 2 of 9: 3-4x faster than libvips's default
  * of 4 (measured: 60 ms against 170 ms for 300x300, 0.19 s against 0.86 s for 1200x900), for
- * files about 10 % larger. imgproxy's default speed is in the same range. */
+ * files about 10 % larger. */
 #define AVIF_EFFORT 2
 
 /* GIF quantisation (libimagequant) at effort 1 of 10: 40 frames of 200x200 encode in 0.7 s
@@ -69,7 +69,7 @@ struct run {
     int iw, ih;            /* the source frame, oriented: iw and ih of expressions */
     int orientation;       /* EXIF 1..8 */
     int page;              /* pg-: the 0-based frame to load */
-    bool pg;               /* a step says pg-: one frame, even of an animation */
+    bool pg;               /* a step says pg-2 or later: one frame, even of an animation */
     int frames;            /* frames decoded and kept */
     int shrink;            /* shrink-on-load factor used */
     bool plan0_valid;      /* plan0 was sized before loading (shrink-on-load) */
@@ -379,7 +379,7 @@ static int plan_geometry(struct run *r, const struct tr_step *s, int cw, int ch,
  * contrast, attention crop, a wide unsharp mask), render what we have into memory (a no-op
  * for an image that is there already). A sequential loader can only be read top to bottom,
  * once; and a pipeline under an operation that reads scattered regions (an affine rotation)
- * would be computed again for every region: two rotations in a chain took minutes. The
+ * would be computed again for every region (rt-45:h-900 took over 30 s). The
  * image is usually small by then, and the limits bound it. */
 static int materialise(struct run *r, VipsImage **img)
 {
@@ -623,7 +623,8 @@ static int load(struct run *r, VipsImage **img)
     if (open_source(r, 1, 0, 1, &t[0]))
         return vips_fail(r, "cannot read the image header");
     pages = vips_image_get_n_pages(t[0]);
-    if (pages > 1 && !r->pg && (r->format == TR_FMT_GIF || r->format == TR_FMT_WEBP))
+    if (pages > 1 && !r->pg && (r->format == TR_FMT_GIF || r->format == TR_FMT_WEBP) &&
+        (r->src.type == TR_SRC_GIF || r->src.type == TR_SRC_WEBP)) /* TIFF pages: no animation */
         r->frames = pages;
     rc = check_input(r, t[0], pages);
     if (rc)
@@ -1139,7 +1140,7 @@ static int run_step(struct run *r, int step, const struct geom *g, VipsImage **i
         rc = flip(r, s->flip, img);
     if (!rc)
         rc = effects(r, s, img);
-    if (!rc && tr_step_has(s, TR_O))
+    if (!rc && tr_step_has(s, TR_O) && s->opacity < 100) /* o-100 changes nothing */
         rc = opacity(r, s->opacity, img);
     if (!rc && tr_step_has(s, TR_B))
         rc = border(r, s, img);
@@ -1335,9 +1336,9 @@ static int check_request(struct run *r)
     if (r->out.format == TR_FMT_GIF && r->src.type != TR_SRC_GIF) /* f-auto may pick GIF */
         return fail(r, -EINVAL, "f-gif: only a GIF source can be served as GIF");
     for (unsigned i = 0; i < c->nsteps; i++) {
-        if (tr_step_has(&c->step[i], TR_PG)) {
-            r->pg = true;
-            r->page = c->step[i].page > 0 ? c->step[i].page - 1 : 0;
+        if (tr_step_has(&c->step[i], TR_PG)) { /* pg-1 changes nothing, as in tr_canonical() */
+            r->page = c->step[i].page > 1 ? c->step[i].page - 1 : 0;
+            r->pg = r->page > 0;
         }
         if (tr_step_has(&c->step[i], TR_BG))
             r->flatten = c->step[i].bg;
