@@ -1,0 +1,585 @@
+/* httpd/deliver.c: from a routed request to a response. Originals and other files go out as
+ * file descriptors (sendfile) with Range and conditional requests; images are transformed on
+ * the worker pool, through the derived-image cache. */
+#include "srv_i.h"
+
+#include "http.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SNIFF_BYTES 4096
+#define ENGINE_VERSION "blobhttpd-1" /* part of every derived ETag: bump when output changes */
+
+/* ---- Finding the file ---------------------------------------------------------------------- */
+
+/* The first origin of ep that has rel; ENOENT falls through to the next, other errors stop. */
+static int open_in_origins(const struct endpoint *ep, const char *rel, struct stat *st)
+{
+    int fd = -ENOENT;
+
+    for (size_t i = 0; i < ep->norigins && (fd == -ENOENT || fd == -ENOTDIR); i++)
+        fd = origin_open(ep->origin[i], rel, st);
+    return fd == -ENOTDIR ? -ENOENT : fd;
+}
+
+/* The requested file, or the chain's default image (di-) when it is missing. */
+static int open_source(struct conn *c, const struct route *rt, struct stat *st)
+{
+    const struct endpoint *ep = &c->srv->ep[rt->endpoint];
+    char err[ROUTE_ERR_LEN];
+
+    snprintf(c->name, sizeof(c->name), "%s", rt->path);
+    int fd = open_in_origins(ep, rt->path, st);
+    if (fd != -ENOENT || !c->chain.default_image[0])
+        return fd;
+    if (route_clean_path(c->chain.default_image, strlen(c->chain.default_image), c->name,
+                         sizeof(c->name), err))
+        return -ENOENT;
+    c->used_default = true;
+    return open_in_origins(ep, c->name, st);
+}
+
+/* The path steps, then the query steps, as one chain (with named transformations). */
+static int parse_chain(struct conn *c, const struct route *rt, char err[TR_ERR_LEN])
+{
+    const struct tr_names *names = &c->srv->names;
+    int rc = 0;
+
+    tr_chain_init(&c->chain);
+    if (rt->tr_path[0])
+        rc = tr_parse(&c->chain, rt->tr_path, strlen(rt->tr_path), names, err);
+    if (rc == 0 && rt->tr_query[0])
+        rc = tr_parse(&c->chain, rt->tr_query, strlen(rt->tr_query), names, err);
+    return rc;
+}
+
+/* Content-Type of an original image, from what its bytes say it is. */
+static const char *source_mime(enum tr_source_type t)
+{
+    switch (t) {
+    case TR_SRC_JPEG:
+        return "image/jpeg";
+    case TR_SRC_PNG:
+        return "image/png";
+    case TR_SRC_GIF:
+        return "image/gif";
+    case TR_SRC_WEBP:
+        return "image/webp";
+    case TR_SRC_AVIF:
+        return "image/avif";
+    case TR_SRC_HEIF:
+        return "image/heif";
+    case TR_SRC_TIFF:
+        return "image/tiff";
+    case TR_SRC_SVG:
+        return "image/svg+xml";
+    case TR_SRC_PDF:
+        return "application/pdf";
+    default:
+        return NULL;
+    }
+}
+
+/* What the file is: by extension, and for images (or no known extension) by its first bytes.
+ * Returns 0 with *type set, or the read's -errno. */
+static int sniff_source(int fd, const char *name, struct tr_sniff *sn, const char **type)
+{
+    unsigned char head[SNIFF_BYTES];
+    const char *ext = http_mime_for_path(name);
+
+    memset(sn, 0, sizeof(*sn));
+    sn->type = TR_SRC_UNKNOWN;
+    *type = ext ? ext : "application/octet-stream";
+    if (ext && strncmp(ext, "image/", 6) != 0 && strcmp(ext, "application/pdf") != 0)
+        return 0; /* video, CSS, fonts...: never transformed, not read here */
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    if (n < 0)
+        return -errno;
+    tr_sniff(head, (size_t)n, sn);
+    if (tr_sniff_is_image(sn) && source_mime(sn->type))
+        *type = source_mime(sn->type);
+    return 0;
+}
+
+/* Transform when the file is an image we decode and the URL asks for it; an empty chain asks
+ * for ImageKit's default optimisation when --auto-optimize is on, for web raster formats
+ * only (an SVG or PDF without tr stays what it is). */
+static bool wants_transform(const struct conn *c, const struct tr_sniff *sn)
+{
+    if (!tr_sniff_is_image(sn) || tr_chain_wants_original(&c->chain))
+        return false;
+    if (!tr_chain_is_empty(&c->chain))
+        return true;
+    return c->srv->conf->auto_optimize && sn->type != TR_SRC_SVG && sn->type != TR_SRC_PDF;
+}
+
+/* ---- Response headers ---------------------------------------------------------------------- */
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* An original's strong ETag: the file's identity. blobfs gives a blob a new inode number when
+ * its ETag changes, so (dev, ino, size, mtime) changes exactly when the bytes do. */
+static void reply_for_file(struct conn *c, const struct stat *st, const char *type)
+{
+    struct reply *rp = &c->reply;
+
+    snprintf(rp->etag, sizeof(rp->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
+             (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+             (uint64_t)mtime_ns(st));
+    rp->mtime = st->st_mtim.tv_sec;
+    rp->content_type = type;
+    rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
+    rp->vary_accept = rp->vary_hints = false;
+}
+
+/* Content-Disposition for ik-attachment=true: an ASCII fallback name and the exact UTF-8 one. */
+static void add_disposition(struct MHD_Response *resp, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    char ascii[256], exact[3 * 256], value[sizeof(ascii) + sizeof(exact) + 64];
+    size_t a = 0, e = 0;
+
+    base = base ? base + 1 : path;
+    for (const unsigned char *p = (const unsigned char *)base; *p && a < 255 && e < 3 * 255 - 3;
+         p++) {
+        bool plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%' && *p != ';' &&
+                     *p != '\'';
+        ascii[a++] = plain ? (char)*p : '_';
+        e += (size_t)snprintf(exact + e, sizeof(exact) - e, plain ? "%c" : "%%%02X", *p);
+    }
+    ascii[a] = '\0';
+    exact[e] = '\0';
+    snprintf(value, sizeof(value), "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
+             exact);
+    MHD_add_response_header(resp, "Content-Disposition", value);
+}
+
+static void add_headers(struct conn *c, struct MHD_Response *resp)
+{
+    const struct reply *rp = &c->reply;
+    char date[HTTP_DATE_LEN];
+
+    http_format_date(rp->mtime, date);
+    MHD_add_response_header(resp, "ETag", rp->etag);
+    MHD_add_response_header(resp, "Last-Modified", date);
+    MHD_add_response_header(resp, "Cache-Control", rp->cache_control);
+    if (rp->vary_accept || rp->vary_hints)
+        MHD_add_response_header(resp, "Vary",
+                                rp->vary_accept && rp->vary_hints
+                                    ? "Accept, Sec-CH-DPR, Sec-CH-Width"
+                                : rp->vary_accept ? "Accept"
+                                                  : "Sec-CH-DPR, Sec-CH-Width");
+    if (rp->vary_hints)
+        MHD_add_response_header(resp, "Accept-CH", "Sec-CH-DPR, Sec-CH-Width");
+    if (c->attachment)
+        add_disposition(resp, c->name);
+}
+
+/* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). */
+static bool not_modified(struct conn *c)
+{
+    const char *inm = srv_header(c, "If-None-Match");
+    const char *ims = srv_header(c, "If-Modified-Since");
+    time_t t;
+
+    if (inm)
+        return http_etag_matches(inm, c->reply.etag);
+    return ims && http_parse_date(ims, &t) == 0 && c->reply.mtime <= t;
+}
+
+static enum MHD_Result respond_not_modified(struct conn *c)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    add_headers(c, resp);
+    return srv_queue(c, 304, resp, 0);
+}
+
+/* The Range to honour: 1 with *start and *len, 0 for the whole body, -ERANGE for 416. A Range
+ * is ignored when If-Range names another version. */
+static int pick_range(struct conn *c, uint64_t size, uint64_t *start, uint64_t *len)
+{
+    const char *range = srv_header(c, "Range");
+    const char *if_range = srv_header(c, "If-Range");
+    time_t t;
+
+    if (!range)
+        return 0;
+    if (if_range && if_range[0] == '"' && strcmp(if_range, c->reply.etag) != 0)
+        return 0;
+    if (if_range && if_range[0] != '"' &&
+        (http_parse_date(if_range, &t) != 0 || t != c->reply.mtime))
+        return 0;
+    return http_parse_range(range, size, start, len);
+}
+
+static enum MHD_Result respond_unsatisfiable(struct conn *c, uint64_t size)
+{
+    char cr[48];
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+    if (!resp)
+        return MHD_NO;
+    snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+    MHD_add_response_header(resp, "Content-Range", cr);
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    add_headers(c, resp);
+    return srv_queue(c, 416, resp, 0);
+}
+
+/* Headers common to a 200 or 206 body, then queue it. */
+static enum MHD_Result respond_body(struct conn *c, struct MHD_Response *resp, int ranged,
+                                    uint64_t start, uint64_t len, uint64_t size)
+{
+    char cr[80];
+
+    if (!resp)
+        return srv_error(c, -ENOMEM, NULL);
+    MHD_add_response_header(resp, "Content-Type", c->reply.content_type);
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+    add_headers(c, resp);
+    if (ranged) {
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
+                 size);
+        MHD_add_response_header(resp, "Content-Range", cr);
+    }
+    return srv_queue(c, ranged ? 206 : 200, resp, len);
+}
+
+/* ---- Originals ----------------------------------------------------------------------------- */
+
+/* The file as it is, from its fd (libmicrohttpd sendfile()s it and closes fd). */
+static enum MHD_Result deliver_original(struct conn *c, int fd, const struct stat *st,
+                                        const char *type)
+{
+    uint64_t size = (uint64_t)st->st_size, start = 0, len = size;
+
+    reply_for_file(c, st, type);
+    if (not_modified(c)) {
+        close(fd);
+        return respond_not_modified(c);
+    }
+    int ranged = pick_range(c, size, &start, &len);
+    if (ranged < 0 || size == 0) {
+        close(fd);
+        return ranged < 0
+                   ? respond_unsatisfiable(c, size)
+                   : respond_body(c,
+                                  MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
+                                  0, 0, 0, 0);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
+    if (!resp)
+        close(fd);
+    return respond_body(c, resp, ranged, start, len, size);
+}
+
+/* ---- Transforms ---------------------------------------------------------------------------- */
+
+static bool chain_uses_hints(const struct tr_chain *ch)
+{
+    for (unsigned i = 0; i < ch->nsteps; i++) {
+        if (ch->step[i].w.kind == TR_NUM_AUTO || ch->step[i].dpr.kind == TR_NUM_AUTO)
+            return true;
+    }
+    return false;
+}
+
+/* Sec-CH-DPR and Sec-CH-Width, for dpr-auto and w-auto; 0 when absent or out of range. */
+static void read_hints(struct conn *c)
+{
+    const char *dpr = srv_header(c, "Sec-CH-DPR"), *width = srv_header(c, "Sec-CH-Width");
+    char *end;
+
+    c->hint_dpr = 0;
+    c->hint_width = 0;
+    if (!c->reply.vary_hints)
+        return;
+    double v = dpr ? strtod(dpr, &end) : 0;
+    if (dpr && end != dpr && v > 0 && v <= 5)
+        c->hint_dpr = v;
+    long w = width ? strtol(width, &end, 10) : 0;
+    if (width && end != width && w > 0 && w <= 16383)
+        c->hint_width = (int)w;
+}
+
+/* The cache key of a derived image (source identity, format, hints, canonical chain), and its
+ * ETag: a hash of the key. Returns 0 or -ENAMETOOLONG. */
+static int derived_key(struct conn *c, const struct stat *st)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    int n = snprintf(c->key, sizeof(c->key),
+                     "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%g|%d|", ENGINE_VERSION,
+                     (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+                     (uint64_t)mtime_ns(st), tr_format_name(c->format), c->hint_dpr, c->hint_width);
+    int m = tr_canonical(&c->chain, c->key + n, sizeof(c->key) - (size_t)n);
+    if (m < 0)
+        return -ENAMETOOLONG;
+    c->key_len = (size_t)(n + m);
+    if (!EVP_Digest(c->key, c->key_len, md, &mdlen, EVP_sha256(), NULL))
+        return -ENOMEM;
+    c->reply.etag[0] = '"';
+    for (unsigned i = 0; i < 16; i++) {
+        c->reply.etag[1 + 2 * i] = hex[md[i] >> 4];
+        c->reply.etag[2 + 2 * i] = hex[md[i] & 15];
+    }
+    memcpy(c->reply.etag + 33, "\"", 2);
+    return 0;
+}
+
+static void put_entry(void *entry)
+{
+    cache_put(entry);
+}
+
+/* A derived image from a filled cache entry; the response holds the reference. */
+static enum MHD_Result respond_entry(struct conn *c, struct cache_entry *e)
+{
+    const void *data;
+    size_t size;
+    int tag;
+    const char *msg;
+    uint64_t start = 0, len;
+
+    cache_entry_result(e, &data, &size, &tag, &msg);
+    c->reply.content_type = tr_format_mime((enum tr_format)tag);
+    len = size;
+    int ranged = pick_range(c, size, &start, &len);
+    if (ranged < 0) {
+        cache_put(e);
+        return respond_unsatisfiable(c, size);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        (size_t)len, (void *)((uintptr_t)data + start), put_entry, e);
+    if (!resp)
+        cache_put(e);
+    return respond_body(c, resp, ranged, start, len, size);
+}
+
+static void release_image(void *owner)
+{
+    tr_image_release(owner);
+    free(owner);
+}
+
+/* The whole source in memory, as tr_apply() wants it. Returns 0 or -errno. */
+static int read_source(int fd, off_t size, size_t cap, void **out)
+{
+    if ((uint64_t)size > cap)
+        return -E2BIG;
+    char *buf = malloc(size ? (size_t)size : 1);
+    if (!buf)
+        return -ENOMEM;
+    for (off_t got = 0; got < size;) {
+        ssize_t n = pread(fd, buf + got, (size_t)(size - got), got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = n < 0 ? -errno : -EIO; /* shorter than fstat said: changed under us */
+            free(buf);
+            return err;
+        }
+        got += n;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* A message for a failed transform whose own err is empty. */
+static void job_error(struct srv *s, int rc, char err[TR_ERR_LEN])
+{
+    if (err[0])
+        return;
+    if (rc == -E2BIG)
+        snprintf(err, TR_ERR_LEN, "source larger than %u MiB", s->conf->max_input_mb);
+    else
+        snprintf(err, TR_ERR_LEN, "cannot read the source: %s", strerror(-rc));
+}
+
+/* A worker: read, transform, fill the entry. The connection may be resumed (and gone) as soon
+ * as the entry is filled or failed, so c is not touched after that. */
+static void run_transform(void *arg)
+{
+    struct conn *c = arg;
+    struct srv *s = c->srv;
+    struct cache_entry *e = c->entry;
+    char err[TR_ERR_LEN] = "";
+    struct tr_image img, *owned;
+    void *src = NULL;
+
+    int rc = read_source(c->fd, c->size, s->limits.max_input_bytes, &src);
+    close(c->fd);
+    c->fd = -1;
+    if (rc == 0) {
+        struct tr_request rq = {&c->chain,  src,         (size_t)c->size, c->format,
+                                &s->limits, c->hint_dpr, c->hint_width};
+        rc = tr_apply(&rq, &img, err);
+        free(src);
+    }
+    owned = rc == 0 ? malloc(sizeof(*owned)) : NULL;
+    if (rc == 0 && !owned) {
+        tr_image_release(&img);
+        rc = -ENOMEM;
+    }
+    if (rc) {
+        job_error(s, rc, err);
+        cache_fail(s->cache, e, rc, err);
+        return;
+    }
+    *owned = img;
+    cache_fill(s->cache, e, owned->data, owned->len, release_image, owned, owned->format);
+}
+
+static void wake(void *arg)
+{
+    struct conn *c = arg;
+
+    atomic_store(&c->woken, true);
+    MHD_resume_connection(c->mhd);
+}
+
+/* A cache miss: suspend the connection, then join or start the entry's fill. A hit that
+ * raced in, or an error, resumes at once; deliver_resumed() answers. */
+static enum MHD_Result schedule(struct conn *c)
+{
+    struct srv *s = c->srv;
+    struct cache_entry *e = NULL;
+
+    MHD_suspend_connection(c->mhd);
+    c->suspended = true;
+    atomic_store(&c->woken, false);
+    int rc = cache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
+    c->entry = e;
+    c->err = rc < 0 ? rc : 0;
+    if (rc == CACHE_FILL) {
+        rc = pool_submit(s->pool, run_transform, c);
+        if (rc == 0)
+            return MHD_YES; /* the job owns c->fd, and wakes us */
+    }
+    close(c->fd);
+    c->fd = -1;
+    if (rc == -EBUSY || rc == -ESHUTDOWN)
+        cache_fail(s->cache, e, -EBUSY,
+                   rc == -EBUSY ? "too many transforms waiting" : "shutting down");
+    else if (rc != CACHE_WAIT)
+        wake(c); /* a hit that raced in, or no memory: answer at once */
+    return MHD_YES;
+}
+
+static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct stat *st,
+                                         const struct tr_sniff *sn)
+{
+    struct srv *s = c->srv;
+    struct reply *rp = &c->reply;
+
+    c->format = tr_pick_format(&c->chain, sn, srv_header(c, "Accept"), s->conf->avif_auto);
+    rp->vary_accept = tr_format_varies(&c->chain);
+    rp->vary_hints = chain_uses_hints(&c->chain);
+    rp->mtime = st->st_mtim.tv_sec;
+    rp->content_type = tr_format_mime(c->format);
+    rp->cache_control = c->used_default ? s->error_cache_control : s->cache_control;
+    read_hints(c);
+    int rc = derived_key(c, st);
+    if (rc || not_modified(c)) {
+        close(fd);
+        return rc ? srv_error(c, rc, "transformation too long") : respond_not_modified(c);
+    }
+    struct cache_entry *e = cache_get(s->cache, c->key, c->key_len);
+    if (e) {
+        close(fd);
+        return respond_entry(c, e);
+    }
+    c->fd = fd;
+    c->size = st->st_size;
+    return schedule(c);
+}
+
+/* ---- Entry points -------------------------------------------------------------------------- */
+
+static const char *open_error(struct conn *c, int err)
+{
+    switch (-err) {
+    case ENOENT:
+        return "file not found";
+    case ELOOP:
+        return "symlinks are not followed";
+    case EXDEV:
+        return "path leads outside the origin";
+    case EACCES:
+    case EPERM:
+        return "permission denied";
+    default:
+        log_warn("cannot open %s: %s", c->name, strerror(-err));
+        return "the origin failed";
+    }
+}
+
+enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
+{
+    char err[TR_ERR_LEN] = "";
+    struct stat st;
+    struct tr_sniff sn;
+    const char *type;
+
+    int rc = parse_chain(c, rt, err);
+    if (rc)
+        return srv_error(c, rc, err);
+    int fd = open_source(c, rt, &st);
+    if (fd < 0)
+        return srv_error(c, fd, open_error(c, fd));
+    rc = sniff_source(fd, c->name, &sn, &type);
+    if (rc) {
+        close(fd);
+        return srv_error(c, rc, open_error(c, rc));
+    }
+    if (!wants_transform(c, &sn))
+        return deliver_original(c, fd, &st, type);
+    return deliver_transform(c, fd, &st, &sn);
+}
+
+enum MHD_Result deliver_resumed(struct conn *c)
+{
+    struct cache_entry *e = c->entry;
+    const void *data;
+    size_t len;
+    int tag;
+    const char *msg;
+
+    c->suspended = false;
+    c->entry = NULL;
+    if (!e)
+        return srv_error(c, c->err, NULL);
+    int rc = cache_entry_result(e, &data, &len, &tag, &msg);
+    if (rc == 0)
+        return respond_entry(c, e);
+    if (http_status_for_errno(rc) >= 500)
+        log_warn("transform of %s failed: %s", c->name, msg);
+    enum MHD_Result r = srv_error(c, rc, msg);
+    cache_put(e);
+    return r;
+}
+
+void deliver_cleanup(struct conn *c)
+{
+    if (c->suspended && !atomic_load(&c->woken))
+        return; /* a job owns the request until it wakes the connection */
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    cache_put(c->entry);
+    c->entry = NULL;
+}

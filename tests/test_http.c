@@ -1,0 +1,113 @@
+/* Unit test of httpd/http: errno -> status, Range, dates, entity tags, types, log escaping. */
+#include "check.h"
+#include "http.h"
+
+#include <errno.h>
+
+/* A NUL-terminated copy at the edge of a guarded page. */
+static const char *guarded(const char *s)
+{
+    return check_guard(s, strlen(s) + 1);
+}
+
+static void test_status(void)
+{
+    static const struct {
+        int err, status;
+    } table[] = {
+        {-ENOENT, 404},       {-ENOTDIR, 404},      {-EINVAL, 400},  {-EKEYREJECTED, 401},
+        {-EKEYEXPIRED, 401},  {-EACCES, 403},       {-ELOOP, 403},   {-EXDEV, 403},
+        {-E2BIG, 413},        {-ENAMETOOLONG, 414}, {-EBADMSG, 422}, {-EBUSY, 503},
+        {-ENOMEM, 503},       {-ETIMEDOUT, 504},    {-EIO, 502},     {-ENOTCONN, 502},
+        {-ECONNREFUSED, 502}, {-EPROTO, 500},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        ok(http_status_for_errno(table[i].err) == table[i].status, "%s -> %d",
+           http_error_code(table[i].err), table[i].status);
+    ok_str(http_error_code(-ENOENT), "ENOENT", "ik-error code ENOENT");
+    ok_str(http_error_code(-E2BIG), "ELIMIT", "limits are ImageKit's ELIMIT");
+    ok_str(http_reason(416), "Range Not Satisfiable", "reason phrase");
+}
+
+static void test_range(void)
+{
+    uint64_t start = 99, len = 99;
+
+    ok(http_parse_range(NULL, 100, &start, &len) == 0, "no Range header");
+    ok(http_parse_range(guarded("bytes=0-9"), 100, &start, &len) == 1 && start == 0 && len == 10,
+       "first ten bytes");
+    ok(http_parse_range(guarded("bytes=90-"), 100, &start, &len) == 1 && start == 90 && len == 10,
+       "open end");
+    ok(http_parse_range(guarded("bytes=-30"), 100, &start, &len) == 1 && start == 70 && len == 30,
+       "suffix");
+    ok(http_parse_range(guarded("bytes=-300"), 100, &start, &len) == 1 && start == 0 && len == 100,
+       "suffix longer than the body");
+    ok(http_parse_range(guarded("bytes=50-1000"), 100, &start, &len) == 1 && len == 50,
+       "end clipped");
+    ok(http_parse_range(guarded("bytes=100-"), 100, &start, &len) == -ERANGE, "past the end");
+    ok(http_parse_range(guarded("bytes=-0"), 100, &start, &len) == -ERANGE, "empty suffix");
+    ok(http_parse_range(guarded("bytes=0-"), 0, &start, &len) == -ERANGE, "empty body");
+    ok(http_parse_range(guarded("bytes=5-1"), 100, &start, &len) == 0, "inverted: ignored");
+    ok(http_parse_range(guarded("bytes=0-1,5-6"), 100, &start, &len) == 0,
+       "several ranges: whole body");
+    ok(http_parse_range(guarded("items=0-1"), 100, &start, &len) == 0, "other unit: ignored");
+    ok(http_parse_range(guarded("bytes=x-1"), 100, &start, &len) == 0, "garbage: ignored");
+    ok(http_parse_range(guarded("bytes=99999999999999999999-"), 100, &start, &len) == 0,
+       "overflow: ignored");
+    ok(http_parse_range(guarded("bytes="), 100, &start, &len) == 0, "empty spec: ignored");
+}
+
+static void test_dates(void)
+{
+    char buf[HTTP_DATE_LEN];
+    time_t t;
+
+    http_format_date(784111777, buf);
+    ok_str(buf, "Sun, 06 Nov 1994 08:49:37 GMT", "IMF-fixdate (RFC 9110's example)");
+    ok(http_parse_date(guarded("Sun, 06 Nov 1994 08:49:37 GMT"), &t) == 0 && t == 784111777,
+       "parse IMF-fixdate");
+    ok(http_parse_date(guarded("Sunday, 06-Nov-94 08:49:37 GMT"), &t) == 0 && t == 784111777,
+       "parse RFC 850");
+    ok(http_parse_date(guarded("Sun Nov  6 08:49:37 1994"), &t) == 0 && t == 784111777,
+       "parse asctime");
+    ok(http_parse_date(guarded("yesterday"), &t) == -EINVAL, "garbage refused");
+    ok(http_parse_date(guarded("Sun, 06 Nov 1994 08:49:37 GMT junk"), &t) == -EINVAL,
+       "trailing junk refused");
+}
+
+static void test_etags(void)
+{
+    ok(http_etag_matches(guarded("\"abc\""), "\"abc\""), "same tag");
+    ok(http_etag_matches(guarded("W/\"abc\""), "\"abc\""), "weak comparison");
+    ok(http_etag_matches(guarded("\"x\", \"abc\""), "\"abc\""), "in a list");
+    ok(http_etag_matches(guarded("*"), "\"abc\""), "star");
+    ok(!http_etag_matches(guarded("\"abcd\""), "\"abc\""), "longer tag");
+    ok(!http_etag_matches(guarded("\"ab\""), "\"abc\""), "shorter tag");
+    ok(!http_etag_matches(guarded("\"unterminated"), "\"abc\""), "unterminated tag");
+    ok(!http_etag_matches(guarded(""), "\"abc\""), "empty header");
+}
+
+static void test_types_and_log(void)
+{
+    char out[64];
+
+    ok_str(http_mime_for_path("a/b.MP4"), "video/mp4", "extension without case");
+    ok_str(http_mime_for_path("x.css"), "text/css; charset=utf-8", "css");
+    ok_str(http_mime_for_path("f.woff2"), "font/woff2", "woff2");
+    ok(http_mime_for_path("a.b/c") == NULL, "a dot in a folder name is no extension");
+    ok(http_mime_for_path("noext") == NULL, "no extension");
+    http_log_escape("a\"b\\c\x01\xff", out, sizeof(out));
+    ok_str(out, "a\\x22b\\x5Cc\\x01\\xFF", "log escaping");
+    http_log_escape("abcdef", out, 4);
+    ok_str(out, "abc", "log escaping respects the cap");
+}
+
+int main(void)
+{
+    test_status();
+    test_range();
+    test_dates();
+    test_etags();
+    test_types_and_log();
+    return check_done();
+}
