@@ -45,44 +45,6 @@ ssize_t blob_name_encode_query(const char *s, size_t len, char *out, size_t cap)
     return encode(s, len, out, cap, false);
 }
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-ssize_t blob_name_decode(const char *s, size_t len, char *out, size_t cap)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-
-        if (ch == '%') {
-            int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return -EINVAL;
-            ch = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (ch == '\0') {
-            return -EINVAL;
-        }
-        if (o + 1 >= cap)
-            return -ENAMETOOLONG;
-        out[o++] = ch;
-    }
-    if (cap == 0)
-        return -ENAMETOOLONG;
-    out[o] = '\0';
-    return (ssize_t)o;
-}
-
 bool blob_name_is_leaf(const char *s, size_t len)
 {
     if (len == 0 || len > BLOB_NAME_LEAF_MAX)

@@ -22,11 +22,6 @@ ssize_t blob_name_encode_path(const char *s, size_t len, char *out, size_t cap);
 /* The same for a query value: '/' is encoded too. */
 ssize_t blob_name_encode_query(const char *s, size_t len, char *out, size_t cap);
 
-/* Decode %XX escapes of s[0..len) into out (capacity cap, NUL-terminated). Other bytes are
- * copied. Returns the length written; -EINVAL for a malformed escape or an encoded NUL,
- * -ENAMETOOLONG when out is too small. */
-ssize_t blob_name_decode(const char *s, size_t len, char *out, size_t cap);
-
 /* Whether s[0..len) can be one file name: not empty, not "." or "..", at most
  * BLOB_NAME_LEAF_MAX bytes, and free of NUL, '/' and '\' (Azure turns '\' into '/'). */
 bool blob_name_is_leaf(const char *s, size_t len);

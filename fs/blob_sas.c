@@ -2,6 +2,7 @@
 #include "blob_sas.h"
 
 #include "blob_name.h"
+#include "pct.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -59,7 +60,7 @@ static int param_value(const char *sas, const char *key, char *out, size_t cap)
             continue;
         p += klen;
         size_t vlen = strcspn(p, "&");
-        return blob_name_decode(p, vlen, out, cap) < 0 ? -EINVAL : 0;
+        return pct_decode(p, vlen, 0, out, cap) < 0 ? -EINVAL : 0;
     }
     return -ENOENT;
 }

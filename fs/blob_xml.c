@@ -3,6 +3,7 @@
 #include "blob_xml.h"
 
 #include "blob_name.h"
+#include "pct.h"
 
 #include <errno.h>
 #include <libxml/xmlreader.h>
@@ -133,7 +134,7 @@ static int read_name(struct walk *w)
         return -ENOMEM;
     if (decode) {
         size_t len = strlen(text);
-        ssize_t n = blob_name_decode(text, len, text, len + 1);
+        ssize_t n = pct_decode(text, len, 0, text, len + 1);
         if (n < 0) {
             free(text);
             return -EPROTO;

@@ -16,7 +16,7 @@ blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
               test_http_pool
 test_http_OBJS := $(O)/httpd/http.o
-test_route_OBJS := $(O)/httpd/route.o
+test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
 test_sign_LIBS := $(call pkg_libs,libcrypto)
 test_http_cache_OBJS := $(O)/httpd/cache.o

@@ -1,6 +1,8 @@
 /* httpd/route.c: endpoint matching, one percent-decoding, path confinement (see route.h). */
 #include "route.h"
 
+#include "pct.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,44 +10,6 @@
 #include <strings.h>
 
 #define HOST_MAX 256
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int route_decode(const char *in, size_t len, bool form, char *out, size_t cap)
-{
-    size_t n = 0;
-
-    if (cap == 0)
-        return -ENAMETOOLONG;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hex_value(in[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
-            if (lo < 0)
-                return -EINVAL;
-            c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+' && form) {
-            c = ' ';
-        }
-        if (c < 0x20 || c == 0x7f)
-            return -EINVAL;
-        if (n + 1 >= cap)
-            return -ENAMETOOLONG;
-        out[n++] = (char)c;
-    }
-    out[n] = '\0';
-    return (int)n;
-}
 
 /* One segment of a clean path: not empty, not "." or "..", no backslash or control byte. */
 static int check_segment(const char *s, size_t len, char err[ROUTE_ERR_LEN])
@@ -159,7 +123,8 @@ static int add_query_tr(struct route *out, const char *v, size_t vlen, char err[
             return -ENAMETOOLONG;
         out->tr_query[used++] = ':';
     }
-    int n = route_decode(v, vlen, true, out->tr_query + used, sizeof(out->tr_query) - used);
+    int n = pct_decode(v, vlen, PCT_REJECT_CTRL | PCT_FORM, out->tr_query + used,
+                       sizeof(out->tr_query) - used);
     if (n == -EINVAL)
         snprintf(err, ROUTE_ERR_LEN, "bad percent-escape in tr query parameter");
     return n < 0 ? n : 0;
@@ -177,7 +142,7 @@ static int parse_query(const char *q, size_t len, struct route *out, char err[RO
         size_t vlen = (size_t)(q + end - v);
         char name[16];
 
-        if (route_decode(pair, nlen, true, name, sizeof(name)) >= 0) {
+        if (pct_decode(pair, nlen, PCT_REJECT_CTRL | PCT_FORM, name, sizeof(name)) >= 0) {
             if (strcmp(name, "tr") == 0) {
                 int rc = add_query_tr(out, v, vlen, err);
                 if (rc)
@@ -206,7 +171,8 @@ static int parse_rest_path(const char *p, size_t len, struct route *out, char er
         const char *slash = memchr(p, '/', len);
         if (!slash)
             return -ENOENT;
-        n = route_decode(p + 3, (size_t)(slash - p) - 3, false, out->tr_path, sizeof(out->tr_path));
+        n = pct_decode(p + 3, (size_t)(slash - p) - 3, PCT_REJECT_CTRL, out->tr_path,
+                       sizeof(out->tr_path));
         if (n == -EINVAL)
             snprintf(err, ROUTE_ERR_LEN, "bad percent-escape or control character in tr:");
         if (n < 0)
@@ -220,7 +186,7 @@ static int parse_rest_path(const char *p, size_t len, struct route *out, char er
         snprintf(err, ROUTE_ERR_LEN, "backslash in path");
         return -EINVAL;
     }
-    n = route_decode(p, len, false, decoded, sizeof(decoded));
+    n = pct_decode(p, len, PCT_REJECT_CTRL, decoded, sizeof(decoded));
     if (n == -EINVAL)
         snprintf(err, ROUTE_ERR_LEN, "bad percent-escape, NUL or control character in path");
     if (n < 0)

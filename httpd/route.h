@@ -48,9 +48,4 @@ int route_match(const struct route_endpoint *eps, size_t n, const char *host, co
  * checks URL paths, copying it to out. Returns 0, -ENAMETOOLONG or -EINVAL with err set. */
 int route_clean_path(const char *in, size_t len, char *out, size_t cap, char err[ROUTE_ERR_LEN]);
 
-/* Percent-decode in[0..len) once into out (capacity cap, NUL-terminated), '+' as a space when
- * form is true. Returns the decoded length, -EINVAL for a bad escape or a decoded NUL or
- * control byte, -ENAMETOOLONG when out is too small. */
-int route_decode(const char *in, size_t len, bool form, char *out, size_t cap);
-
 #endif

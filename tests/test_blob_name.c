@@ -20,21 +20,6 @@ static void test_encode(void)
     ok(blob_name_encode_path("a b", 3, out, 6) == 5, "exactly enough room");
 }
 
-static void test_decode(void)
-{
-    char out[64];
-    const char *in = "a%20b%2f%C3%A9%25";
-
-    ok(blob_name_decode(check_guard(in, strlen(in)), strlen(in), out, sizeof(out)) == 7, "decodes");
-    ok_str(out, "a b/\xC3\xA9%", "escapes in either case");
-    ok(blob_name_decode(check_guard("a%4", 3), 3, out, sizeof(out)) == -EINVAL,
-       "a cut escape at the end");
-    ok(blob_name_decode(check_guard("%", 1), 1, out, sizeof(out)) == -EINVAL, "a lone %%");
-    ok(blob_name_decode("%G1", 3, out, sizeof(out)) == -EINVAL, "not hex");
-    ok(blob_name_decode("a%00", 4, out, sizeof(out)) == -EINVAL, "an encoded NUL");
-    ok(blob_name_decode("abc", 3, out, 3) == -ENAMETOOLONG, "no room");
-}
-
 static void test_leaf(void)
 {
     char long_name[300];
@@ -56,7 +41,6 @@ static void test_leaf(void)
 int main(void)
 {
     test_encode();
-    test_decode();
     test_leaf();
     return check_done();
 }

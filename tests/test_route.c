@@ -107,11 +107,6 @@ static void test_limits(void)
     big[6 + ROUTE_MAX_PATH + 10] = '\0';
     ok(match("x", big) == -ENAMETOOLONG, "path over the cap");
     char out[8];
-    ok(route_decode("abcdefgh", 8, false, out, sizeof(out)) == -ENAMETOOLONG, "decode cap");
-    ok(route_decode("a+b%41", 6, true, out, sizeof(out)) == 4 && strcmp(out, "a bA") == 0,
-       "form decoding");
-    ok(route_decode("a+b", 3, false, out, sizeof(out)) == 3 && strcmp(out, "a+b") == 0,
-       "path decoding keeps '+'");
     ok(route_clean_path("a/b", 3, out, sizeof(out), err) == 0, "clean path");
     ok(route_clean_path("/a", 2, out, sizeof(out), err) == -EINVAL, "absolute path refused");
     ok(route_clean_path("a\0b", 3, out, sizeof(out), err) == -EINVAL, "NUL refused");

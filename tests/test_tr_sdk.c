@@ -4,6 +4,7 @@
  * program takes the transformation out of each URL the way blobhttpd will (one percent- or
  * form-decoding), parses it from a guarded copy, and checks the canonical text or the error.
  * Run from the repository root (tests/run.sh does). */
+#include "pct.h"
 #include "tr.h"
 
 #include "check.h"
@@ -15,31 +16,11 @@
 static const struct tr_named named_list[] = {{"thumb", "w-200,h-200"}};
 static const struct tr_names names = {named_list, 1};
 
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decode s[0..len) once into out: %XX always, '+' as a space when form. */
+/* Decode s[0..len) once into out, as blobhttpd does: '+' as a space when form. */
 static void decode(const char *s, size_t len, bool form, char *out, size_t cap)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < len && n + 1 < cap; i++) {
-        if (s[i] == '%' && i + 2 < len && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out[n++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-            i += 2;
-        } else {
-            out[n++] = form && s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    out[n] = '\0';
+    if (pct_decode(s, len, form ? PCT_FORM : 0, out, cap) < 0)
+        out[0] = '\0';
 }
 
 /* The transformation text of url: the /tr: path segment, or the tr= query value. */

@@ -2,7 +2,7 @@
 
 # ---- parser (pure: no libvips, no allocation) ----------------------------------------------
 TR_PARSE_OBJS := $(O)/transform/tr_parse.o $(O)/transform/tr_num.o $(O)/transform/tr_color.o \
-                 $(O)/transform/tr_canon.o
+                 $(O)/transform/tr_canon.o $(O)/common/pct.o
 
 UNIT_TESTS += test_tr_parse
 test_tr_parse_OBJS := $(TR_PARSE_OBJS)
@@ -18,8 +18,8 @@ $(O)/tests/test_tr_sdk.o: CPPFLAGS += -Itransform
 # make fuzz: a libFuzzer target for the parser (clang; not part of make check).
 FUZZ += fuzz_tr
 fuzz_tr_SRCS := tests/fuzz_tr.c transform/tr_parse.c transform/tr_num.c transform/tr_color.c \
-                transform/tr_canon.c
-fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h
+                transform/tr_canon.c common/pct.c
+fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h common/pct.h
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 

@@ -2,6 +2,8 @@
  * (ImageKit's AA is an opacity 00-99, not a hex byte) and the 148 CSS named colours. Pure. */
 #include "tr_parse_i.h"
 
+#include "pct.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,23 +168,12 @@ static const struct named_color css_colors[] = {
 
 #define NCOLORS (sizeof(css_colors) / sizeof(css_colors[0]))
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* n hex digits at s into *out. */
 static bool take_hex(const char *s, size_t n, uint32_t *out)
 {
     *out = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hex_digit(s[i]);
+        int d = pct_hex_value(s[i]);
         if (d < 0)
             return false;
         *out = *out << 4 | (uint32_t)d;
@@ -222,8 +213,8 @@ static int parse_hex(struct str s, struct tr_color *out)
     set_rgb(out, v);
     if (s.len != 8)
         return 0;
-    hi = hex_digit(s.p[6]);
-    lo = hex_digit(s.p[7]);
+    hi = pct_hex_value(s.p[6]);
+    lo = pct_hex_value(s.p[7]);
     if (hi < 0 || lo < 0)
         return -EINVAL;
     if (hi > 9 || lo > 9)
