@@ -515,8 +515,10 @@ static enum outcome attempt(struct request *rq)
     rq->attempts++;
     curl_slist_free_all(hdrs);
     rq->status = 0;
-    if (rq->sink_err)
+    if (rq->sink_err) {
+        curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &rq->status); /* for the log */
         return FAIL;
+    }
     if (rq->res != CURLE_OK)
         return transport_is_transient(rq->res) || rq->stalled ? RETRY : FAIL;
     curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &rq->status);
@@ -661,9 +663,9 @@ static int finish(struct request *rq, enum outcome out)
         log_warn("cannot %s '%s': %s", rq->what, rq->name, why);
     }
     if (log_enabled(LOG_LV_DEBUG) && rq->sink)
-        log_debug("%s '%s' [%lld+%zu]: HTTP %ld %s, streamed %zu bytes%s", rq->what, rq->name,
-                  (long long)rq->off, rq->dst_len, rq->status, rq->code, rq->got,
-                  rq->sink_err ? " (stopped)" : "");
+        log_debug("%s '%s' [%lld+%zu]: HTTP %ld%s%s, streamed %zu bytes%s", rq->what, rq->name,
+                  (long long)rq->off, rq->dst_len, rq->status, rq->code[0] ? " " : "", rq->code,
+                  rq->got, rq->sink_err ? " (stopped)" : "");
     else if (log_enabled(LOG_LV_DEBUG) && is_read(rq))
         log_debug("%s '%s' [%lld+%zu]: HTTP %ld %s", rq->what, rq->name, (long long)rq->off,
                   rq->dst_len, rq->status, rq->code);
