@@ -52,6 +52,14 @@ struct request {
     off_t off;        /* reads: first byte wanted */
     char *dst;        /* reads: the caller's buffer, dst_len long, got filled */
     size_t dst_len, got;
+    blob_sink_fn sink; /* streams: where the bytes go instead of dst (dst_len, got as above) */
+    void *sink_arg;
+    int sink_err;          /* what the sink stopped the stream with */
+    uint64_t mark_ms;      /* streams: the stall window started here, with got at mark_got */
+    size_t mark_got;       /* (time spent in the sink shifts the window, see on_progress) */
+    uint64_t last_byte_ms; /* when the sink last took bytes (or the attempt began) */
+    uint64_t last_sink_ms; /* when the sink was last called */
+    bool stalled;
     struct buf body, err_body;
     long status; /* 0: no HTTP answer (see res) */
     CURLcode res;
@@ -209,6 +217,29 @@ int blob_client_set_sas(struct blob_client *c, const char *sas)
     return 0;
 }
 
+/* A read (blob_read or blob_stream), as opposed to a listing or a HEAD. */
+static bool is_read(const struct request *rq)
+{
+    return rq->dst_len > 0;
+}
+
+/* Hand bytes to a stream's sink. The time it takes (it may wait for its reader) moves the
+ * start of the stall window along: a slow reader is never a stalled origin. */
+static size_t to_sink(struct request *rq, const char *data, size_t len)
+{
+    uint64_t t0 = now_ms();
+    int ret = rq->sink(rq->sink_arg, data, len);
+
+    rq->last_sink_ms = rq->last_byte_ms = now_ms();
+    rq->mark_ms += rq->last_sink_ms - t0;
+    if (ret < 0) {
+        rq->sink_err = ret;
+        return 0;
+    }
+    rq->got += len;
+    return len;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct request *rq = arg;
@@ -216,18 +247,59 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     long status = 0;
 
     curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &status);
-    bool ok = rq->dst ? status == 206 : status >= 200 && status < 300;
+    bool ok = is_read(rq) ? status == 206 : status >= 200 && status < 300;
     if (!ok) {
         buf_add(&rq->err_body, data, len, ERR_BODY_MAX); /* the start is enough */
         return len;
     }
-    if (!rq->dst)
+    if (!is_read(rq))
         return buf_add(&rq->body, data, len, BLOB_XML_MAX_BYTES) == 0 ? len : 0;
     if (len > rq->dst_len - rq->got)
         return 0; /* more than was asked for: abort, never overrun */
+    if (rq->sink)
+        return to_sink(rq, data, len);
     memcpy(rq->dst + rq->got, data, len);
     rq->got += len;
     return len;
+}
+
+/* Stall detection of streams (curl's low-speed check would count the time the sink waits
+ * for its reader): no byte for stall_timeout_s since the sink last returned, or less than
+ * 1 KiB/s over a window of stall_timeout_s whose start moves on by the time spent in the
+ * sink. An idle stream also asks its sink, about every 500 ms, whether it is still wanted.
+ * Returns non-zero to end the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct request *rq = arg;
+    uint64_t now = now_ms(), window = (uint64_t)rq->c->o.stall_timeout_s * 1000;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (!rq->sink)
+        return 0;
+    if (now - rq->last_sink_ms >= 500) {
+        rq->last_sink_ms = now;
+        int ret = rq->sink(rq->sink_arg, NULL, 0);
+        if (ret < 0) {
+            rq->sink_err = ret;
+            return 1;
+        }
+    }
+    bool silent = now >= rq->last_byte_ms + window;
+    if (!silent && now < rq->mark_ms + window)
+        return 0;
+    if (!silent && rq->got - rq->mark_got >= (size_t)rq->c->o.stall_timeout_s * 1024) {
+        rq->mark_ms = now;
+        rq->mark_got = rq->got;
+        return 0;
+    }
+    rq->stalled = true;
+    snprintf(rq->curl_err, sizeof(rq->curl_err),
+             "transfer stalled (less than 1024 bytes/s for %ld s)", rq->c->o.stall_timeout_s);
+    return 1;
 }
 
 /* Options every transfer needs: no signals, bounded connect, stall detection, the path sent
@@ -249,6 +321,7 @@ static CURL *new_handle(struct blob_client *c)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     return h;
 }
 
@@ -374,7 +447,7 @@ static struct curl_slist *attempt_headers(struct request *rq)
     char line[BLOB_ETAG_MAX + 64];
     struct curl_slist *l = curl_slist_append(NULL, "x-ms-version: " API_VERSION);
 
-    if (l && rq->dst) {
+    if (l && is_read(rq)) {
         snprintf(line, sizeof(line), "x-ms-range: bytes=%lld-%lld",
                  (long long)(rq->off + (off_t)rq->got),
                  (long long)(rq->off + (off_t)rq->dst_len - 1));
@@ -410,6 +483,24 @@ static bool transport_is_transient(CURLcode res)
 
 enum outcome { DONE, RETRY, FAIL };
 
+/* Per attempt, as handles are pooled: a stream measures stalls itself (on_progress). */
+static void attempt_options(struct request *rq, struct curl_slist *hdrs)
+{
+    CURL *h = rq->h;
+
+    curl_easy_setopt(h, CURLOPT_URL, rq->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, rq->head ? CURLOPT_NOBODY : CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, rq);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, rq->curl_err);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->sink ? 0L : rq->c->o.stall_timeout_s);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, rq->sink ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, rq);
+    rq->mark_ms = rq->last_sink_ms = rq->last_byte_ms = now_ms();
+    rq->mark_got = rq->got;
+    rq->stalled = false;
+}
+
 static enum outcome attempt(struct request *rq)
 {
     struct curl_slist *hdrs = attempt_headers(rq);
@@ -419,32 +510,49 @@ static enum outcome attempt(struct request *rq)
     rq->body.len = 0;
     rq->err_body.len = 0;
     rq->curl_err[0] = '\0';
-    curl_easy_setopt(rq->h, CURLOPT_URL, rq->url);
-    curl_easy_setopt(rq->h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(rq->h, rq->head ? CURLOPT_NOBODY : CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(rq->h, CURLOPT_WRITEDATA, rq);
-    curl_easy_setopt(rq->h, CURLOPT_ERRORBUFFER, rq->curl_err);
+    attempt_options(rq, hdrs);
     rq->res = curl_easy_perform(rq->h);
     rq->attempts++;
     curl_slist_free_all(hdrs);
     rq->status = 0;
+    if (rq->sink_err) {
+        curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &rq->status); /* for the log */
+        return FAIL;
+    }
     if (rq->res != CURLE_OK)
-        return transport_is_transient(rq->res) ? RETRY : FAIL;
+        return transport_is_transient(rq->res) || rq->stalled ? RETRY : FAIL;
     curl_easy_getinfo(rq->h, CURLINFO_RESPONSE_CODE, &rq->status);
     read_error_code(rq);
     if (rq->status >= 200 && rq->status < 300)
-        return rq->dst && rq->status != 206 ? FAIL : DONE;
+        return is_read(rq) && rq->status != 206 ? FAIL : DONE;
     return blob_retry_status_is_transient(rq->status) ? RETRY : FAIL;
 }
 
-/* Try, and try again while the failure is transient and the policy allows. */
+/* Whether a stream's sink no longer wants it (asked between attempts). */
+static bool sink_stopped(struct request *rq)
+{
+    if (rq->sink && !rq->sink_err) {
+        int ret = rq->sink(rq->sink_arg, NULL, 0);
+        rq->sink_err = ret < 0 ? ret : 0;
+    }
+    return rq->sink_err < 0;
+}
+
+/* Try, and try again while the failure is transient and the policy allows. A stream that
+ * received bytes in an attempt starts over with a full policy: it is a new operation. */
 static enum outcome perform(struct request *rq)
 {
     const struct blob_retry_policy *p = &rq->c->o.retry;
     uint64_t start = now_ms();
+    size_t got = rq->got;
 
     for (unsigned n = 0;; n++) {
         enum outcome out = attempt(rq);
+        if (rq->sink && rq->got > got) {
+            n = 0;
+            start = now_ms();
+            got = rq->got;
+        }
         if (out != RETRY || n + 1 >= p->max_attempts)
             return out;
         long asked = rq->status
@@ -456,6 +564,8 @@ static enum outcome perform(struct request *rq)
             return out;
         log_debug("%s '%s': retrying in %u ms (attempt %u)", rq->what, rq->name, delay, n + 2);
         sleep_ms(delay);
+        if (sink_stopped(rq))
+            return FAIL;
     }
 }
 
@@ -523,6 +633,8 @@ static void describe(struct request *rq, char *out, size_t cap)
 /* The errno of a finished request: the one HTTP-to-errno table of blobfs. */
 static int request_errno(const struct request *rq, enum outcome out)
 {
+    if (rq->sink_err)
+        return rq->sink_err;
     if (out == DONE)
         return 0;
     switch (rq->status) {
@@ -544,12 +656,17 @@ static int finish(struct request *rq, enum outcome out)
 {
     int err = request_errno(rq, out);
 
-    if (err && err != -ENOENT && err != -ESTALE && !rq->quiet) { /* ESTALE: the caller's */
+    /* ESTALE: the caller's to log; a sink's own stop is no failure */
+    if (err && err != -ENOENT && err != -ESTALE && !rq->sink_err && !rq->quiet) {
         char why[BLOB_ERR_LEN];
         describe(rq, why, sizeof(why));
         log_warn("cannot %s '%s': %s", rq->what, rq->name, why);
     }
-    if (log_enabled(LOG_LV_DEBUG) && rq->dst)
+    if (log_enabled(LOG_LV_DEBUG) && rq->sink)
+        log_debug("%s '%s' [%lld+%zu]: HTTP %ld%s%s, streamed %zu bytes%s", rq->what, rq->name,
+                  (long long)rq->off, rq->dst_len, rq->status, rq->code[0] ? " " : "", rq->code,
+                  rq->got, rq->sink_err ? " (stopped)" : "");
+    else if (log_enabled(LOG_LV_DEBUG) && is_read(rq))
         log_debug("%s '%s' [%lld+%zu]: HTTP %ld %s", rq->what, rq->name, (long long)rq->off,
                   rq->dst_len, rq->status, rq->code);
     else if (log_enabled(LOG_LV_DEBUG))
@@ -669,6 +786,31 @@ ssize_t blob_read(struct blob_client *c, const char *name, const char *etag, cha
     size_t got = rq.got;
     req_release(&rq);
     return err ? err : (ssize_t)got;
+}
+
+int blob_stream(struct blob_client *c, const char *name, const char *etag, off_t off, size_t len,
+                blob_sink_fn fn, void *arg)
+{
+    struct request rq;
+
+    if (len == 0)
+        return 0;
+    int err = req_init(&rq, c, "read", name);
+    rq.etag = etag;
+    rq.off = off;
+    rq.dst_len = len;
+    rq.sink = fn;
+    rq.sink_arg = arg;
+    if (!err)
+        err = url_blob(&rq, name);
+    if (!err)
+        err = finish(&rq, perform(&rq));
+    if (!err && rq.got != len) {
+        log_warn("cannot read '%s': the blob is shorter than listed", name);
+        err = -EIO;
+    }
+    req_release(&rq);
+    return err;
 }
 
 /* Whether a refused listing still leaves reading possible: a SAS token without 'l' (or an

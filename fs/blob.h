@@ -70,6 +70,20 @@ int blob_head(struct blob_client *c, const char *name, struct blob_attr *out);
 ssize_t blob_read(struct blob_client *c, const char *name, const char *etag, char *dst, size_t len,
                   off_t off);
 
+/* Takes the bytes of blob_stream() in order as they arrive (len > 0), and is polled with
+ * (NULL, 0) about twice a second while none arrive and between retries. Returns 0 to go on,
+ * or a negative value to end the transfer, which blob_stream() then returns. It may block:
+ * time spent in it never counts as a stall of the origin. */
+typedef int (*blob_sink_fn)(void *arg, const char *data, size_t len);
+
+/* Read [off, off + len) of the version etag of name with one ranged GET (If-Match), handing
+ * the bytes to fn as they arrive. A dropped or stalled connection is resumed where it stopped
+ * and retried as by blob_read(), the retry budget starting over whenever bytes arrived; a
+ * stall is less than 1 KiB/s for stall_timeout_s outside the sink. Returns 0 once all len
+ * bytes went to fn, the sink's value when it ended the transfer, or -errno as above. */
+int blob_stream(struct blob_client *c, const char *name, const char *etag, off_t off, size_t len,
+                blob_sink_fn fn, void *arg);
+
 /* The mount-time check of endpoint, container and token. Lists the first page under prefix:
  * on success *can_list is true and *first holds that page (release with
  * blob_page_release()). When listing is refused for lack of permission (a SAS token without

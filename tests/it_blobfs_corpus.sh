@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # blobfs over a seeded corpus: every name, size, mode and byte as uploaded (nested folders,
-# odd names, a zero-byte blob, a 12,000-blob folder, a 256 MiB blob), folder-vs-blob
-# collisions, hidden names, concurrent readers, writes refused without a request to the
-# origin, and a clean unmount on SIGTERM.
+# odd names, a zero-byte blob, a 12,000-blob folder, a 256 MiB blob read in two GETs),
+# folder-vs-blob collisions, hidden names, concurrent readers, writes refused without a
+# request to the origin, and a clean unmount on SIGTERM.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"
@@ -81,7 +81,12 @@ ok "sha256sum of every file outside big/ as uploaded" cmp "$T/want-sum" "$T/got-
 (cd "$mnt/big" && ls | awk 'NR % 100 == 1 || NR == 12000' | xargs sha256sum) >"$T/got-big"
 is "a sample of big/ to check" "$(wc -l <"$T/want-big")" 121
 ok "sha256sum of every 100th file of big/ as uploaded" cmp "$T/want-big" "$T/got-big"
+mark=$(az_mark)
 is "the 256 MiB blob reads back" "$(sha256sum <"$mnt/huge/video.bin")" "$(sha256sum <"$src/huge/video.bin")"
+az_sync
+n=$(az_count "$mark" GET 'media/huge/video\.bin')
+is "in 2 GETs: the first 1.125 MiB, then one for the rest" "$n" 2
+[ "$n" = 2 ] || az_requests "$mark" | sed 's/^/#   /'
 is "ranged read at 100 MiB" "$(dd if="$mnt/huge/video.bin" bs=1M skip=100 count=3 2>/dev/null | sha256sum)" \
     "$(dd if="$src/huge/video.bin" bs=1M skip=100 count=3 2>/dev/null | sha256sum)"
 
