@@ -35,6 +35,12 @@ PROGS += blobkit-transform
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
 
+# The direct JPEG decoder alone (libjpeg, no libvips): it makes its sources with libjpeg.
+UNIT_TESTS += test_tr_jpeg
+test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o
+test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg)
+$(O)/tests/test_tr_jpeg.o: CPPFLAGS += -Itransform $(call pkg_cflags,libjpeg)
+
 UNIT_TESTS += test_tr_format test_tr_apply
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 test_tr_format_LIBS := -lm
