@@ -529,13 +529,11 @@ static int resize_to(struct run *r, VipsImage **img, int w, int h)
 
 /* ---- Load: JPEG decoded directly --------------------------------------------------------- */
 
-/* Whether tr_jpeg.c should decode the source: a JPEG whose decoded size (libjpeg rounds up)
- * stays within max_direct_pixels, since it is held whole in memory where libvips's loader
- * streams it. */
+/* Whether tr_jpeg.c should decode the source: a JPEG whose shrunk size stays within
+ * max_direct_pixels, since it is held whole in memory where libvips's loader streams it. */
 static bool wants_direct(const struct run *r, const VipsImage *hdr)
 {
-    uint64_t w = ((uint64_t)hdr->Xsize + (uint64_t)r->shrink - 1) / (uint64_t)r->shrink;
-    uint64_t h = ((uint64_t)hdr->Ysize + (uint64_t)r->shrink - 1) / (uint64_t)r->shrink;
+    uint64_t w = (uint64_t)(hdr->Xsize / r->shrink), h = (uint64_t)(hdr->Ysize / r->shrink);
 
     return r->src.type == TR_SRC_JPEG && r->frames == 1 && w * h <= r->lim->max_direct_pixels;
 }
@@ -581,7 +579,8 @@ static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
 
     if (rc)
         return rc;
-    if (px.bands != hdr->Bands) {
+    if (px.bands != hdr->Bands || px.width != hdr->Xsize / r->shrink ||
+        px.height != hdr->Ysize / r->shrink) { /* not what libvips's loader would give */
         tr_jpeg_free(px.data);
         return -ENOTSUP;
     }

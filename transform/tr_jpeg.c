@@ -19,6 +19,10 @@
 /* Rows handed to one jpeg_read_scanlines() call. */
 #define ROWS_PER_READ 16
 
+/* Warnings after which a file is too corrupt to decode: libvips 8.14's jpegload gives up at
+ * 100 too (a damaged progressive file can warn at every block, for a long time). */
+#define MAX_WARNINGS 100
+
 /* One decode: libjpeg's state, the error channel and the output. */
 struct job {
     struct jpeg_decompress_struct cinfo;
@@ -54,14 +58,13 @@ static void error_exit(j_common_ptr c)
 /* Warnings (level < 0): a source that ends early fails, as libvips's fail_on=truncated makes it
  * fail (jpeg_mem_src warns and pads with an EOI marker, which would leave the rest of the
  * image grey); other warnings are corrupt data that libjpeg recovers from, which libvips
- * decodes too. Trace messages (level >= 0) are dropped. */
+ * decodes too, up to MAX_WARNINGS of them. Trace messages (level >= 0) are dropped. */
 static void emit_message(j_common_ptr c, int level)
 {
     if (level >= 0)
         return;
-    if (c->err->msg_code == JWRN_JPEG_EOF)
+    if (c->err->msg_code == JWRN_JPEG_EOF || ++c->err->num_warnings >= MAX_WARNINGS)
         fail(c, -EBADMSG);
-    c->err->num_warnings++;
 }
 
 /* libjpeg never prints: messages only reach err. */
@@ -81,7 +84,8 @@ static bool takes(const struct jpeg_decompress_struct *ci)
     return ci->num_components == 3 && ci->jpeg_color_space == JCS_YCbCr;
 }
 
-/* The pixel limit, on the size in the header, then the buffer for the scaled size. */
+/* The pixel limit, on the size in the header, then the buffer for what libjpeg writes (the
+ * scaled size rounded up), and the size libvips keeps (rounded down). */
 static int alloc_out(struct job *j)
 {
     const struct jpeg_decompress_struct *ci = &j->cinfo;
@@ -93,16 +97,16 @@ static int alloc_out(struct job *j)
                  ci->image_width, ci->image_height, (unsigned long long)j->max_pixels);
         return -E2BIG;
     }
+    j->out->width = (int)(ci->image_width / (JDIMENSION)j->shrink);
+    j->out->height = (int)(ci->image_height / (JDIMENSION)j->shrink);
+    j->out->bands = ci->output_components;
+    if (j->out->width == 0 || j->out->height == 0)
+        return -ENOTSUP;
     if (__builtin_mul_overflow((size_t)ci->output_width, (size_t)ci->output_components, &row) ||
         __builtin_mul_overflow(row, (size_t)ci->output_height, &n))
         return -E2BIG;
-    j->out->data = malloc(n ? n : 1);
-    if (!j->out->data)
-        return -ENOMEM;
-    j->out->width = (int)ci->output_width;
-    j->out->height = (int)ci->output_height;
-    j->out->bands = ci->output_components;
-    return 0;
+    j->out->data = malloc(n);
+    return j->out->data ? 0 : -ENOMEM;
 }
 
 /* Decode up to ROWS_PER_READ rows into place; returns how many came. */
@@ -119,8 +123,21 @@ static JDIMENSION read_rows(struct job *j)
     return jpeg_read_scanlines(ci, rows, n);
 }
 
+/* Drop the column libjpeg's rounding up added: rows move down to their kept width (the row it
+ * added is left behind, past the kept ones). */
+static void pack_rows(struct job *j)
+{
+    size_t from = (size_t)j->cinfo.output_width * (size_t)j->out->bands;
+    size_t to = (size_t)j->out->width * (size_t)j->out->bands;
+
+    for (size_t y = 1; from != to && y < (size_t)j->out->height; y++)
+        memmove(j->out->data + y * to, j->out->data + y * from, to);
+}
+
 /* Header, checks, then every row at 1/shrink. libjpeg's defaults stay as libvips leaves them
- * (JDCT_ISLOW, fancy upsampling), so that the pixels are the ones libvips would decode. */
+ * (JDCT_ISLOW, fancy upsampling), so that the pixels are the ones libvips would decode.
+ * libjpeg rounds the scaled size up; libvips 8.14 decodes all of it (so a cut in the data of
+ * the extra row is an error there too) and keeps the size rounded down; so do we. */
 static int decode(struct job *j)
 {
     struct jpeg_decompress_struct *ci = &j->cinfo;
@@ -147,6 +164,7 @@ static int decode(struct job *j)
                      ci->output_scanline);
             return -EBADMSG;
         }
+    pack_rows(j);
     return 0;
 }
 

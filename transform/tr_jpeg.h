@@ -7,9 +7,9 @@
  *
  * The decode is libvips 8.14's jpegload with fail_on=truncated, as far as pixels go: the same
  * library and settings (libjpeg's defaults: islow IDCT, fancy upsampling), a source that ends
- * early is an error, and corrupt data that libjpeg only warns about is decoded as libjpeg
- * recovers it. Metadata (EXIF, ICC profile, resolution) is not read here: the caller has it
- * from libvips's header read. */
+ * early is an error, corrupt data that libjpeg only warns about is decoded as libjpeg
+ * recovers it, and the 100th warning is an error. Metadata (EXIF, ICC profile, resolution) is not
+ * read here: the caller has it from libvips's header read. */
 #ifndef TRANSFORM_TR_JPEG_H
 #define TRANSFORM_TR_JPEG_H
 
@@ -22,10 +22,13 @@ struct tr_jpeg_pixels {
     int bands; /* 1: grey, 3: RGB */
 };
 
-/* Decode src[0..len) at 1/shrink of its size (shrink 1, 2, 4 or 8). Returns 0 with out filled,
- * out->data (transfer full): free with tr_jpeg_free(); or, with out->data NULL:
+/* Decode src[0..len) at 1/shrink of its size (shrink 1, 2, 4 or 8): width / shrink by
+ * height / shrink pixels, rounded down as libvips does (libjpeg rounds up: the extra column
+ * and row are decoded, then cut off). Returns 0 with out filled, out->data (transfer full):
+ * free with tr_jpeg_free(); or, with out->data NULL:
  * -ENOTSUP  not a JPEG this decoder takes exactly (only 8-bit YCbCr and greyscale are: CMYK,
- *           YCCK, RGB-coded and 12-bit files are not); use another decoder; err is untouched;
+ *           YCCK, RGB-coded and 12-bit files are not, nor one smaller than shrink); use
+ *           another decoder; err is untouched;
  * -EBADMSG  it cannot be decoded: corrupt, or it ends early (err says why);
  * -E2BIG    it holds more than max_pixels pixels (checked before anything is allocated);
  * -ENOMEM   out of memory.
