@@ -984,10 +984,12 @@ static void test_probe(struct src exif, struct src gif)
 }
 
 /* A soak test: several threads running tr_apply at once obtain what one thread obtains. */
+#define SOAK_KINDS 4 /* sources, each with its chain; the JPEG one is decoded directly */
+
 struct soak {
-    struct src src[3];
-    const char *text[3];
-    struct tr_image want[3];
+    struct src src[SOAK_KINDS];
+    const char *text[SOAK_KINDS];
+    struct tr_image want[SOAK_KINDS];
     int bad;
 };
 
@@ -996,10 +998,10 @@ static void *soak_worker(void *arg)
     struct soak *s = arg;
 
     for (int i = 0; i < 30; i++) {
-        struct res o = run(s->text[i % 3], s->src[i % 3]);
+        struct res o = run(s->text[i % SOAK_KINDS], s->src[i % SOAK_KINDS]);
 
-        if (o.rc || o.img.len != s->want[i % 3].len ||
-            memcmp(o.img.data, s->want[i % 3].data, o.img.len))
+        if (o.rc || o.img.len != s->want[i % SOAK_KINDS].len ||
+            memcmp(o.img.data, s->want[i % SOAK_KINDS].data, o.img.len))
             __atomic_add_fetch(&s->bad, 1, __ATOMIC_RELAXED);
         res_free(&o);
     }
@@ -1007,13 +1009,13 @@ static void *soak_worker(void *arg)
     return NULL;
 }
 
-static void test_threads(struct src q, struct src alpha, struct src gif)
+static void test_threads(struct src q, struct src alpha, struct src gif, struct src jpeg)
 {
-    struct soak s = {.src = {q, alpha, gif},
-                     .text = {"w-150,h-150,f-webp", "r-max,w-80,f-png", "w-30,f-gif"}};
+    struct soak s = {.src = {q, alpha, gif, jpeg},
+                     .text = {"w-150,h-150,f-webp", "r-max,w-80,f-png", "w-30,f-gif", "w-100"}};
     pthread_t t[4];
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < SOAK_KINDS; i++) {
         struct res o = run(s.text[i], s.src[i]);
 
         s.want[i] = o.img;
@@ -1024,9 +1026,11 @@ static void test_threads(struct src q, struct src alpha, struct src gif)
         pthread_create(&t[i], NULL, soak_worker, &s);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    ok(s.bad == 0, "4 threads x 30 requests: every result equals the single-thread one (%d not)",
+    ok(s.bad == 0 && s.want[3].load_direct,
+       "4 threads x 30 requests, JPEG decoded directly among them: every result equals the "
+       "single-thread one (%d not)",
        s.bad);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SOAK_KINDS; i++)
         tr_image_release(&s.want[i]);
 }
 
@@ -1058,7 +1062,7 @@ int main(int argc, char **argv)
     test_direct_limits();
     test_direct_damage();
     test_probe(exif, gif);
-    test_threads(q, alpha, gif);
+    test_threads(q, alpha, gif, jpeg);
     g_free(q.data);
     g_free(jpeg.data);
     g_free(exif.data);
