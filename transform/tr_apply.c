@@ -744,6 +744,8 @@ static int to_srgb(struct run *r, VipsImage **img)
         }
         vips_error_clear(); /* a broken profile: convert without it */
     }
+    if (in->Type == want && in->BandFmt == VIPS_FORMAT_UCHAR)
+        return 0; /* the usual case: both calls below would only copy */
     if (vips_colourspace(in, &t[1], want, NULL) || vips_cast_uchar(t[1], &t[2], NULL))
         return vips_fail(r, "cannot convert to sRGB");
     *img = t[2];
