@@ -2,6 +2,7 @@
  * libvips (and a few it damages on purpose). Every expected size is worked out from the source
  * size and the mode's definition; pixels are read back by decoding the output. */
 #include "tr.h"
+#include "tr_jpeg.h"
 
 #include "check.h"
 
@@ -875,15 +876,27 @@ static void test_direct_limits(void)
     g_free(j.data);
 }
 
-/* The verdict of both loaders on one damaged source: the same error, or the same bytes. */
-static bool damage_agrees(struct src s, int *direct_rc)
+/* One damaged source, w-32 at 1/8 (every row is needed): tr_apply() gives the same result
+ * with and without the direct decoder (the same error, or the same bytes, decoded directly),
+ * and when the source gets past the header read, tr_jpeg_decode()'s own verdict is libvips's
+ * loader's, so tr_apply() never has to hand a file it found damaged to libvips's loader and
+ * see it decode. *rc: tr_apply()'s result. */
+static bool damage_agrees(struct src s, int *rc)
 {
     struct res d = run("w-32", s), v = run_vips("w-32", s);
-    bool same = d.rc == v.rc && (d.rc != 0 || same_bytes(&d, &v));
+    struct tr_jpeg_pixels px;
+    struct tr_info info;
+    char err[TR_ERR_LEN] = "";
+    int own = tr_jpeg_decode(s.data, s.len, 8, UINT64_MAX, &px, err);
+    bool header = tr_probe(s.data, s.len, &limits, &info, err) == 0;
+    bool same = d.rc == v.rc && (d.rc != 0 || (same_bytes(&d, &v) && d.img.load_direct)) &&
+                (!header || own == -ENOTSUP || (own == 0) == (v.rc == 0));
 
     if (!same)
-        printf("#   %zu bytes: direct %d (%s), libvips %d (%s)\n", s.len, d.rc, d.err, v.rc, v.err);
-    *direct_rc = d.rc;
+        printf("#   %zu bytes: tr_apply %d (%s), libvips alone %d (%s), tr_jpeg %d (%s)\n", s.len,
+               d.rc, d.err, v.rc, v.err, own, err);
+    *rc = d.rc;
+    tr_jpeg_free(px.data);
     res_free(&d);
     res_free(&v);
     return same;
@@ -891,9 +904,9 @@ static bool damage_agrees(struct src s, int *direct_rc)
 
 /* Copies of s cut at many lengths (in 40ths, then 1 to 256 bytes from the end) and with
  * bytes overwritten at many places (a cheap xorshift): the direct decoder agrees with
- * libvips's loader on every one, and a cut in the first 80 % is -EBADMSG, never an image
- * padded grey. (A cut that loses only part of the final EOI marker loses no pixel: whether
- * libjpeg notices depends on how far its bit reader looked ahead; both say the same.) */
+ * libvips's loader on every one (damage_agrees), and a cut in the first 80 % is -EBADMSG,
+ * never an image padded grey. (A cut that loses only part of the final EOI marker loses no pixel:
+ * whether libjpeg notices depends on how far its bit reader looked ahead; both say the same.) */
 static void damage(struct src s, const char *what)
 {
     unsigned char *copy = g_malloc(s.len);
@@ -947,16 +960,27 @@ static void test_direct_damage(void)
     struct src rst = save(photo(256, 256), ".jpg[restart_interval=1]"); /* 255 restart markers */
     struct src cut = {base.data, base.len * 3 / 4};
     struct src w99 = misplace_restarts(rst, 99), w100 = misplace_restarts(rst, 100);
-    struct res o = run("w-32", base);
+    struct res o = run("w-32", base), v;
+    struct tr_jpeg_pixels px;
+    char err[TR_ERR_LEN] = "";
     int rc;
 
     ok(o.rc == 0 && o.img.load_direct && o.img.load_shrink == 8 && o.img.height == 20,
        "the damage tests run on the direct decoder at 1/8 (32x%d)", o.img.height);
     res_free(&o);
+    ok(tr_jpeg_decode(cut.data, cut.len, 8, UINT64_MAX, &px, err) == -EBADMSG &&
+           strstr(err, "Premature end"),
+       "a cut JPEG, decoded directly: %s", err);
     o = run("w-32", cut);
-    ok(o.rc == -EBADMSG && strstr(o.err, "Premature end"), "a cut JPEG, decoded directly: %s",
-       o.err);
+    ok(o.rc == -EBADMSG && damage_agrees(cut, &rc), "and through tr_apply(), as before: %s", o.err);
     res_free(&o);
+    o = run("w-256,h-40,cm-extract,fo-top,f-png", cut);
+    v = run_vips("w-256,h-40,cm-extract,fo-top,f-png", cut);
+    ok(o.rc == 0 && !o.img.load_direct && v.rc == 0 && same_bytes(&o, &v),
+       "a crop of the intact top of a cut JPEG is served as before: the direct decoder finds the "
+       "file cut and leaves it to libvips's loader, which streams and stops at row 40");
+    res_free(&o);
+    res_free(&v);
     ok(damage_agrees(w99, &rc) && rc == 0,
        "99 misplaced restart markers (a warning each) decode, as with libvips");
     ok(damage_agrees(w100, &rc) && rc == -EBADMSG,

@@ -6,8 +6,8 @@
  *   load     the header alone first (pixel and frame limits, EXIF orientation), then the
  *            source again with shrink-on-load sized from the first step: a JPEG that decodes
  *            small enough is decoded whole by tr_jpeg.c (libjpeg on the in-memory source, the
- *            faster path), anything else by libvips's loader with sequential access; both fail
- *            on truncation;
+ *            faster path, with the same result), anything else, damaged JPEGs included, by
+ *            libvips's loader with sequential access, failing on truncation;
  *   prepare  the first step's resize (premultiplied), 8-bit sRGB or grey (an ICC profile is
  *            imported unless cp-true), EXIF orientation applied;
  *   steps    each step in order: trim, geometry (resize, crop, pad, extract), rotate, flip,
@@ -569,7 +569,10 @@ static void copy_metadata(VipsImage *from, VipsImage *img)
 /* Decode the JPEG at 1/shrink with tr_jpeg.c into memory that a new image owns, and give that
  * image the header read's interpretation, resolution and metadata: downstream sees what
  * libvips's loader would have given (the same libjpeg with the same settings makes the same
- * pixels). Returns -ENOTSUP when tr_jpeg.c does not take the file; libvips's loader will. */
+ * pixels). Returns -ENOTSUP when libvips's loader should decode instead: tr_jpeg.c does not
+ * take the file, or finds it damaged. libvips then gives the verdict it always gave; the
+ * two agree whenever every row is needed, but libvips streams, and serves a crop of the
+ * intact top of a cut file where a whole decode fails. */
 static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
 {
     VipsImage **t = local(r, 1);
@@ -577,8 +580,10 @@ static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
     int rc =
         tr_jpeg_decode(r->rq->src, r->rq->len, r->shrink, r->lim->max_input_pixels, &px, r->err);
 
+    if (rc == -EBADMSG)
+        r->err[0] = '\0';
     if (rc)
-        return rc;
+        return rc == -EBADMSG ? -ENOTSUP : rc;
     if (px.bands != hdr->Bands || px.width != hdr->Xsize / r->shrink ||
         px.height != hdr->Ysize / r->shrink) { /* not what libvips's loader would give */
         tr_jpeg_free(px.data);
