@@ -535,7 +535,7 @@ static bool wants_direct(const struct run *r, const VipsImage *hdr)
 {
     uint64_t w = (uint64_t)(hdr->Xsize / r->shrink), h = (uint64_t)(hdr->Ysize / r->shrink);
 
-    return r->src.type == TR_SRC_JPEG && r->frames == 1 && w * h <= r->lim->max_direct_pixels;
+    return r->src.type == TR_SRC_JPEG && w * h <= r->lim->max_direct_pixels;
 }
 
 /* The pixels of tr_jpeg_decode() go when the image wrapping them closes. */

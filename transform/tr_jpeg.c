@@ -104,8 +104,11 @@ static int alloc_out(struct job *j)
         return -ENOTSUP;
     if (__builtin_mul_overflow((size_t)ci->output_width, (size_t)ci->output_components, &row) ||
         __builtin_mul_overflow(row, (size_t)ci->output_height, &n))
-        return -E2BIG;
-    j->out->data = malloc(n);
+        n = SIZE_MAX;
+    j->out->data = n < SIZE_MAX ? malloc(n) : NULL;
+    if (!j->out->data)
+        snprintf(j->err, TR_ERR_LEN, "out of memory for a %ux%u image", ci->output_width,
+                 ci->output_height);
     return j->out->data ? 0 : -ENOMEM;
 }
 
