@@ -6,6 +6,8 @@
  * is not 0) for SECONDS, and the program prints "<images/s> <peak RSS KiB> <CPU ms/image>"
  * (CPU time is the steadier figure on a shared machine). MODE is
  *   blobkit    tr_apply() on "w-W[,h-H]", exactly what blobhttpd runs;
+ *   blobkit-vips  the same with max_direct_pixels 0: JPEG decoded by libvips's loader rather
+ *              than by tr_jpeg.c, to measure what the direct decoder saves;
  *   thumbnail  bare vips_thumbnail_buffer();
  *   shrink     bare libvips with our shrink-on-load: jpegload shrink 2/4/8, resize, crop.
  * All three encode alike (Q 80, optimised Huffman, stripped) with the same libvips settings
@@ -61,6 +63,8 @@ static int one_blobkit(struct bench *b)
     char err[TR_ERR_LEN];
     int rc;
 
+    if (strcmp(b->mode, "blobkit-vips") == 0)
+        lim.max_direct_pixels = 0;
     rq.limits = &lim;
     rc = tr_apply(&rq, &img, err);
     if (rc)
@@ -115,7 +119,7 @@ static int one_shrink(struct bench *b)
 static void *worker(void *arg)
 {
     struct bench *b = arg;
-    int (*one)(struct bench *) = strcmp(b->mode, "blobkit") == 0     ? one_blobkit
+    int (*one)(struct bench *) = strncmp(b->mode, "blobkit", 7) == 0 ? one_blobkit
                                  : strcmp(b->mode, "thumbnail") == 0 ? one_thumbnail
                                                                      : one_shrink;
     long n = 0;
@@ -163,8 +167,8 @@ int main(int argc, char **argv)
     double secs, t0, cpu0;
 
     if (argc != 7 || tr_init(argv[0], 1)) {
-        fprintf(stderr, "usage: bench_transform blobkit|thumbnail|shrink FILE W H THREADS "
-                        "SECONDS\n");
+        fprintf(stderr, "usage: bench_transform blobkit|blobkit-vips|thumbnail|shrink FILE W H "
+                        "THREADS SECONDS\n");
         return 2;
     }
     b.mode = argv[1];

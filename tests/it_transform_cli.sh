@@ -27,9 +27,14 @@ is "the .jpg holds WebP" "$(head out.jpg vips-loader)" webpload
 json=$("$bt" --json w-200 in.jpg j.avif)
 is "--json names the format and size" \
     "$(echo "$json" | sed 's/"bytes":[0-9]*,//')" \
-    '{"format":"avif","mime":"image/avif","width":200,"height":150,"load_shrink":2}'
+    '{"format":"avif","mime":"image/avif","width":200,"height":150,"load_shrink":2,"load_direct":true}'
 is "--json bytes is the file size" "$(echo "$json" | sed 's/.*"bytes":\([0-9]*\).*/\1/')" \
     "$(stat -c %s j.avif)"
+json=$("$bt" --json --max-direct-pixels 0 w-200 in.jpg v.jpg)
+is "--max-direct-pixels 0: libvips's JPEG loader" "$(echo "$json" | sed 's/.*"load_direct"://')" \
+    'false}'
+"$bt" w-200 in.jpg d.jpg
+ok "the same bytes as the direct JPEG decoder's" cmp v.jpg d.jpg
 is "--info" "$("$bt" --info in.jpg)" "jpeg 640x480 frames=1 alpha=false animated=false orientation=1"
 is "--info --json" "$("$bt" --info --json grain.png | sed 's/,"alpha.*//')" \
     '{"type":"png","width":64,"height":64,"frames":1'

@@ -2,6 +2,7 @@
  * libvips (and a few it damages on purpose). Every expected size is worked out from the source
  * size and the mode's definition; pixels are read back by decoding the output. */
 #include "tr.h"
+#include "tr_jpeg.h"
 
 #include "check.h"
 
@@ -733,6 +734,266 @@ static void test_shrink_on_load(void)
     g_free(rot.data);
 }
 
+/* ---- The direct JPEG decoder (tr_jpeg.c) against libvips's loader ------------------------ */
+
+/* The noise of photo(): the same every run. */
+#define PHOTO_SEED 7
+
+/* A photo-like w x h source: a red and a green gradient, noise in blue. */
+static VipsImage *photo(int w, int h)
+{
+    double mul[2] = {255.0 / w, 255.0 / h}, add[2] = {0, 0};
+    VipsImage *xy = NULL, *grad = NULL, *n = NULL, *nu = NULL, *out = NULL;
+
+    check_setup(vips_xyz(&xy, w, h, NULL), "xyz");
+    check_setup(vips_linear(xy, &grad, mul, add, 2, "uchar", TRUE, NULL), "linear");
+    check_setup(vips_gaussnoise(&n, w, h, "sigma", 50.0, "seed", PHOTO_SEED, NULL), "noise");
+    check_setup(vips_cast_uchar(n, &nu, NULL), "cast");
+    check_setup(vips_bandjoin2(grad, nu, &out, NULL), "bandjoin");
+    g_object_unref(xy);
+    g_object_unref(grad);
+    g_object_unref(n);
+    g_object_unref(nu);
+    out->Type = VIPS_INTERPRETATION_sRGB;
+    return out;
+}
+
+/* im converted (to "b-w", or through ICC to "p3" or "cmyk", which attaches the profile). */
+static VipsImage *converted(VipsImage *im, const char *to)
+{
+    VipsImage *out = NULL;
+
+    if (strcmp(to, "b-w") == 0)
+        check_setup(vips_colourspace(im, &out, VIPS_INTERPRETATION_B_W, NULL), "colourspace");
+    else
+        check_setup(vips_icc_transform(im, &out, to, "input_profile", "srgb", NULL), to);
+    g_object_unref(im);
+    return out;
+}
+
+/* Largest and mean absolute difference between two decoded results of one size (-1: sizes
+ * differ). */
+static void pixel_diff(VipsImage *a, VipsImage *b, double *max, double *mean)
+{
+    VipsImage *d = NULL, *ad = NULL;
+
+    *max = *mean = -1;
+    if (a->Xsize != b->Xsize || a->Ysize != b->Ysize || a->Bands != b->Bands)
+        return;
+    if (!vips_subtract(a, b, &d, NULL) && !vips_abs(d, &ad, NULL))
+        vips_max(ad, max, NULL), vips_avg(ad, mean, NULL);
+    if (d)
+        g_object_unref(d);
+    if (ad)
+        g_object_unref(ad);
+}
+
+static bool same_bytes(const struct res *a, const struct res *b)
+{
+    return a->img.len == b->img.len && memcmp(a->img.data, b->img.data, a->img.len) == 0;
+}
+
+/* text on s through libvips's loader alone (max_direct_pixels 0). */
+static struct res run_vips(const char *text, struct src s)
+{
+    struct tr_limits lim = limits;
+
+    lim.max_direct_pixels = 0;
+    return run_lim(text, s, &lim);
+}
+
+/* text on s with the direct decoder and without it: the direct decoder ran, at the same
+ * shrink, and the results are the same bytes (pixels, metadata and all). */
+static void same_as_vips(const char *text, struct src s, const char *what)
+{
+    struct res d = run(text, s), v = run_vips(text, s);
+    double max = -1, mean = -1;
+
+    if (d.rc == 0 && v.rc == 0)
+        pixel_diff(d.im, v.im, &max, &mean);
+    ok(d.rc == 0 && v.rc == 0 && d.img.load_direct && !v.img.load_direct &&
+           d.img.load_shrink == v.img.load_shrink && same_bytes(&d, &v),
+       "%s, %s: decoded directly at 1/%d, %zu bytes, the same as libvips's loader (%dx%d, "
+       "pixels differ by max %g, mean %g)",
+       what, text, d.img.load_shrink, d.img.len, d.img.width, d.img.height, max, mean);
+    res_free(&d);
+    res_free(&v);
+}
+
+/* Every kind of JPEG tr_jpeg.c takes, with chains that shrink on load by 8, 4, 2 and 1. */
+static void test_direct_jpeg(void)
+{
+    static const char *const chains[] = {"w-80", "h-100,f-png", "w-300,h-200,fo-top",
+                                         "w-500,h-500,cm-pad_resize,bg-FF0000"};
+    const struct {
+        const char *what;
+        struct src s;
+    } src[] = {
+        {"4:2:0", save(photo(640, 480), ".jpg")},
+        {"4:4:4", save(photo(640, 480), ".jpg[Q=90,subsample_mode=off]")},
+        {"greyscale", save(converted(photo(640, 480), "b-w"), ".jpg")},
+        {"progressive", save(photo(640, 480), ".jpg[interlace]")},
+        {"restart markers", save(photo(640, 480), ".jpg[restart_interval=3]")},
+        {"EXIF orientation 6", save(with_int(photo(640, 480), VIPS_META_ORIENTATION, 6), ".jpg")},
+        {"EXIF orientation 3", save(with_int(photo(640, 480), VIPS_META_ORIENTATION, 3), ".jpg")},
+        {"a Display P3 profile", save(converted(photo(640, 480), "p3"), ".jpg")},
+        {"643x481 (shrunk sizes round down)", save(photo(643, 481), ".jpg")},
+    };
+
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+        for (size_t k = 0; k < sizeof(chains) / sizeof(chains[0]); k++)
+            same_as_vips(chains[k], src[i].s, src[i].what);
+    same_as_vips("w-80,md-true", src[5].s, "EXIF kept");
+    same_as_vips("w-80,cp-true", src[7].s, "profile kept");
+    same_as_vips("w-80,md-true,cp-true", src[7].s, "everything kept");
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+        g_free(src[i].s.data);
+}
+
+/* What the direct decoder leaves to libvips: CMYK, and images that decode too big. */
+static void test_direct_limits(void)
+{
+    struct src cmyk = save(converted(photo(320, 240), "cmyk"), ".jpg");
+    struct src j = save(photo(203, 157), ".jpg");
+    struct tr_limits lim = limits;
+    struct res o = run("w-40", cmyk), v = run_vips("w-40", cmyk);
+
+    ok(o.rc == 0 && !o.img.load_direct && o.img.load_shrink == 8 && o.img.width == 40 &&
+           same_bytes(&o, &v),
+       "a CMYK JPEG is left to libvips's loader (shrink %d)", o.img.load_shrink);
+    res_free(&o);
+    res_free(&v);
+    lim.max_direct_pixels = 25 * 19; /* 203x157 at 1/8, rounded down as libvips does */
+    o = run_lim("w-25", j, &lim);
+    ok(o.rc == 0 && o.img.load_shrink == 8 && o.img.load_direct,
+       "decoded directly when the decoded size is exactly max_direct_pixels");
+    res_free(&o);
+    lim.max_direct_pixels--;
+    o = run_lim("w-25", j, &lim);
+    ok(o.rc == 0 && !o.img.load_direct, "one pixel over: libvips's loader");
+    res_free(&o);
+    g_free(cmyk.data);
+    g_free(j.data);
+}
+
+/* One damaged source, w-32 at 1/8 (every row is needed): tr_apply() gives the same result
+ * with and without the direct decoder (the same error, or the same bytes, decoded directly),
+ * and when the source gets past the header read, tr_jpeg_decode()'s own verdict is libvips's
+ * loader's, so tr_apply() never has to hand a file it found damaged to libvips's loader and
+ * see it decode. *rc: tr_apply()'s result. */
+static bool damage_agrees(struct src s, int *rc)
+{
+    struct res d = run("w-32", s), v = run_vips("w-32", s);
+    struct tr_jpeg_pixels px;
+    struct tr_info info;
+    char err[TR_ERR_LEN] = "";
+    int own = tr_jpeg_decode(s.data, s.len, 8, UINT64_MAX, &px, err);
+    bool header = tr_probe(s.data, s.len, &limits, &info, err) == 0;
+    bool same = d.rc == v.rc && (d.rc != 0 || (same_bytes(&d, &v) && d.img.load_direct)) &&
+                (!header || own == -ENOTSUP || (own == 0) == (v.rc == 0));
+
+    if (!same)
+        printf("#   %zu bytes: tr_apply %d (%s), libvips alone %d (%s), tr_jpeg %d (%s)\n", s.len,
+               d.rc, d.err, v.rc, v.err, own, err);
+    *rc = d.rc;
+    tr_jpeg_free(px.data);
+    res_free(&d);
+    res_free(&v);
+    return same;
+}
+
+/* Copies of s cut at many lengths (in 40ths, then 1 to 256 bytes from the end) and with
+ * bytes overwritten at many places (a cheap xorshift): the direct decoder agrees with
+ * libvips's loader on every one (damage_agrees), and a cut in the first 80 % is -EBADMSG,
+ * never an image padded grey. (A cut that loses only part of the final EOI marker loses no pixel:
+ * whether libjpeg notices depends on how far its bit reader looked ahead; both say the same.) */
+static void damage(struct src s, const char *what)
+{
+    unsigned char *copy = g_malloc(s.len);
+    uint32_t x = 88172645u;
+    int rc, disagree = 0, cut_ok = 0, decoded = 0;
+
+    for (size_t k = 1; k <= 48; k++) {
+        size_t len = k < 40 ? s.len * k / 40 : s.len - ((size_t)1 << (k - 40));
+
+        disagree += !damage_agrees((struct src){s.data, len}, &rc);
+        cut_ok += k <= 32 && rc == -EBADMSG;
+    }
+    for (int i = 0; i < 120; i++) {
+        memcpy(copy, s.data, s.len);
+        for (int k = 0; k < 1 + i % 3; k++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            copy[2 + x % (s.len - 2)] = (unsigned char)(x >> 24);
+        }
+        disagree += !damage_agrees((struct src){copy, s.len}, &rc);
+        decoded += rc == 0;
+    }
+    ok(disagree == 0 && cut_ok == 32 && decoded > 0,
+       "%s: 48 cuts and 120 corrupted copies: the direct decoder and libvips agree on each "
+       "(%d do not); the 32 cuts in the first 80 %% are -EBADMSG (%d are); %d corrupted "
+       "copies still decode",
+       what, disagree, cut_ok, decoded);
+    g_free(copy);
+}
+
+/* s with its first n restart markers replaced by ones four ahead: a warning each. */
+static struct src misplace_restarts(struct src s, int n)
+{
+    struct src c = {g_memdup2(s.data, s.len), s.len};
+    unsigned char *p = c.data;
+
+    for (size_t i = 2; i + 1 < c.len && n > 0; i++)
+        if (p[i] == 0xff && p[i + 1] >= 0xd0 && p[i + 1] <= 0xd7) {
+            p[i + 1] = (unsigned char)(0xd0 + ((p[i + 1] - 0xd0 + 4) & 7));
+            n--;
+        }
+    return c;
+}
+
+/* Cut, corrupted and warned-about JPEGs, on the direct decoder and on libvips's loader. The
+ * baseline source is 256x161: at 1/8 libjpeg makes 21 rows, of which libvips keeps 20, and
+ * the last MCU row only feeds the 21st (a cut there is an error all the same). */
+static void test_direct_damage(void)
+{
+    struct src base = save(photo(256, 161), ".jpg");
+    struct src prog = save(photo(256, 192), ".jpg[interlace]");
+    struct src rst = save(photo(256, 256), ".jpg[restart_interval=1]"); /* 255 restart markers */
+    struct src cut = {base.data, base.len * 3 / 4};
+    struct src w99 = misplace_restarts(rst, 99), w100 = misplace_restarts(rst, 100);
+    struct res o = run("w-32", base), v;
+    struct tr_jpeg_pixels px;
+    char err[TR_ERR_LEN] = "";
+    int rc;
+
+    ok(o.rc == 0 && o.img.load_direct && o.img.load_shrink == 8 && o.img.height == 20,
+       "the damage tests run on the direct decoder at 1/8 (32x%d)", o.img.height);
+    res_free(&o);
+    ok(tr_jpeg_decode(cut.data, cut.len, 8, UINT64_MAX, &px, err) == -EBADMSG &&
+           strstr(err, "Premature end"),
+       "a cut JPEG, decoded directly: %s", err);
+    o = run("w-32", cut);
+    ok(o.rc == -EBADMSG && damage_agrees(cut, &rc), "and through tr_apply(), as before: %s", o.err);
+    res_free(&o);
+    o = run("w-256,h-40,cm-extract,fo-top,f-png", cut);
+    v = run_vips("w-256,h-40,cm-extract,fo-top,f-png", cut);
+    ok(o.rc == 0 && !o.img.load_direct && v.rc == 0 && same_bytes(&o, &v),
+       "a crop of the intact top of a cut JPEG is served as before: the direct decoder finds the "
+       "file cut and leaves it to libvips's loader, which streams and stops at row 40");
+    res_free(&o);
+    res_free(&v);
+    ok(damage_agrees(w99, &rc) && rc == 0,
+       "99 misplaced restart markers (a warning each) decode, as with libvips");
+    ok(damage_agrees(w100, &rc) && rc == -EBADMSG,
+       "the 100th warning is an error, as with libvips");
+    damage(base, "baseline");
+    damage(prog, "progressive");
+    g_free(base.data);
+    g_free(prog.data);
+    g_free(rst.data);
+    g_free(w99.data);
+    g_free(w100.data);
+}
+
 static void test_probe(struct src exif, struct src gif)
 {
     struct tr_info in;
@@ -747,10 +1008,12 @@ static void test_probe(struct src exif, struct src gif)
 }
 
 /* A soak test: several threads running tr_apply at once obtain what one thread obtains. */
+#define SOAK_KINDS 4 /* sources, each with its chain; the JPEG one is decoded directly */
+
 struct soak {
-    struct src src[3];
-    const char *text[3];
-    struct tr_image want[3];
+    struct src src[SOAK_KINDS];
+    const char *text[SOAK_KINDS];
+    struct tr_image want[SOAK_KINDS];
     int bad;
 };
 
@@ -759,10 +1022,10 @@ static void *soak_worker(void *arg)
     struct soak *s = arg;
 
     for (int i = 0; i < 30; i++) {
-        struct res o = run(s->text[i % 3], s->src[i % 3]);
+        struct res o = run(s->text[i % SOAK_KINDS], s->src[i % SOAK_KINDS]);
 
-        if (o.rc || o.img.len != s->want[i % 3].len ||
-            memcmp(o.img.data, s->want[i % 3].data, o.img.len))
+        if (o.rc || o.img.len != s->want[i % SOAK_KINDS].len ||
+            memcmp(o.img.data, s->want[i % SOAK_KINDS].data, o.img.len))
             __atomic_add_fetch(&s->bad, 1, __ATOMIC_RELAXED);
         res_free(&o);
     }
@@ -770,13 +1033,13 @@ static void *soak_worker(void *arg)
     return NULL;
 }
 
-static void test_threads(struct src q, struct src alpha, struct src gif)
+static void test_threads(struct src q, struct src alpha, struct src gif, struct src jpeg)
 {
-    struct soak s = {.src = {q, alpha, gif},
-                     .text = {"w-150,h-150,f-webp", "r-max,w-80,f-png", "w-30,f-gif"}};
+    struct soak s = {.src = {q, alpha, gif, jpeg},
+                     .text = {"w-150,h-150,f-webp", "r-max,w-80,f-png", "w-30,f-gif", "w-100"}};
     pthread_t t[4];
 
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < SOAK_KINDS; i++) {
         struct res o = run(s.text[i], s.src[i]);
 
         s.want[i] = o.img;
@@ -787,9 +1050,11 @@ static void test_threads(struct src q, struct src alpha, struct src gif)
         pthread_create(&t[i], NULL, soak_worker, &s);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
-    ok(s.bad == 0, "4 threads x 30 requests: every result equals the single-thread one (%d not)",
+    ok(s.bad == 0 && s.want[3].load_direct,
+       "4 threads x 30 requests, JPEG decoded directly among them: every result equals the "
+       "single-thread one (%d not)",
        s.bad);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SOAK_KINDS; i++)
         tr_image_release(&s.want[i]);
 }
 
@@ -817,8 +1082,11 @@ int main(int argc, char **argv)
     test_metadata();
     test_limits(q, gif);
     test_shrink_on_load();
+    test_direct_jpeg();
+    test_direct_limits();
+    test_direct_damage();
     test_probe(exif, gif);
-    test_threads(q, alpha, gif);
+    test_threads(q, alpha, gif, jpeg);
     g_free(q.data);
     g_free(jpeg.data);
     g_free(exif.data);

@@ -31,7 +31,9 @@ static const char usage[] =
     "  --max-input-pixels N     100000000 pixels in and out, 16383 px a side,\n"
     "  --max-output-pixels N    300 frames)\n"
     "  --max-output-dim N\n"
-    "  --max-frames N\n";
+    "  --max-frames N\n"
+    "  --max-direct-pixels N  decode a JPEG whole with libjpeg when shrink-on-load leaves at\n"
+    "                         most N pixels (default 4000000; 0: always libvips's loader)\n";
 
 struct opts {
     const char *accept;
@@ -88,6 +90,8 @@ static int set_number(struct opts *o, int key, const char *arg)
         return parse_int(arg, 1, 65535, &o->lim.max_output_dim);
     case 'F':
         return parse_int(arg, 1, 100000, &o->lim.max_frames);
+    case 'P':
+        return parse_u64(arg, 0, UINT64_MAX, &v) ? -EINVAL : (o->lim.max_direct_pixels = v, 0);
     }
     return -EINVAL;
 }
@@ -108,6 +112,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"max-output-pixels", required_argument, NULL, 'O'},
         {"max-output-dim", required_argument, NULL, 'D'},
         {"max-frames", required_argument, NULL, 'F'},
+        {"max-direct-pixels", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,9 +227,9 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
         return;
     fprintf(f,
             "{\"format\":\"%s\",\"mime\":\"%s\",\"width\":%d,\"height\":%d,\"bytes\":%zu,"
-            "\"load_shrink\":%d}\n",
+            "\"load_shrink\":%d,\"load_direct\":%s}\n",
             tr_format_name(img->format), tr_format_mime(img->format), img->width, img->height,
-            img->len, img->load_shrink);
+            img->len, img->load_shrink, img->load_direct ? "true" : "false");
 }
 
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,

@@ -23,14 +23,23 @@ fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h common/pct.h
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
-# ---- pipeline: tr_apply.c (the one libvips file), tr_format.c (pure), the CLI --------------
-TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
-TR_VIPS_LIBS := $(call pkg_libs,vips) -lm
+# ---- pipeline: tr_apply.c (the one libvips file), tr_jpeg.c (libjpeg alone: the direct JPEG
+# decoder), tr_format.c (pure), the CLI ---------------------------------------------------------
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_jpeg.o $(O)/transform/tr_format.o \
+                 $(TR_PARSE_OBJS)
+TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -lm
+$(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
 $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
 
 PROGS += blobkit-transform
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
+
+# The direct JPEG decoder alone (libjpeg, no libvips): it makes its sources with libjpeg.
+UNIT_TESTS += test_tr_jpeg
+test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o
+test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg)
+$(O)/tests/test_tr_jpeg.o: CPPFLAGS += -Itransform $(call pkg_cflags,libjpeg)
 
 UNIT_TESTS += test_tr_format test_tr_apply
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)

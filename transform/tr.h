@@ -275,11 +275,15 @@ struct tr_limits {
     int max_output_dim;         /* longest side of any intermediate or result image */
     size_t max_input_bytes;     /* encoded source size */
     int max_frames;             /* frames kept from an animated source */
+    uint64_t max_direct_pixels; /* a JPEG that decodes (after shrink-on-load) to at most this
+                                 * many pixels is decoded whole into memory by tr_jpeg.c, which
+                                 * is faster than libvips's streaming loader; 0: never */
 };
 
-/* ImageKit's limits: 100 MP in and out, 40 MB input; 16383 px (WebP's own cap); 300 frames. */
+/* ImageKit's limits: 100 MP in and out, 40 MB input; 16383 px (WebP's own cap); 300 frames.
+ * Direct JPEG decoding up to 4 MP (12 MB of RGB per request in flight). */
 #define TR_LIMITS_DEFAULT                                                                          \
-    ((struct tr_limits){100000000u, 100000000u, 16383, 40u * 1024 * 1024, 300})
+    ((struct tr_limits){100000000u, 100000000u, 16383, 40u * 1024 * 1024, 300, 4000000u})
 
 struct tr_request {
     const struct tr_chain *chain;
@@ -298,6 +302,8 @@ struct tr_image {
     enum tr_format format;
     int width, height; /* of one frame when animated */
     int load_shrink;   /* shrink-on-load factor used (1: decoded at full size): logs, tests */
+    bool load_direct;  /* decoded by tr_jpeg.c (libjpeg on the whole buffer), not by a libvips
+                        * loader: logs, tests */
 };
 
 /* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted

@@ -4,8 +4,10 @@
  * One request goes through five stages (README, "Pipeline, formats and limits"):
  *   check    input bytes, source type and output format, before any libvips call;
  *   load     the header alone first (pixel and frame limits, EXIF orientation), then the
- *            source again with shrink-on-load sized from the first step: sequential access,
- *            failing on truncation;
+ *            source again with shrink-on-load sized from the first step: a JPEG that decodes
+ *            small enough is decoded whole by tr_jpeg.c (libjpeg on the in-memory source, the
+ *            faster path, with the same result), anything else, damaged JPEGs included, by
+ *            libvips's loader with sequential access, failing on truncation;
  *   prepare  the first step's resize (premultiplied), 8-bit sRGB or grey (an ICC profile is
  *            imported unless cp-true), EXIF orientation applied;
  *   steps    each step in order: trim, geometry (resize, crop, pad, extract), rotate, flip,
@@ -15,6 +17,7 @@
  * from pixels (trim box, attention crop) come from the first frame so that all frames match.
  * Every intermediate image hangs off one context object, unreffed once at the end. */
 #include "tr.h"
+#include "tr_jpeg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -72,6 +75,7 @@ struct run {
     bool pg;               /* a step says pg-2 or later: one frame, even of an animation */
     int frames;            /* frames decoded and kept */
     int shrink;            /* shrink-on-load factor used */
+    bool direct;           /* decoded by tr_jpeg.c rather than a libvips loader */
     bool plan0_valid;      /* plan0 was sized before loading (shrink-on-load) */
     struct geom plan0;
     struct tr_color flatten; /* behind transparency when the format has none */
@@ -523,6 +527,83 @@ static int resize_to(struct run *r, VipsImage **img, int w, int h)
     return 0;
 }
 
+/* ---- Load: JPEG decoded directly --------------------------------------------------------- */
+
+/* Whether tr_jpeg.c should decode the source: a JPEG whose shrunk size stays within
+ * max_direct_pixels, since it is held whole in memory where libvips's loader streams it. */
+static bool wants_direct(const struct run *r, const VipsImage *hdr)
+{
+    uint64_t w = (uint64_t)(hdr->Xsize / r->shrink), h = (uint64_t)(hdr->Ysize / r->shrink);
+
+    return r->src.type == TR_SRC_JPEG && w * h <= r->lim->max_direct_pixels;
+}
+
+/* The pixels of tr_jpeg_decode() go when the image wrapping them closes. */
+static void free_pixels(VipsImage *img, void *data)
+{
+    (void)img;
+    tr_jpeg_free(data);
+}
+
+/* Every metadata field of the header read (EXIF, XMP, IPTC, ICC profile, orientation, ...)
+ * that img lacks; img has its own header fields (width, bands, ...) already. */
+static void copy_metadata(VipsImage *from, VipsImage *img)
+{
+    char **names = vips_image_get_fields(from);
+
+    for (char **n = names; *n; n++) {
+        GValue v = G_VALUE_INIT;
+
+        if (vips_image_get_typeof(img, *n))
+            continue;
+        if (vips_image_get(from, *n, &v)) {
+            vips_error_clear();
+            continue;
+        }
+        vips_image_set(img, *n, &v);
+        g_value_unset(&v);
+    }
+    g_strfreev(names);
+}
+
+/* Decode the JPEG at 1/shrink with tr_jpeg.c into memory that a new image owns, and give that
+ * image the header read's interpretation, resolution and metadata: downstream sees what
+ * libvips's loader would have given (the same libjpeg with the same settings makes the same
+ * pixels). Returns -ENOTSUP when libvips's loader should decode instead: tr_jpeg.c does not
+ * take the file, or finds it damaged. libvips then gives the verdict it always gave; the
+ * two agree whenever every row is needed, but libvips streams, and serves a crop of the
+ * intact top of a cut file where a whole decode fails. */
+static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
+{
+    VipsImage **t = local(r, 1);
+    struct tr_jpeg_pixels px;
+    int rc =
+        tr_jpeg_decode(r->rq->src, r->rq->len, r->shrink, r->lim->max_input_pixels, &px, r->err);
+
+    if (rc == -EBADMSG)
+        r->err[0] = '\0';
+    if (rc)
+        return rc == -EBADMSG ? -ENOTSUP : rc;
+    if (px.bands != hdr->Bands || px.width != hdr->Xsize / r->shrink ||
+        px.height != hdr->Ysize / r->shrink) { /* not what libvips's loader would give */
+        tr_jpeg_free(px.data);
+        return -ENOTSUP;
+    }
+    t[0] = vips_image_new_from_memory(px.data, (size_t)px.width * px.height * px.bands, px.width,
+                                      px.height, px.bands, VIPS_FORMAT_UCHAR);
+    if (!t[0]) {
+        tr_jpeg_free(px.data);
+        return vips_fail(r, "cannot decode the image");
+    }
+    g_signal_connect(t[0], "postclose", G_CALLBACK(free_pixels), px.data);
+    vips_image_init_fields(t[0], px.width, px.height, px.bands, VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
+                           hdr->Type, hdr->Xres, hdr->Yres);
+    copy_metadata(hdr, t[0]);
+    r->direct = true;
+    *out = t[0];
+    return 0;
+}
+
 /* ---- Load -------------------------------------------------------------------------------- */
 
 /* libvips's buffer loaders take void * but only read from it. */
@@ -637,6 +718,9 @@ static int load(struct run *r, VipsImage **img)
         return rc;
     r->shrink = shrink_factor(r);
     *img = t[0];
+    rc = wants_direct(r, t[0]) ? load_direct(r, t[0], img) : -ENOTSUP;
+    if (rc != -ENOTSUP)
+        return rc;
     if (r->shrink == 1 && r->page == 0 && r->frames == 1)
         return 0;
     if (open_source(r, r->shrink, r->page, r->frames == 1 ? 1 : -1, &t[1]))
@@ -665,6 +749,8 @@ static int to_srgb(struct run *r, VipsImage **img)
         }
         vips_error_clear(); /* a broken profile: convert without it */
     }
+    if (in->Type == want && in->BandFmt == VIPS_FORMAT_UCHAR)
+        return 0; /* the usual case: both calls below would only copy */
     if (vips_colourspace(in, &t[1], want, NULL) || vips_cast_uchar(t[1], &t[2], NULL))
         return vips_fail(r, "cannot convert to sRGB");
     *img = t[2];
@@ -1312,6 +1398,7 @@ static int encode(struct run *r, VipsImage *img, struct tr_image *out)
     out->width = img->Xsize;
     out->height = r->frames > 1 ? vips_image_get_page_height(img) : img->Ysize;
     out->load_shrink = r->shrink;
+    out->load_direct = r->direct;
     return 0;
 }
 
