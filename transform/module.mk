@@ -24,10 +24,11 @@ fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
 # ---- pipeline: tr_apply.c (the one libvips file), tr_jpeg.c (libjpeg alone: the direct JPEG
-# decoder), tr_format.c (pure), the CLI ---------------------------------------------------------
-TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_jpeg.o $(O)/transform/tr_format.o \
-                 $(TR_PARSE_OBJS)
-TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -lm
+# decoder), tr_orc.c (the lock around liborc's code memory; every program that runs libvips
+# links it), tr_format.c (pure), the CLI ----------------------------------------------------------
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_jpeg.o $(O)/transform/tr_orc.o \
+                 $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
 $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
 
@@ -40,6 +41,12 @@ UNIT_TESTS += test_tr_jpeg
 test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o
 test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg)
 $(O)/tests/test_tr_jpeg.o: CPPFLAGS += -Itransform $(call pkg_cflags,libjpeg)
+
+# Threads resizing at once through liborc (tr_orc.c).
+UNIT_TESTS += test_tr_orc
+test_tr_orc_OBJS := $(TR_APPLY_OBJS)
+test_tr_orc_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/test_tr_orc.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
 
 UNIT_TESTS += test_tr_format test_tr_apply
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
