@@ -46,7 +46,10 @@ static void test_values(void)
     struct conf c;
 
     conf_init(&c);
-    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto && c.workers >= 1, "defaults");
+    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto, "defaults");
+    ok(c.workers == (unsigned)sysconf(_SC_NPROCESSORS_ONLN) + 1 &&
+           c.io_threads == (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+       "a worker per core plus one (%u), an I/O thread per core (%u)", c.workers, c.io_threads);
     ok(set(&c, "cache-mb", "0") == 0 && c.cache_mb == 0, "cache off");
     ok(set(&c, "cache-mb", "-1") == -EINVAL, "negative refused: %s", err);
     ok(set(&c, "workers", "0") == -EINVAL, "0 workers refused");
