@@ -44,8 +44,9 @@ struct srv {
     int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */
     int access_fd; /* -1: no access log */
     bool own_access_fd;
-    atomic_long inflight; /* requests begun and not completed */
-    atomic_ulong served;  /* requests completed */
+    atomic_long inflight;     /* requests begun and not completed */
+    atomic_ulong served;      /* requests completed */
+    atomic_size_t copy_bytes; /* small originals held in memory until sent (deliver.c) */
 };
 
 /* The headers of a successful response, worked out before its body exists. */
