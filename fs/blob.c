@@ -765,6 +765,19 @@ int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
     return err;
 }
 
+/* A ranged GET of len bytes at off of version etag: what blob_read() and blob_stream()
+ * share. rq is to be released with req_release() whatever this returns. */
+static int read_init(struct request *rq, struct blob_client *c, const char *name, const char *etag,
+                     off_t off, size_t len)
+{
+    int err = req_init(rq, c, "read", name);
+
+    rq->etag = etag;
+    rq->off = off;
+    rq->dst_len = len;
+    return err ? err : url_blob(rq, name);
+}
+
 ssize_t blob_read(struct blob_client *c, const char *name, const char *etag, char *dst, size_t len,
                   off_t off)
 {
@@ -772,13 +785,8 @@ ssize_t blob_read(struct blob_client *c, const char *name, const char *etag, cha
 
     if (len == 0)
         return 0;
-    int err = req_init(&rq, c, "read", name);
-    rq.etag = etag;
-    rq.off = off;
+    int err = read_init(&rq, c, name, etag, off, len);
     rq.dst = dst;
-    rq.dst_len = len;
-    if (!err)
-        err = url_blob(&rq, name);
     if (!err) {
         enum outcome out = perform(&rq);
         err = rq.status == 416 ? 0 : finish(&rq, out); /* 416: nothing left at off */
@@ -795,14 +803,9 @@ int blob_stream(struct blob_client *c, const char *name, const char *etag, off_t
 
     if (len == 0)
         return 0;
-    int err = req_init(&rq, c, "read", name);
-    rq.etag = etag;
-    rq.off = off;
-    rq.dst_len = len;
+    int err = read_init(&rq, c, name, etag, off, len);
     rq.sink = fn;
     rq.sink_arg = arg;
-    if (!err)
-        err = url_blob(&rq, name);
     if (!err)
         err = finish(&rq, perform(&rq));
     if (!err && rq.got != len) {
