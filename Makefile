@@ -66,7 +66,7 @@ $(O)/tests/%.o: CPPFLAGS += -Itests
 # The test command of README.md: set the machine up, then run everything.
 test:
 	scripts/setup.sh
-	$(MAKE) check
+	$(MAKE) --no-print-directory check
 
 # Unit tests run in both builds; integration tests run the sanitizer build's programs.
 check:
