@@ -50,7 +50,7 @@ struct node {
 
 struct notice {
     struct notice *next;
-    uint64_t parent, ino;
+    uint64_t parent, ino; /* with a name: the node that left it (0: any); else the inode */
     bool has_name;
     char name[];
 };
@@ -322,7 +322,7 @@ static void retire(struct cache *c, struct node *d, struct node *n, bool tell)
     unlink_child(c, d, n);
     n->changed = true;
     if (tell && n->nlookup > 0)
-        queue_notice(c, d->ino, n->name, 0);
+        queue_notice(c, d->ino, n->name, n->ino);
     while (n->dir && n->dir->first)
         retire(c, n, n->dir->first, false);
     if (n->nlookup == 0)
@@ -784,7 +784,7 @@ void cache_stale(struct cache *c, uint64_t ino)
         n->changed = true;
         n->expires = 0;
         if (n->current)
-            queue_notice(c, n->parent, n->name, 0);
+            queue_notice(c, n->parent, n->name, n->ino);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -929,11 +929,28 @@ static void sweep(struct cache *c)
     }
 }
 
+/* Whether a name's notice, queued when node q->ino left the name, is moot: the kernel has
+ * looked the name up since and holds its next node. Notices go out late, and dropping that
+ * entry would drop the new version's cached pages with it (FUSE evicts an inode as soon as no
+ * entry or open file refers to it): a warm re-read would cost the whole blob again. */
+static bool superseded(struct cache *c, const struct notice *q)
+{
+    if (!q->has_name || !q->ino)
+        return false;
+    pthread_mutex_lock(&c->lock);
+    struct node *n = dent_find(c, q->parent, q->name);
+    bool moot = n && n->ino != q->ino && n->nlookup > 0;
+    pthread_mutex_unlock(&c->lock);
+    return moot;
+}
+
 static void deliver(struct cache *c, struct notice *q)
 {
     while (q) {
         struct notice *next = q->next;
-        c->notify(c->notify_arg, q->parent, q->has_name ? q->name : NULL, q->ino);
+        if (!superseded(c, q))
+            c->notify(c->notify_arg, q->parent, q->has_name ? q->name : NULL,
+                      q->has_name ? 0 : q->ino);
         free(q);
         q = next;
     }

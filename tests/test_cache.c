@@ -136,10 +136,20 @@ static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static char seen[32][64];
 static size_t nseen;
 
+/* While closed, the notice about the name "hold" blocks the cache's thread in record(). */
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_closed, gate_reached;
+
 static void record(void *arg, uint64_t parent, const char *name, uint64_t ino)
 {
     (void)arg;
     pthread_mutex_lock(&seen_lock);
+    if (name && strcmp(name, "hold") == 0) {
+        gate_reached = true;
+        pthread_cond_broadcast(&gate_cv);
+        while (gate_closed)
+            pthread_cond_wait(&gate_cv, &seen_lock);
+    }
     if (nseen < 32)
         snprintf(seen[nseen++], sizeof(seen[0]), "%llu/%s",
                  (unsigned long long)(name ? parent : ino), name ? name : "*");
@@ -159,6 +169,16 @@ static bool notified(const char *what)
         nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
     }
     return false;
+}
+
+static bool was_seen(const char *what)
+{
+    pthread_mutex_lock(&seen_lock);
+    bool found = false;
+    for (size_t i = 0; i < nseen && !found; i++)
+        found = strcmp(seen[i], what) == 0;
+    pthread_mutex_unlock(&seen_lock);
+    return found;
 }
 
 /* ---- tests ---- */
@@ -256,9 +276,11 @@ static void test_versions(void)
     ok(v1 > 0 && e.size == 4, "f found by a one-name listing");
     ok(look(c, 1, "f", &e) == v1, "the same version keeps its inode");
     put("f", 4, "0xB"); /* same size, new content */
+    char names[64];
+    ok(dir_names(c, 1, names, sizeof(names)) == 1, "a listing sees the new version");
+    ok(notified("1/f"), "and the kernel, which holds the old entry, is told to forget it");
     int64_t v2 = look(c, 1, "f", &e);
     ok(v2 > 0 && v2 != v1, "a new ETag, even at the same size, is a new inode");
-    ok(notified("1/f"), "the kernel is told to forget the old entry");
     ok(cache_open(c, (uint64_t)v1, &f) == -ESTALE, "opening the old version: ESTALE");
     ok(cache_open(c, (uint64_t)v2, &f) == 0 && strcmp(f.etag, "0xB") == 0 && f.size == 4,
        "the new version opens");
@@ -275,6 +297,45 @@ static void test_versions(void)
     cache_forget(c, (uint64_t)v1, 2);
     ok(cache_getattr(c, (uint64_t)v1, &e2) == -ENOENT, "forgotten by the kernel, it is freed");
     ok(cache_getattr(c, (uint64_t)v2, &e2) == 0, "still held by the kernel, it stays");
+    cache_free(c);
+}
+
+/* Notices go out late. One about a version that left its name must not reach the kernel once
+ * the kernel holds the name's next version: dropping that entry would evict the new inode and
+ * its cached pages (a warm re-read fetched the whole blob again, seen in
+ * it_blobfs_consistency). The cache's thread is held inside an earlier notice meanwhile. */
+static void test_late_notice(void)
+{
+    struct cache *c = make(0, 0, true);
+    struct cache_entry e;
+
+    nstore = 0;
+    put("hold", 1, "0x1");
+    put("g", 4, "0xA");
+    put("last", 1, "0x2");
+    ok(cache_start(c, record, NULL) == 0, "the cache's thread starts");
+    int64_t hold = look(c, 1, "hold", &e), v1 = look(c, 1, "g", &e), last = look(c, 1, "last", &e);
+    pthread_mutex_lock(&seen_lock);
+    gate_closed = true;
+    gate_reached = false;
+    pthread_mutex_unlock(&seen_lock);
+    cache_stale(c, (uint64_t)hold);
+    pthread_mutex_lock(&seen_lock);
+    while (!gate_reached)
+        pthread_cond_wait(&gate_cv, &seen_lock);
+    pthread_mutex_unlock(&seen_lock);
+    cache_stale(c, (uint64_t)v1); /* a read found g changed: its entry is to go */
+    put("g", 4, "0xB");
+    int64_t v2 = look(c, 1, "g", &e); /* the kernel looks g up again before the notice is out */
+    ok(v1 > 0 && v2 > 0 && v2 != v1, "g's next version has its own inode");
+    pthread_mutex_lock(&seen_lock);
+    gate_closed = false;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&seen_lock);
+    cache_stale(c, (uint64_t)last);
+    ok(notified("1/last"), "the notices queued before 'last' are all out");
+    ok(was_seen("1/hold"), "a notice about a name nobody looked up again goes out");
+    ok(!was_seen("1/g"), "the notices about g's old version do not (the kernel holds the new one)");
     cache_free(c);
 }
 
@@ -328,6 +389,7 @@ int main(void)
 {
     test_names();
     test_versions();
+    test_late_notice();
     test_lookup_costs();
     test_no_list();
     return check_done();
