@@ -259,6 +259,21 @@ static enum MHD_Result respond_body(struct conn *c, struct MHD_Response *resp, i
 
 /* ---- Originals ----------------------------------------------------------------------------- */
 
+/* Read exactly len bytes at off into buf. Returns 0, -errno, or -EIO when the file ends first
+ * (shorter than fstat said: it changed under us). */
+static int pread_full(int fd, char *buf, size_t len, off_t off)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
 /* A small original goes out from a copy in memory, a larger one by sendfile(). libmicrohttpd
  * sendfile()s 128 KiB at a time, and corks and uncorks the socket around each piece: a 300 KB
  * JPEG cost 3 sendfile() and 3 setsockopt() calls and went out at 0.55x nginx's rate, where one
@@ -292,15 +307,8 @@ static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, u
         return NULL;
     }
     struct copy *cp = malloc(sizeof(*cp) + len);
-    size_t got = 0;
-    while (cp && got < len) {
-        ssize_t n = pread(fd, cp->data + got, len - got, (off_t)(start + got));
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
     struct MHD_Response *resp = NULL;
-    if (cp && got == len) {
+    if (cp && pread_full(fd, cp->data, len, (off_t)start) == 0) {
         *cp = (struct copy){.srv = s, .len = len};
         resp = MHD_create_response_from_buffer_with_free_callback_cls(len, cp->data, copy_free, cp);
     }
@@ -439,16 +447,10 @@ static int read_source(int fd, off_t size, size_t cap, void **out)
     char *buf = malloc(size ? (size_t)size : 1);
     if (!buf)
         return -ENOMEM;
-    for (off_t got = 0; got < size;) {
-        ssize_t n = pread(fd, buf + got, (size_t)(size - got), got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? -errno : -EIO; /* shorter than fstat said: changed under us */
-            free(buf);
-            return err;
-        }
-        got += n;
+    int err = pread_full(fd, buf, (size_t)size, 0);
+    if (err) {
+        free(buf);
+        return err;
     }
     *out = buf;
     return 0;
