@@ -319,6 +319,16 @@ static void file_free(struct prefetch_file *f)
     free(f);
 }
 
+/* Drop one reference to f (its lock held) and unlock it; the last one frees f. */
+static void file_put_unlock(struct prefetch_file *f)
+{
+    bool last = --f->refs == 0;
+
+    pthread_mutex_unlock(&f->lock);
+    if (last)
+        file_free(f);
+}
+
 /* How far a stream may run: as far past the furthest read as the run has been read. */
 static off_t ahead(const struct prefetch_file *f)
 {
@@ -520,16 +530,13 @@ static void run_stream(struct prefetch_pool *p, struct stream *s)
     int ret = wanted ? blob_stream(p->blob, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
     pthread_mutex_lock(&f->lock);
     stream_end(f, s, ret);
-    bool last = --f->refs == 0;
-    pthread_mutex_unlock(&f->lock);
+    file_put_unlock(f);
     if (s->counted) {
         pthread_mutex_lock(&p->lock);
         p->nstreams--;
         pthread_mutex_unlock(&p->lock);
     }
     free(s);
-    if (last)
-        file_free(f);
 }
 
 static struct stream *next_job(struct prefetch_pool *p)
@@ -689,10 +696,7 @@ void prefetch_close(struct prefetch_file *f)
         if (chunk_is_done(f, ch))
             chunk_free(f, ch);
     }
-    bool last = --f->refs == 0;
-    pthread_mutex_unlock(&f->lock);
-    if (last)
-        file_free(f);
+    file_put_unlock(f);
 }
 
 /* Drop chunks nobody will read: consumed, of an earlier run, or far behind the run. */
@@ -925,10 +929,7 @@ void prefetch_span_release(struct prefetch_span *s)
             if (chunk_is_done(f, ch))
                 chunk_free(f, ch);
         }
-        bool last = --f->refs == 0;
-        pthread_mutex_unlock(&f->lock);
-        if (last)
-            file_free(f);
+        file_put_unlock(f);
     }
     free(s->own);
     memset(s, 0, sizeof(*s));
