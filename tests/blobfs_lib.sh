@@ -6,6 +6,7 @@
 #   blobfs_pid MNT              PID of the daemon serving MNT
 #   az_sync; n=$(az_mark) ... az_sync; az_count $n GET 'comp=list'
 #                               count the requests Azurite saw (needs AZURITE_DEBUG=1)
+#   cold_read FILE URL_ERE WANT read FILE from a cold page cache, counting its GETs
 
 BLOBFS_LOG=$T/blobfs.log
 
@@ -59,4 +60,38 @@ az_requests() {
         grep -v blobfs-sync- |
         sed -E 's/.*RequestMethod=([A-Z]+) RequestURL=([^ ?]*)[^ ]* .*"x-ms-range":"([^"]*)".*/\1 \2 \3/;
                 s/.*RequestMethod=([A-Z]+) RequestURL=([^ ?]*).*/\1 \2/'
+}
+
+# Reading a file cold costs a known number of GETs, but this host's kernel may evict page
+# cache while it is being read: DAMON proactive reclaim pages out cold unmapped pages, even
+# read-ahead ones the reader has not reached. The kernel then reads those pages again, each
+# read (at most max_read, 1 MiB) a ranged GET of its own, and counts refaults.
+#
+# cold_read FILE URL_ERE WANT: drop FILE's page cache, read it whole and count the GETs
+# whose URL matches; sets COLD_SUM (its sha256), COLD_GETS and COLD_MARK. A run with
+# another count than WANT is repeated, at most 3 times, only when the kernel refaulted file
+# pages meanwhile or every GET past the first WANT was one kernel read re-served (under
+# 1 MiB + 1): a re-read of evicted pages, never a second stream. The last run counts as is.
+_refaults() { awk '$1 == "workingset_refault_file" { print $2 }' /proc/vmstat; }
+_only_rereads() { # MARK URL_ERE WANT
+    az_requests "$1" | grep -E "$2" | tail -n +"$(($3 + 1))" |
+        awk -F'bytes=' '{ split($2, r, "-"); if (r[2] - r[1] + 1 > 1048576) bad = 1 }
+                        END { exit bad }'
+}
+cold_read() {
+    local file=$1 url=$2 want=$3 try r0 r1
+    for try in 1 2 3 4; do
+        # POSIX_FADV_DONTNEED: the file's clean pages leave the page cache.
+        dd if="$file" iflag=nocache count=0 status=none
+        COLD_MARK=$(az_mark)
+        r0=$(_refaults)
+        COLD_SUM=$(sha256sum <"$file")
+        r1=$(_refaults)
+        az_sync
+        COLD_GETS=$(az_count "$COLD_MARK" GET "$url")
+        [ "$COLD_GETS" = "$want" ] || [ "$try" = 4 ] && return 0
+        [ "$r1" != "$r0" ] || _only_rereads "$COLD_MARK" "$url" "$want" || return 0
+        echo "# try $try: $COLD_GETS GETs, $((r1 - r0)) file pages refaulted meanwhile: again"
+        az_requests "$COLD_MARK" | grep -E "$url" | sed 's/^/#   /'
+    done
 }

@@ -81,12 +81,10 @@ ok "sha256sum of every file outside big/ as uploaded" cmp "$T/want-sum" "$T/got-
 (cd "$mnt/big" && ls | awk 'NR % 100 == 1 || NR == 12000' | xargs sha256sum) >"$T/got-big"
 is "a sample of big/ to check" "$(wc -l <"$T/want-big")" 121
 ok "sha256sum of every 100th file of big/ as uploaded" cmp "$T/want-big" "$T/got-big"
-mark=$(az_mark)
-is "the 256 MiB blob reads back" "$(sha256sum <"$mnt/huge/video.bin")" "$(sha256sum <"$src/huge/video.bin")"
-az_sync
-n=$(az_count "$mark" GET 'media/huge/video\.bin')
-is "in 2 GETs: the first 1.125 MiB, then one for the rest" "$n" 2
-[ "$n" = 2 ] || az_requests "$mark" | sed 's/^/#   /'
+cold_read "$mnt/huge/video.bin" 'media/huge/video\.bin' 2
+is "the 256 MiB blob reads back" "$COLD_SUM" "$(sha256sum <"$src/huge/video.bin")"
+is "in 2 GETs: the first 1.125 MiB, then one for the rest" "$COLD_GETS" 2
+[ "$COLD_GETS" = 2 ] || az_requests "$COLD_MARK" | sed 's/^/#   /'
 is "ranged read at 100 MiB" "$(dd if="$mnt/huge/video.bin" bs=1M skip=100 count=3 2>/dev/null | sha256sum)" \
     "$(dd if="$src/huge/video.bin" bs=1M skip=100 count=3 2>/dev/null | sha256sum)"
 

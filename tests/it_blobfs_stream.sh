@@ -36,32 +36,13 @@ streams() {
 stopped_streams() { [ "$(streams "$1" | grep -c stopped)" -ge "$2" ]; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 
-# A sequential read: the first 1.125 MiB, then one GET for the rest. This host's kernel may
-# evict page cache while it is being read (DAMON proactive reclaim pages out cold unmapped
-# pages, read-ahead ones too: seen here as 16-32 KiB GETs in the middle of the blob); the
-# kernel reads those pages again, each a small ranged GET of its own, and counts refaults.
-# A run with other GETs than the two is repeated (at most 3 times) only when the kernel
-# refaulted file pages meanwhile or every other GET is such a re-read (under 1 MiB).
-refaults() { awk '$1 == "workingset_refault_file" { print $2 }' /proc/vmstat; }
-only_rereads() { # MARK: every GET of big.bin but the first two is under 1 MiB
-    az_requests "$1" | grep 'big\.bin' | tail -n +3 |
-        awk -F'bytes=' '{ split($2, r, "-"); if (r[2] - r[1] + 1 >= 1048576) bad = 1 }
-                        END { exit bad }'
-}
-for try in 1 2 3 4; do
-    remount
-    mark=$(az_mark)
-    r0=$(refaults)
-    sum=$(sha256sum <"$mnt/big.bin")
-    r1=$(refaults)
-    n=$(gets "$mark")
-    [ "$n" != 2 ] && [ "$try" -lt 4 ] && { [ "$r1" != "$r0" ] || only_rereads "$mark"; } || break
-    echo "# try $try: $n GETs, $((r1 - r0)) file pages refaulted meanwhile: again"
-    show_gets "$mark"
-done
-is "a sequential read of 128 MiB reads right" "$sum" "$want"
-is "in 2 GETs" "$n" 2
-[ "$n" = 2 ] || show_gets "$mark"
+# A sequential read: the first 1.125 MiB, then one GET for the rest (cold_read: read again
+# only when this host's kernel evicted pages meanwhile).
+remount
+cold_read "$mnt/big.bin" 'media/big\.bin' 2
+is "a sequential read of 128 MiB reads right" "$COLD_SUM" "$want"
+is "in 2 GETs" "$COLD_GETS" 2
+[ "$COLD_GETS" = 2 ] || show_gets "$COLD_MARK"
 
 # A reader that pauses: 3 s (longer than --stall-timeout 2) while its stream waits for it,
 # then long enough for the stream to give up (5 s), then reads on. The pauses are the test.
