@@ -482,8 +482,13 @@ static void run_transform(void *arg)
     close(c->fd);
     c->fd = -1;
     if (rc == 0) {
-        struct tr_request rq = {&c->chain,  src,         (size_t)c->size, c->format,
-                                &s->limits, c->hint_dpr, c->hint_width};
+        struct tr_request rq = {.chain = &c->chain,
+                                .src = src,
+                                .len = (size_t)c->size,
+                                .format = c->format,
+                                .limits = &s->limits,
+                                .hint_dpr = c->hint_dpr,
+                                .hint_width = c->hint_width};
         rc = tr_apply(&rq, &img, err);
         free(src);
     }

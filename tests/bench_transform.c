@@ -57,7 +57,8 @@ static int save_jpeg(VipsImage *im)
 
 static int one_blobkit(struct bench *b)
 {
-    struct tr_request rq = {&b->chain, b->src, b->len, TR_FMT_JPEG, NULL, 0, 0};
+    struct tr_request rq = {
+        .chain = &b->chain, .src = b->src, .len = b->len, .format = TR_FMT_JPEG};
     struct tr_limits lim = TR_LIMITS_DEFAULT;
     struct tr_image img;
     char err[TR_ERR_LEN];

@@ -190,8 +190,13 @@ static struct res run_full(const char *text, struct src s, const struct tr_limit
         return r;
     }
     tr_sniff(s.data, s.len, &sn);
-    struct tr_request rq = {&c,  s.data, s.len,  tr_pick_format(&c, &sn, NULL, false),
-                            lim, h.dpr,  h.width};
+    struct tr_request rq = {.chain = &c,
+                            .src = s.data,
+                            .len = s.len,
+                            .format = tr_pick_format(&c, &sn, NULL, false),
+                            .limits = lim,
+                            .hint_dpr = h.dpr,
+                            .hint_width = h.width};
     r.rc = tr_apply(&rq, &r.img, r.err);
     if (r.rc == 0)
         r.im = vips_image_new_from_buffer(
@@ -1007,6 +1012,71 @@ static void test_probe(struct src exif, struct src gif)
     ok(tr_probe("hello", 5, &limits, &in, err) == -EBADMSG, "tr_probe: not an image");
 }
 
+/* Decoded pixels (a video frame) as the source: packed and padded rows, RGB and RGBA. The
+ * left half is red, the right half blue; the padding bytes are green, so reading them would
+ * show. */
+static void pixels_run(int bands, size_t pad, const char *text, struct res *r)
+{
+    int w = 64, h = 48;
+    size_t stride = (size_t)w * (size_t)bands + pad;
+    uint8_t *buf = malloc(stride * (size_t)h);
+    struct tr_pixels px = {buf, w, h, bands, stride};
+    struct tr_chain c;
+
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = buf + (size_t)y * stride;
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = row + (size_t)x * (size_t)bands;
+            p[0] = x < w / 2 ? 255 : 0, p[1] = 0, p[2] = x < w / 2 ? 0 : 255;
+            if (bands == 4)
+                p[3] = y < h / 2 ? 255 : 0;
+        }
+        memset(row + (size_t)w * (size_t)bands, 0, pad);
+        for (size_t k = 1; k < pad; k += 3)
+            row[(size_t)w * (size_t)bands + k] = 255;
+    }
+    tr_chain_init(&c);
+    r->rc = tr_parse(&c, text, strlen(text), NULL, r->err);
+    struct tr_request rq = {.chain = &c,
+                            .format = bands == 4 ? TR_FMT_PNG : TR_FMT_JPEG,
+                            .limits = &limits,
+                            .pixels = &px};
+    if (!r->rc)
+        r->rc = tr_apply(&rq, &r->img, r->err);
+    if (!r->rc)
+        r->im = vips_image_new_from_buffer(r->img.data, r->img.len, "", NULL);
+    free(buf);
+}
+
+static void test_pixels(void)
+{
+    size_t pads[] = {0, 7};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct res r = {0};
+
+        pixels_run(3, pads[i], "w-32", &r);
+        ok(r.rc == 0 && r.im && r.img.width == 32 && r.img.height == 24 &&
+               rgb_near(r.im, 4, 12, 255, 0, 0, 40) && rgb_near(r.im, 28, 12, 0, 0, 255, 40),
+           "RGB pixels, row padding %zu: w-32 is 32x24, red left, blue right", pads[i]);
+        res_free(&r);
+    }
+    struct res a = {0};
+    pixels_run(4, 5, "w-32", &a);
+    ok(a.rc == 0 && a.im && a.im->Bands == 4 && px(a.im, 4, 4, 3) > 250 && px(a.im, 4, 20, 3) < 5,
+       "RGBA pixels keep their alpha in PNG");
+    res_free(&a);
+    struct tr_limits tiny = limits;
+    tiny.max_input_pixels = 1000;
+    struct res b = {0};
+    struct tr_limits saved = limits;
+    limits = tiny;
+    pixels_run(3, 0, "w-32", &b);
+    limits = saved;
+    ok(b.rc == -E2BIG, "a decoded frame over max_input_pixels is -E2BIG (%d: %s)", b.rc, b.err);
+    res_free(&b);
+}
+
 /* A soak test: several threads running tr_apply at once obtain what one thread obtains. */
 #define SOAK_KINDS 4 /* sources, each with its chain; the JPEG one is decoded directly */
 
@@ -1086,6 +1156,7 @@ int main(int argc, char **argv)
     test_direct_limits();
     test_direct_damage();
     test_probe(exif, gif);
+    test_pixels();
     test_threads(q, alpha, gif, jpeg);
     g_free(q.data);
     g_free(jpeg.data);

@@ -235,8 +235,13 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
                      size_t len, const char *out_path)
 {
-    struct tr_request rq = {chain,   src,    len,     pick_format(o, chain, src, len, out_path),
-                            &o->lim, o->dpr, o->width};
+    struct tr_request rq = {.chain = chain,
+                            .src = src,
+                            .len = len,
+                            .format = pick_format(o, chain, src, len, out_path),
+                            .limits = &o->lim,
+                            .hint_dpr = o->dpr,
+                            .hint_width = o->width};
     struct tr_image img;
     char err[TR_ERR_LEN];
     int rc;

@@ -10,6 +10,7 @@
 #ifndef TRANSFORM_TR_H
 #define TRANSFORM_TR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -285,14 +286,30 @@ struct tr_limits {
 #define TR_LIMITS_DEFAULT                                                                          \
     ((struct tr_limits){100000000u, 100000000u, 16383, 40u * 1024 * 1024, 300, 4000000u})
 
+/* Decoded pixels as a source instead of encoded bytes (a video frame): 8-bit sRGB, 3 bands
+ * (RGB) or 4 (RGBA), rows stride bytes apart. (transfer none): read during tr_apply() only. */
+struct tr_pixels {
+    const uint8_t *data;
+    int width, height, bands;
+    size_t stride;
+};
+
 struct tr_request {
     const struct tr_chain *chain;
     const void *src; /* the encoded source, (transfer none) */
     size_t len;
     enum tr_format format; /* from tr_pick_format(), never TR_FMT_AUTO */
     const struct tr_limits *limits;
-    double hint_dpr; /* Sec-CH-DPR for dpr-auto, 0 when absent */
-    int hint_width;  /* Sec-CH-Width for w-auto, 0 when absent */
+    double hint_dpr;                /* Sec-CH-DPR for dpr-auto, 0 when absent */
+    int hint_width;                 /* Sec-CH-Width for w-auto, 0 when absent */
+    const struct tr_pixels *pixels; /* when set, the source (src and len are ignored) */
+    /* Bounds on this one call; 0 / NULL: none.
+     * max_mem:     bytes of pixel memory the call may hold at once -> -E2BIG past it;
+     * deadline_ns: CLOCK_MONOTONIC time in ns -> -ETIMEDOUT past it;
+     * cancel:      set by another thread (the client left) -> -ECANCELED. */
+    size_t max_mem;
+    uint64_t deadline_ns;
+    const atomic_bool *cancel;
 };
 
 /* The encoded result. (transfer full): release with tr_image_release(). */
@@ -319,7 +336,8 @@ void tr_thread_done(void);
  * -E2BIG   a limit was exceeded (input bytes or pixels, output size);
  * -EINVAL  the chain cannot apply to this image (an expression divides by zero, an extract
  *          region outside the image, f-gif for a non-GIF source);
- * -ENOMEM  out of memory. */
+ * -ENOMEM  out of memory;
+ * -ETIMEDOUT / -ECANCELED  rq->deadline_ns passed / *rq->cancel was set. */
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
 
 void tr_image_release(struct tr_image *img);

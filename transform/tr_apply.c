@@ -695,12 +695,52 @@ static int plan_first_step(struct run *r)
     return plan_geometry(r, &c->step[0], r->iw, r->ih, &r->plan0);
 }
 
+/* Decoded pixels (a video frame): wrapped when the rows are packed, else copied row by row.
+ * The caller keeps them until we return. No shrink-on-load: the first step's resize runs on
+ * them in prepare(). */
+static int load_pixels(struct run *r, VipsImage **img)
+{
+    const struct tr_pixels *p = r->rq->pixels;
+    VipsImage **t = local(r, 1);
+    size_t row = (size_t)p->width * (size_t)p->bands;
+    int rc;
+
+    if (p->width < 1 || p->height < 1 || (p->bands != 3 && p->bands != 4) || p->stride < row)
+        return fail(r, -EINVAL, "decoded frame: bad geometry %dx%d, %d bands", p->width, p->height,
+                    p->bands);
+    rc = check_input(r, &(VipsImage){.Xsize = p->width, .Ysize = p->height}, 1);
+    if (rc)
+        return rc;
+    if (p->stride == row) {
+        t[0] = vips_image_new_from_memory(p->data, row * (size_t)p->height, p->width, p->height,
+                                          p->bands, VIPS_FORMAT_UCHAR);
+    } else {
+        t[0] = vips_image_new_memory();
+        vips_image_init_fields(t[0], p->width, p->height, p->bands, VIPS_FORMAT_UCHAR,
+                               VIPS_CODING_NONE, VIPS_INTERPRETATION_sRGB, 1.0, 1.0);
+        if (vips_image_write_prepare(t[0]))
+            return vips_fail(r, "cannot copy the decoded frame");
+        for (int y = 0; y < p->height; y++)
+            memcpy(VIPS_IMAGE_ADDR(t[0], 0, y), p->data + (size_t)y * p->stride, row);
+    }
+    if (!t[0])
+        return vips_fail(r, "cannot wrap the decoded frame");
+    t[0]->Type = VIPS_INTERPRETATION_sRGB;
+    r->orientation = 1;
+    r->iw = p->width;
+    r->ih = p->height;
+    *img = t[0];
+    return plan_first_step(r);
+}
+
 /* Read the header, check the limits, then open the source as the first step needs it. */
 static int load(struct run *r, VipsImage **img)
 {
     VipsImage **t = local(r, 2);
     int pages, rc;
 
+    if (r->rq->pixels)
+        return load_pixels(r, img);
     if (open_source(r, 1, 0, 1, &t[0]))
         return vips_fail(r, "cannot read the image header");
     pages = vips_image_get_n_pages(t[0]);
@@ -1410,12 +1450,16 @@ static int check_request(struct run *r)
     const struct tr_request *rq = r->rq;
     const struct tr_chain *c = rq->chain;
 
-    if (rq->len > r->lim->max_input_bytes)
-        return fail(r, -E2BIG, "the source is %zu bytes, over the limit of %zu", rq->len,
-                    r->lim->max_input_bytes);
-    tr_sniff(rq->src, rq->len, &r->src);
-    if (!tr_sniff_is_image(&r->src))
-        return fail(r, -EBADMSG, "the source is not an image this server decodes");
+    if (rq->pixels) { /* a decoded frame: it has the properties of a PNG source */
+        r->src = (struct tr_sniff){.type = TR_SRC_PNG, .alpha = rq->pixels->bands == 4};
+    } else {
+        if (rq->len > r->lim->max_input_bytes)
+            return fail(r, -E2BIG, "the source is %zu bytes, over the limit of %zu", rq->len,
+                        r->lim->max_input_bytes);
+        tr_sniff(rq->src, rq->len, &r->src);
+        if (!tr_sniff_is_image(&r->src))
+            return fail(r, -EBADMSG, "the source is not an image this server decodes");
+    }
     tr_chain_output(c, &r->out);
     r->format = rq->format;
     if (r->format == TR_FMT_AUTO || r->format == TR_FMT_ORIG)
@@ -1459,7 +1503,8 @@ int tr_probe(const void *src, size_t len, const struct tr_limits *limits, struct
              char err[TR_ERR_LEN])
 {
     static const struct tr_chain none; /* no steps */
-    struct tr_request rq = {&none, src, len, TR_FMT_JPEG, limits, 0, 0};
+    struct tr_request rq = {
+        .chain = &none, .src = src, .len = len, .format = TR_FMT_JPEG, .limits = limits};
     struct run r = {.rq = &rq, .lim = limits, .err = err, .frames = 1};
     VipsImage **t;
     int rc;
