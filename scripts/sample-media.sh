@@ -52,14 +52,13 @@ logo() {
 }
 
 demo() {
-    local dir=$1
+    local dir=$1 media=$root/scripts/demo-media
     mkdir -p "$dir/photos" "$dir/video" "$dir/docs"
-    photo "$dir/photos/landscape.jpg" 2400 1600 6
-    photo "$dir/photos/portrait.jpg" 1200 1800 4
-    photo "$dir/photos/square.jpg" 1000 1000 3
+    cp "$media"/photos/* "$dir/photos/"
     logo "$dir/photos/logo.png" blobkit
-    cp "$root/scripts/demo-media/clip.mp4" "$dir/video/clip.mp4"
-    cp "$root/scripts/demo-media/index.html" "$dir/index.html"
+    cp "$media/clip.mp4" "$dir/video/clip.mp4"
+    cp "$media/index.html" "$dir/index.html"
+    cp "$media/CREDITS" "$dir/docs/credits.txt"
     printf 'blobkit demo: these files live in an Azure Blob container (Azurite),\n%s\n' \
         'mounted with blobfs and served by blobhttpd.' >"$dir/docs/readme.txt"
 }
