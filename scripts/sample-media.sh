@@ -10,7 +10,7 @@
 #
 # The demo shows real photographs, shipped in scripts/demo-media/photos/ (credits and licences
 # in scripts/demo-media/CREDITS). They were made once by `photos`, which takes the originals
-# from three Debian packages (downloaded with apt-get download, never installed), checks each
+# from four Debian packages (downloaded with apt-get download, never installed), checks each
 # original's sha256, and re-encodes them with libvips (and the GIF with ffmpeg).
 #
 # The demo's video, scripts/demo-media/clip.mp4 (6 s, 480x270 H.264 + AAC, 218 KB), is shipped:
@@ -71,16 +71,17 @@ originals=(
     "python3-skimage $skimage/chelsea.png 596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"
     "python3-skimage $skimage/coffee.png cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"
     "python3-skimage $skimage/rocket.jpg c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c"
-    "python3-skimage $skimage/logo.png f2c57fe8af089f08b5ba523d95573c26e62904ac5967f4c8851b27d033690168"
+    "desktop-base usr/share/desktop-base/debian-logos/logo-256.png 29ef197311549b3aaac9c444d10c2636af81fb72a5b9eb6871a447ad7dbdd9bc"
     "mate-backgrounds usr/share/backgrounds/mate/nature/Dune.jpg 8a67c2cb0be8c46b70c237311a4fa4d2b4ac7d39568135384787801fa5cc9a91"
     "tuxpaint-stamps-default usr/share/tuxpaint/stamps/household/Lightbulb.png 11186e55e41e04453fc6555fcf822b3f1a0113117578f9aaddd4a788fef7da81"
 )
 
-# Download the packages (about 230 MB, into T), unpack them and check every original.
+# Download the packages (about 240 MB, into T), unpack them and check every original.
 fetch_originals() {
     local t=$1 line pkg path sum
-    (cd "$t" && apt-get download python3-skimage mate-backgrounds tuxpaint-stamps-default)
-    for pkg in python3-skimage mate-backgrounds tuxpaint-stamps-default; do
+    local pkgs=(python3-skimage mate-backgrounds tuxpaint-stamps-default desktop-base)
+    (cd "$t" && apt-get download "${pkgs[@]}")
+    for pkg in "${pkgs[@]}"; do
         dpkg-deb -x "$t/${pkg}"_*.deb "$t/x"
     done
     for line in "${originals[@]}"; do
@@ -123,7 +124,7 @@ photos() {
     vips flatten "$x/usr/share/tuxpaint/stamps/household/Lightbulb.png" "$t/bulb.v" --background 255
     vips embed "$t/bulb.v" "$t/product.v" 150 50 600 600 --extend background --background 255
     vips copy "$t/product.v" "$out/product.jpg[Q=90,optimize_coding,strip]"
-    cp "$x/$skimage/logo.png" "$out/logo-skimage.png"
+    cp "$x/usr/share/desktop-base/debian-logos/logo-256.png" "$out/logo-debian.png"
     rocket_gif "$x/$skimage/rocket.jpg" "$out/rocket.gif" "$t"
 }
 
