@@ -11,6 +11,9 @@
 #
 #   scripts/demo.sh                  interactive: wait for Ctrl-C
 #   scripts/demo.sh --check          run the printed URLs with curl, check the answers, tear down
+#   scripts/demo.sh --run CMD [ARG]  run CMD while the demo is up (DEMO_URL is the server's
+#                                    base URL, DEMO_MOUNT the mount), tear down, exit with
+#                                    CMD's status: how the browser tests load the page
 #
 # Environment: DEMO_PORT (8080; 0 picks a free one), DEMO_DIR (work folder, default
 # tmp/demo in the repository), BLOBKIT_BIN (programs, default bin/).
@@ -19,8 +22,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BLOBKIT_BIN:-$root/bin}
 port=${DEMO_PORT:-8080}
 dir=${DEMO_DIR:-$root/tmp/demo}
-check=0
-[ "${1:-}" = --check ] && check=1
+check=0 run=()
+case "${1:-}" in
+--check) check=1 ;;
+--run) shift; run=("$@"); [ ${#run[@]} -gt 0 ] || { echo "demo: --run needs a command" >&2; exit 2; } ;;
+'') ;;
+*) sed -n '2,20p' "$0" >&2; exit 2 ;;
+esac
+quiet=$((check || ${#run[@]}))
 
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
@@ -33,10 +42,14 @@ for c in node vips fusermount3 curl; do
 done
 
 # ---- teardown: whatever was started, newest first, by PID -----------------------------------
-httpd_pid='' blobfs_pid='' azurite_up=0 mnt=$dir/mnt
+httpd_pid='' blobfs_pid='' run_pid='' azurite_up=0 mnt=$dir/mnt
 cleanup() {
     trap - EXIT INT TERM
     set +e
+    if [ -n "$run_pid" ]; then
+        kill -TERM "$run_pid" 2>/dev/null
+        wait "$run_pid" 2>/dev/null
+    fi
     if [ -n "$httpd_pid" ]; then
         kill -TERM "$httpd_pid" 2>/dev/null
         wait "$httpd_pid" 2>/dev/null
@@ -49,7 +62,7 @@ cleanup() {
         kill -9 "$blobfs_pid" 2>/dev/null
     fi
     [ "$azurite_up" = 1 ] && "$root/scripts/azurite.sh" stop "$dir/azurite"
-    [ "$check" = 1 ] || say "demo stopped: nothing mounted, nothing left running"
+    [ "$quiet" = 1 ] || say "demo stopped: nothing mounted, nothing left running"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -124,6 +137,15 @@ cat <<EOF
   with tr: is a URL of the scheme "tr" to a browser.
 
 EOF
+
+if [ ${#run[@]} -gt 0 ]; then
+    DEMO_URL=$base DEMO_MOUNT=$mnt "${run[@]}" &
+    run_pid=$!
+    rc=0
+    wait "$run_pid" || rc=$?
+    run_pid=''
+    exit "$rc"
+fi
 
 if [ "$check" = 0 ]; then
     say "Ctrl-C stops the demo (unmounts, stops every process)."
