@@ -71,7 +71,7 @@ originals=(
     "python3-skimage $skimage/chelsea.png 596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"
     "python3-skimage $skimage/coffee.png cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"
     "python3-skimage $skimage/rocket.jpg c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c"
-    "desktop-base usr/share/desktop-base/debian-logos/logo-256.png 29ef197311549b3aaac9c444d10c2636af81fb72a5b9eb6871a447ad7dbdd9bc"
+    "desktop-base usr/share/icons/desktop-base/256x256/emblems/emblem-debian.png 4ce94b89396b8e863a6b235a7f14ec2be8107a51330814a5c060187928ae8530"
     "mate-backgrounds usr/share/backgrounds/mate/nature/Dune.jpg 8a67c2cb0be8c46b70c237311a4fa4d2b4ac7d39568135384787801fa5cc9a91"
     "tuxpaint-stamps-default usr/share/tuxpaint/stamps/household/Lightbulb.png 11186e55e41e04453fc6555fcf822b3f1a0113117578f9aaddd4a788fef7da81"
 )
@@ -124,7 +124,7 @@ photos() {
     vips flatten "$x/usr/share/tuxpaint/stamps/household/Lightbulb.png" "$t/bulb.v" --background 255
     vips embed "$t/bulb.v" "$t/product.v" 150 50 600 600 --extend background --background 255
     vips copy "$t/product.v" "$out/product.jpg[Q=90,optimize_coding,strip]"
-    cp "$x/usr/share/desktop-base/debian-logos/logo-256.png" "$out/logo-debian.png"
+    cp "$x/usr/share/icons/desktop-base/256x256/emblems/emblem-debian.png" "$out/logo-debian.png"
     rocket_gif "$x/$skimage/rocket.jpg" "$out/rocket.gif" "$t"
 }
 
