@@ -5,7 +5,7 @@
 //   DEMO_URL=http://127.0.0.1:PORT node tests/browser/demo.mjs OUT-DIR [PIDFILE]
 //
 // Run by tests/it_browser_demo.sh under scripts/demo.sh --run.
-import { launch, report } from "./harness.mjs";
+import { isHttp, launch, report } from "./harness.mjs";
 
 const base = process.env.DEMO_URL;
 const [out, pidFile] = process.argv.slice(2);
@@ -15,13 +15,6 @@ if (!base || !out) {
 }
 const t = report();
 
-function isHttp(url) {
-    try {
-        return /^https?:$/.test(new URL(url).protocol);
-    } catch {
-        return false;
-    }
-}
 
 // data-size is "WxH", where "*" leaves a side to the source's aspect.
 function sizeMatches(img) {
