@@ -27,7 +27,7 @@ case "${1:-}" in
 --check) check=1 ;;
 --run) shift; run=("$@"); [ ${#run[@]} -gt 0 ] || { echo "demo: --run needs a command" >&2; exit 2; } ;;
 '') ;;
-*) sed -n '2,20p' "$0" >&2; exit 2 ;;
+*) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac
 quiet=$((check || ${#run[@]}))
 
