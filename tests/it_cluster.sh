@@ -6,7 +6,8 @@
 # wider than blobhttpd's. Signed URLs: unsigned, tampered, expired → 401 with a signed copy
 # cached. 50 identical misses → one request to the nodes; a node's 503 is not retried; an
 # overwritten blob shows within --attr-timeout plus --front-ttl; a node killed under load
-# costs no more errors than requests in flight; HTTPS through a throwaway CA, HTTP/2.
+# costs no more errors than requests in flight; HTTPS through a throwaway CA, HTTP/2. Bans
+# (the purge's way into the cache): only from node addresses, per source or prefix.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
@@ -127,6 +128,21 @@ get "$u3" -H 'Sec-CH-Width: 350' >/dev/null
 is "w-auto, Sec-CH-Width 350: its own variant (rounded up to 400)" "$(vipsheader -f width "$T/b")" 400
 get "$u3" -H 'Sec-CH-Width: 0200' >/dev/null
 is "Sec-CH-Width 0200 is 200's cached copy" "$(cache) $(vipsheader -f width "$T/b")" "HIT 200"
+
+# ---- bans, the way a purge will reach the cache ----------------------------------------------
+ban() { curl -s -o /dev/null -w '%{http_code}' -X BAN --interface "$1" -H "X-Blobkit-Ban: $2" "$F/"; }
+for v in "tr:w-140/photos/cat.jpg" "photos/cat.jpg?tr=w-150" "tr:w-140/photos/dog.jpg" \
+         dist/f001.txt dist/f010.txt; do
+    get "$F/demo/$v" >/dev/null; get "$F/demo/$v" >/dev/null
+done
+is "BAN from an address that is no node: 403" "$(ban 127.0.0.1 127.0.0.1/demo/photos/cat.jpg)" 403
+is "BAN of one source from a node's address: 200" "$(ban 127.0.0.2 127.0.0.1/demo/photos/cat.jpg)" 200
+is "... its variants are gone" "$(get "$F/demo/tr:w-140/photos/cat.jpg"; cache) $(
+    get "$F/demo/photos/cat.jpg?tr=w-150"; cache)" "200MISS 200MISS"
+is "... another source's are not" "$(get "$F/demo/tr:w-140/photos/dog.jpg"; cache)" 200HIT
+is "BAN of a prefix" "$(ban 127.0.0.3 '127.0.0.1/demo/dist/f00*')" 200
+is "... drops what it covers, keeps the rest" \
+    "$(get "$F/demo/dist/f001.txt"; cache) $(get "$F/demo/dist/f010.txt"; cache)" "200MISS 200HIT"
 
 # ---- signed URLs ---------------------------------------------------------------------------
 sign() { node "$ROOT/tests/node/imagekit.mjs" sign "$F/private" "$T/key" "$@"; }
