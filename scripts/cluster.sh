@@ -53,12 +53,18 @@ poll() {
 # alive PID NAME: PID runs a program whose command line names NAME (no PID reuse mistakes).
 alive() { [ -n "$1" ] && tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q "$2"; }
 
-# stop_pid PID NAME SECONDS: SIGTERM, wait, then SIGKILL.
+# stop_pid PID NAME SECONDS: SIGTERM, wait, then SIGKILL; its children (varnishd's cache
+# process) are waited for too, so nothing is left when this returns.
 stop_pid() {
+    local kids c
     alive "$1" "$2" || return 0
+    kids=$(pgrep -P "$1" || true)
     kill -TERM "$1" 2>/dev/null || true
     poll "$3" eval "! alive $1 $2" || kill -KILL "$1" 2>/dev/null || true
     poll 5 eval "! alive $1 $2" || true
+    for c in $kids; do
+        poll 5 eval "! alive $c $2" || kill -KILL "$c" 2>/dev/null || true
+    done
 }
 
 # ---- the container ------------------------------------------------------------------------
@@ -228,20 +234,12 @@ start_tls() {
     local dir=$1 cert=$2 key=$3 port=$4 f=$1/front
     [ "$port" = 0 ] && port=$(free_port)
     (umask 077 && cat "$key" "$cert" >"$f/tls.pem")
-    cat >"$f/hitch.conf" <<EOF
-# Written by scripts/cluster.sh: TLS for the front, HTTP/2 or HTTP/1.1 by ALPN, handed to
-# Varnish's PROXY listener so Varnish knows the client's address and protocol.
-frontend = "[127.0.0.1]:$port"
-backend = "[127.0.0.1]:$(front_port "$dir" tls)"
-pem-file = "$f/tls.pem"
-alpn-protos = "h2, http/1.1"
-write-proxy-v2 = on
-tls-protos = TLSv1.2 TLSv1.3
-workers = 2
-daemon = off
-user = "_hitch"
-group = "_hitch"
-EOF
+    {
+        cat "$root/deploy/hitch/hitch.conf"
+        echo "frontend = \"[127.0.0.1]:$port\""
+        echo "backend = \"[127.0.0.1]:$(front_port "$dir" tls)\""
+        echo "pem-file = \"$f/tls.pem\""
+    } >"$f/hitch.conf"
     setsid hitch --config="$f/hitch.conf" </dev/null >"$f/hitch.log" 2>&1 &
     echo $! >"$f/hitch.pid"
     poll 20 eval "curl -sk -o /dev/null https://127.0.0.1:$port/healthz" ||
