@@ -39,8 +39,13 @@ sub vcl_recv {
         call blobkit_route_key;
         return (pass);
     }
-    # blobhttpd reads neither; without them nothing is personal and the builtin VCL's
-    # "cookie or credentials means pass" never applies.
+    # ImageKit's purge API: its status requests (GET) carry credentials and are never cached.
+    if (req.url ~ "^/v1/files/purge(/|\?|$)") {
+        call blobkit_route_key;
+        return (pass);
+    }
+    # blobhttpd reads neither; without them nothing is personal, and a stray header cannot
+    # make a request bypass the cache (the builtin VCL passes requests that carry one).
     unset req.http.Cookie;
     unset req.http.Authorization;
     unset req.http.X-Blobkit-Cache;
