@@ -40,7 +40,7 @@ at_exit "'$ROOT/scripts/cluster.sh' down --dir '$C'"
 AZURE_STORAGE_BLOB_ENDPOINT=$AZ_ENDPOINT AZURE_STORAGE_ACCOUNT_CONTAINER=media \
 AZURE_STORAGE_SAS_TOKEN=$(az sas service rl media) BLOBKIT_BIN=$BIN \
     "$ROOT/scripts/cluster.sh" up --nodes 3 --dir "$C" --port 0 --tls-cert "$tls/front.crt" \
-    --tls-key "$tls/front.key" --tls-port 0 --attr-timeout 2 --front-ttl 10 -- \
+    --tls-key "$tls/front.key" --tls-port 0 --attr-timeout 2 --front-ttl 20 -- \
     --public-endpoint /demo=@MOUNT --endpoint /private=@MOUNT --sign-key-file "$T/key" \
     --workers 2 --queue 2 >"$T/up.out"
 F=$(sed -n 's/^FRONT=//p' "$T/up.out")
@@ -139,10 +139,13 @@ is "BAN from an address that is no node: 403" "$(ban 127.0.0.1 127.0.0.1/demo/ph
 is "BAN of one source from a node's address: 200" "$(ban 127.0.0.2 127.0.0.1/demo/photos/cat.jpg)" 200
 is "... its variants are gone" "$(get "$F/demo/tr:w-140/photos/cat.jpg"; cache) $(
     get "$F/demo/photos/cat.jpg?tr=w-150"; cache)" "200MISS 200MISS"
-is "... another source's are not" "$(get "$F/demo/tr:w-140/photos/dog.jpg"; cache)" 200HIT
+# A banned object is gone: MISS. One that is kept is a HIT, or REVALIDATED once older than
+# --front-ttl (a slow box): either way its copy was still there.
+kept() { get "$1" >/dev/null; [[ "$(cache)" =~ ^(HIT|REVALIDATED)$ ]]; }
+ok "... another source's are not" kept "$F/demo/tr:w-140/photos/dog.jpg"
 is "BAN of a prefix" "$(ban 127.0.0.3 '127.0.0.1/demo/dist/f00*')" 200
-is "... drops what it covers, keeps the rest" \
-    "$(get "$F/demo/dist/f001.txt"; cache) $(get "$F/demo/dist/f010.txt"; cache)" "200MISS 200HIT"
+is "... drops what it covers" "$(get "$F/demo/dist/f001.txt"; cache)" 200MISS
+ok "... and keeps the rest" kept "$F/demo/dist/f010.txt"
 
 # ---- signed URLs ---------------------------------------------------------------------------
 sign() { node "$ROOT/tests/node/imagekit.mjs" sign "$F/private" "$T/key" "$@"; }
@@ -162,7 +165,7 @@ ikt=$(echo "$s" | sed -E 's/.*ik-t=([0-9]+).*/\1/')
 is "short-lived signed: 200" "$(get "$s")" 200
 is "... cached before its ik-t" "$(get "$s") $(cache)" "200 HIT"
 wait_until 10 eval '[ "$(date +%s)" -gt "$ikt" ]'
-is "... past its ik-t: 401, not the cached copy (front TTL 10 s)" "$(get "$s")" 401
+is "... past its ik-t: 401, not the cached copy (front TTL 20 s)" "$(get "$s")" 401
 
 # ---- single flight and 503 -----------------------------------------------------------------
 # node_lines ERE: the nodes' access-log lines whose request line matches.
@@ -189,6 +192,11 @@ is "... and answered exactly the 503s the clients got" \
 get "$(sed -n 's/^503 //p' "$T/busy.out" | head -n 1)" >/dev/null
 is "a 503 is not cached: that URL asked again is a MISS" "$(cache)" MISS
 
+# A blob cached at the front, then overwritten; checked below, once node changes are done.
+get "$F/demo/fresh/note.txt" >/dev/null
+is "a blob cached at the front" "$(get "$F/demo/fresh/note.txt") $(cat "$T/b")" "200 version 1"
+echo "version 2" | az put media fresh/note.txt - >/dev/null
+
 # ---- adding and removing a node moves only its share ---------------------------------------
 "$ROOT/scripts/cluster.sh" add-node --dir "$C" >"$T/add.out"
 is "add-node: node 4 on 127.0.0.5" "$(awk -F'\t' '$1 == 4 { print $2 }' "$C/nodes.tsv")" 127.0.0.5
@@ -205,11 +213,9 @@ is "node removed: every source back where it was" \
     "$(sort "$T/r1" | cut -f1,3 | md5sum)" "$(sort "$T/r4" | cut -f1,3 | md5sum)"
 ok "... and node 4 is stopped and unmounted" eval "! mountpoint -q '$C/node4/mnt'"
 
-# ---- an overwritten blob -------------------------------------------------------------------
-get "$F/demo/fresh/note.txt" >/dev/null
-echo "version 2" | az put media fresh/note.txt - >/dev/null
+# ---- an overwritten blob (overwritten before the node changes above) ------------------------
 fresh() { [ "$(get "$F/demo/fresh/note.txt")" = 200 ] && [ "$(cat "$T/b")" = "version 2" ]; }
-ok "an overwritten blob shows within --attr-timeout + --front-ttl (2 + 10 s)" wait_until 30 fresh
+ok "an overwritten blob shows within --attr-timeout + --front-ttl (2 + 20 s)" wait_until 40 fresh
 
 # ---- HTTPS ---------------------------------------------------------------------------------
 code=$(curl -s --cacert "$tls/ca.crt" -o "$T/tls.b" -w '%{http_code} %{http_version}' \
