@@ -4,13 +4,15 @@
 # configuration below) in front of the same N blobhttpd nodes (release build), in one run,
 # with the ratio of each figure:
 #
-#   1. hits: one cached derived image (w-300 of a 2400x1600 JPEG), wrk -c64: req/s, p99;
+#   1. hits: one cached derived image (w-300 of a 2400x1600 JPEG), wrk -c64: req/s, p99, and
+#      the front's own CPU per request (its processes' ticks), steadier on a shared box;
 #   2. misses: every request a chain never asked before (w-N,h-M of the same JPEG), wrk -c8,
-#      so each is a transform on a node: req/s, p99;
+#      so each is a transform on a node: req/s, p99, the front's CPU per request;
 #   3. single flight: 50 identical concurrent misses, BENCH_ROUNDS times: how many reached
 #      the nodes (their access logs), and the slowest client's time;
-#   4. failover: 3,000 requests over 300 sources (misses, 16 at a time), one node's
-#      blobhttpd killed with SIGKILL after 500: client errors, and how long the load took.
+#   4. small misses: 3,000 requests over 300 small files, each a new URL (16 at a time): req/s;
+#   5. failover: the same load, one node's blobhttpd killed with SIGKILL after 500 requests:
+#      client errors, and how long the load took.
 #
 #   scripts/setup.sh bench && make && scripts/bench-cluster.sh   # about 3 minutes
 #   BENCH_NODES=3 BENCH_SECONDS=5 BENCH_ROUNDS=2
@@ -117,7 +119,8 @@ nginx_reload() {
 
 # ---- wrk ----------------------------------------------------------------------------------
 cat >"$work/miss.lua" <<'EOF'
--- Every request a chain never asked before: w-(100..599), h from a counter, per thread.
+-- Every request a chain never asked before: w-(100..599), h-(100..) from a counter and the
+-- run's offset (each run its own 20,000 chains), all within the source's 2400x1600.
 local ids = 0
 function setup(thread) ids = ids + 1; thread:set("id", ids) end
 function init(args) n = 0; offset = tonumber(args[1]) end
@@ -128,31 +131,49 @@ function request()
         100 + k % 500, 100 + math.floor(k / 500)))
 end
 EOF
-# wrk_run URL CONNS [LUA_SCRIPT OFFSET]: prints "req/s p99_ms".
+# cpu_ticks PID: CPU ticks (user + system) of PID and its children: the front's own CPU,
+# the steadier figure when other work shares the cores.
+cpu_ticks() {
+    local p t=0
+    for p in $1 $(pgrep -P "$1"); do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+# wrk_run PID URL CONNS [LUA_SCRIPT OFFSET]: prints "req/s p99_ms cpu_us_per_request" (PID:
+# the front's master process); any answer but 2xx/3xx or any socket error ends the benchmark,
+# since its figures would measure errors.
 wrk_run() {
-    local url=$1 c=$2 out
-    if [ $# -gt 2 ]; then
-        out=$(wrk -t2 -c"$c" -d"${secs}s" --latency -s "$3" "$url" -- "$4")
+    local pid=$1 url=$2 c=$3 out t0 t1
+    t0=$(cpu_ticks "$pid")
+    if [ $# -gt 3 ]; then
+        out=$(wrk -t2 -c"$c" -d"${secs}s" --timeout 30s --latency -s "$4" "$url" -- "$5")
     else
-        out=$(wrk -t2 -c"$c" -d"${secs}s" --latency "$url")
+        out=$(wrk -t2 -c"$c" -d"${secs}s" --timeout 30s --latency "$url")
     fi
-    echo "$out" | awk '
+    t1=$(cpu_ticks "$pid")
+    if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
+        echo "bench-cluster: errors in a run on $url:" >&2; echo "$out" >&2; exit 1
+    fi
+    echo "$out" | awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '
         /Requests\/sec/ { rps = $2 }
+        / requests in / { n = $1 }
         $1 == "99%" { v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0;
                       else if (v ~ /s$/) p = v * 1000; }
-        END { printf "%.0f %.1f\n", rps, p }'
+        END { printf "%.0f %.1f %.0f\n", rps, p, n ? ticks * 1e6 / hz / n : 0 }'
 }
 best() { sort -k1,1nr "$1" | head -n 1; }
 
+vpid=$(cat "$C/front.pid")
 hit=/demo/tr:w-300/photos/landscape.jpg
 for f in "$V" "$X"; do curl -s -o /dev/null "$f$hit"; curl -s -o /dev/null "$f$hit"; done
 : >"$work/hit.v"; : >"$work/hit.x"; : >"$work/miss.v"; : >"$work/miss.x"
 for r in $(seq "$rounds"); do
     echo "bench-cluster: round $r of $rounds (hits, misses)" >&2
-    wrk_run "$V$hit" 64 >>"$work/hit.v"
-    wrk_run "$X$hit" 64 >>"$work/hit.x"
-    wrk_run "$V" 8 "$work/miss.lua" $((r * 2000000)) >>"$work/miss.v"
-    wrk_run "$X" 8 "$work/miss.lua" $((r * 2000000 + 1000000)) >>"$work/miss.x"
+    wrk_run "$vpid" "$V$hit" 64 >>"$work/hit.v"
+    wrk_run "$ngx_pid" "$X$hit" 64 >>"$work/hit.x"
+    wrk_run "$vpid" "$V" 8 "$work/miss.lua" $((r * 40000)) >>"$work/miss.v"
+    wrk_run "$ngx_pid" "$X" 8 "$work/miss.lua" $((r * 40000 + 20000)) >>"$work/miss.x"
 done
 
 # ---- single flight ------------------------------------------------------------------------
@@ -197,23 +218,43 @@ replace_killed() {
     "$root/scripts/cluster.sh" add-node --dir "$C" >/dev/null
     nginx_reload
 }
-echo "bench-cluster: failover" >&2
+# Small misses: the same load without a kill, the front's cost on a miss of a small file.
+small() { # FRONT TAG: req/s
+    local t0 t1
+    t0=$(date +%s%N)
+    node "$root/tests/cluster/load.mjs" "$1" "$work/src.urls" --repeat 10 --concurrency 16 \
+        --bust "$2" >"$work/small.$2"
+    t1=$(date +%s%N)
+    awk -v ns=$((t1 - t0)) '$2 == 200 { n++ } END { printf "%.0f", n * 1e9 / ns }' "$work/small.$2"
+}
+echo "bench-cluster: small misses, failover" >&2
+: >"$work/small.v.all"; : >"$work/small.x.all"
+for r in $(seq "$rounds"); do
+    small "$V" "sv$r" >>"$work/small.v.all"; echo >>"$work/small.v.all"
+    small "$X" "sx$r" >>"$work/small.x.all"; echo >>"$work/small.x.all"
+done
 fo_v=$(failover "$V" v)
 replace_killed
 fo_x=$(failover "$X" x)
 
 # ---- report -------------------------------------------------------------------------------
-read -r hv hvp <<<"$(best "$work/hit.v")"
-read -r hx hxp <<<"$(best "$work/hit.x")"
-read -r mv mvp <<<"$(best "$work/miss.v")"
-read -r mx mxp <<<"$(best "$work/miss.x")"
+read -r hv hvp hvc <<<"$(best "$work/hit.v")"
+read -r hx hxp hxc <<<"$(best "$work/hit.x")"
+read -r mv mvp mvc <<<"$(best "$work/miss.v")"
+read -r mx mxp mxc <<<"$(best "$work/miss.x")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+row() { printf '%-44s %-22s %-22s %s\n' "$@"; }
 echo
-echo "$nodes nodes, $(date +%F), wrk -t2 ${secs}s rounds, best of $rounds"
-printf '%-44s %-22s %-22s %s\n' "" Varnish nginx "Varnish/nginx"
-printf '%-44s %-22s %-22s %s\n' "hit, req/s (p99 ms), 64 conns" "$hv ($hvp)" "$hx ($hxp)" "$(ratio "$hv" "$hx")"
-printf '%-44s %-22s %-22s %s\n' "miss, req/s (p99 ms), 8 conns" "$mv ($mvp)" "$mx ($mxp)" "$(ratio "$mv" "$mx")"
-printf '%-44s %-22s %-22s\n' "50 identical misses: at nodes, slowest ms" \
+echo "$nodes nodes, $(date +%F), wrk -t2 ${secs}s rounds, best of $rounds; front CPU in us/request"
+row "" Varnish nginx "Varnish/nginx"
+row "hit, req/s (p99 ms), 64 conns" "$hv ($hvp)" "$hx ($hxp)" "$(ratio "$hv" "$hx")"
+row "hit, front CPU us/request" "$hvc" "$hxc" "$(ratio "$hvc" "$hxc")"
+row "miss, req/s (p99 ms), 8 conns" "$mv ($mvp)" "$mx ($mxp)" "$(ratio "$mv" "$mx")"
+row "miss, front CPU us/request" "$mvc" "$mxc" "$(ratio "$mvc" "$mxc")"
+sv=$(sort -n "$work/small.v.all" | tail -n 1)
+sx=$(sort -n "$work/small.x.all" | tail -n 1)
+row "small-file misses, req/s, 16 conns" "$sv" "$sx" "$(ratio "$sv" "$sx")"
+row "50 identical misses: at nodes, slowest ms" \
     "$(paste -sd' ' "$work/flight.v" | sed 's/ \([0-9]*\) / \1, /g')" \
     "$(paste -sd' ' "$work/flight.x" | sed 's/ \([0-9]*\) / \1, /g')"
-printf '%-44s %-22s %-22s\n' "SIGKILL under load: errors of 3000, ms" "$fo_v" "$fo_x"
+row "SIGKILL under load: errors of 3000, ms" "$fo_v" "$fo_x"
