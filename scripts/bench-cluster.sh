@@ -25,7 +25,8 @@ secs=${BENCH_SECONDS:-5}
 rounds=${BENCH_ROUNDS:-2}
 export BLOBKIT_BIN=${BLOBKIT_BIN:-$root/bin}
 for c in wrk nginx varnishd node curl; do
-    command -v "$c" >/dev/null || { echo "bench-cluster: $c missing: scripts/setup.sh bench" >&2; exit 1; }
+    command -v "$c" >/dev/null ||
+        { echo "bench-cluster: $c missing: scripts/setup.sh bench" >&2; exit 1; }
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/blobkit-bench-cluster.XXXXXX")
 C=$work/cluster
@@ -64,9 +65,13 @@ http {
     proxy_cache_path $N/cache levels=1:2 keys_zone=blobkit:32m max_size=1g inactive=7d
                      use_temp_path=off;
     map \$request_uri \$blobkit_path { "~^(?<p>[^?#]*)" \$p; }
-    map \$blobkit_path \$blobkit_src { "~^(?<a>.*?)/tr:[^/]*(?<b>/.*)?\$" \$a\$b; default \$blobkit_path; }
+    map \$blobkit_path \$blobkit_src {
+        "~^(?<a>.*?)/tr:[^/]*(?<b>/.*)?\$" \$a\$b;
+        default \$blobkit_path;
+    }
     map \$http_accept \$blobkit_accept {
-        "~*(^|,)[ \\t]*image/webp(?![^,]*;[ \\t]*q=0*\\.?0*([ \\t;,]|\$))([ \\t;,]|\$)" "image/webp";
+        "~*(^|,)[ \\t]*image/webp(?![^,]*;[ \\t]*q=0*\\.?0*([ \\t;,]|\$))([ \\t;,]|\$)"
+            "image/webp";
         default "";
     }
     upstream blobkit_nodes {
@@ -87,7 +92,8 @@ EOF
             proxy_set_header Host \$host;
             proxy_set_header Accept \$blobkit_accept;
             proxy_cache blobkit;
-            proxy_cache_key "\$host\$request_uri|\$blobkit_accept|\$http_sec_ch_dpr|\$http_sec_ch_width";
+            proxy_cache_key
+                "\$host\$request_uri|\$blobkit_accept|\$http_sec_ch_dpr|\$http_sec_ch_width";
             proxy_cache_lock on;
             proxy_cache_lock_timeout 30s;
             proxy_cache_lock_age 30s;
@@ -182,7 +188,8 @@ flight() { # FRONT PATH: "requests_at_nodes slowest_ms"
     local i
     for i in $(seq 50); do echo "url = \"$1$2\""; echo "output = /dev/null"; done >"$work/50.cfg"
     curl -s -Z --parallel-max 50 -K "$work/50.cfg" -w '%{time_total}\n' 2>/dev/null >"$work/50.out"
-    echo "$(node_hits "$2") $(sort -n "$work/50.out" | tail -n 1 | awk '{ printf "%.0f", $1 * 1000 }')"
+    echo "$(node_hits "$2") $(sort -n "$work/50.out" | tail -n 1 |
+        awk '{ printf "%.0f", $1 * 1000 }')"
 }
 : >"$work/flight.v"; : >"$work/flight.x"
 for r in $(seq "$rounds"); do

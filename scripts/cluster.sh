@@ -50,6 +50,12 @@ poll() {
     done
 }
 
+# up_or_gone PID COMMAND...: the command succeeds, or PID has exited (no use waiting).
+up_or_gone() { local pid=$1; shift; "$@" || ! kill -0 "$pid" 2>/dev/null; }
+
+# show FILE...: the files that exist, indented, on stderr.
+show() { local f; for f in "$@"; do [ -f "$f" ] && sed 's/^/  /' "$f" >&2; done; return 0; }
+
 # alive PID NAME: PID runs a program whose command line names NAME (no PID reuse mistakes).
 alive() { [ -n "$1" ] && tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -q "$2"; }
 
@@ -79,7 +85,8 @@ container_setup() {
         args+=(--endpoint "$(cat "$dir/azurite/endpoint")" --container media)
     else
         args+=(--container "$AZURE_STORAGE_ACCOUNT_CONTAINER")
-        [ -n "${AZURE_STORAGE_BLOB_ENDPOINT:-}" ] && args+=(--endpoint "$AZURE_STORAGE_BLOB_ENDPOINT")
+        [ -z "${AZURE_STORAGE_BLOB_ENDPOINT:-}" ] ||
+            args+=(--endpoint "$AZURE_STORAGE_BLOB_ENDPOINT")
         [ -n "${AZURE_STORAGE_ACCOUNT:-}" ] && args+=(--account "$AZURE_STORAGE_ACCOUNT")
         if [ -n "${AZURE_STORAGE_SAS_TOKEN:-}" ]; then
             (umask 077 && printf '%s\n' "$AZURE_STORAGE_SAS_TOKEN" >"$dir/sas")
@@ -116,8 +123,9 @@ start_node() {
     setsid "$bin/blobfs" "${args[@]}" -f --log-file "$nd/blobfs.log" "$nd/mnt" </dev/null \
         >>"$nd/blobfs.log" 2>&1 &
     echo $! >"$nd/blobfs.pid"
-    if ! poll 30 mountpoint -q "$nd/mnt"; then
-        sed 's/^/  /' "$nd/blobfs.log" >&2
+    if ! poll 30 up_or_gone "$(cat "$nd/blobfs.pid")" mountpoint -q "$nd/mnt" ||
+        ! mountpoint -q "$nd/mnt"; then
+        show "$nd/blobfs.log"
         die "node $k: blobfs did not mount $nd/mnt"
     fi
     mapfile -t opts <"$dir/blobhttpd.args"
@@ -125,8 +133,10 @@ start_node() {
     setsid "$bin/blobhttpd" --listen "$addr:0" --log "$nd/blobhttpd.log" \
         --access-log "$nd/access.log" "${opts[@]}" </dev/null >>"$nd/blobhttpd.out" 2>&1 &
     echo $! >"$nd/blobhttpd.pid"
-    if ! poll 30 grep -qs 'listening on' "$nd/blobhttpd.log"; then
-        sed 's/^/  /' "$nd/blobhttpd.log" "$nd/blobhttpd.out" >&2
+    local log=$nd/blobhttpd.log
+    if ! poll 30 up_or_gone "$(cat "$nd/blobhttpd.pid")" grep -qs 'listening on' "$log" ||
+        ! grep -qs 'listening on' "$log"; then
+        show "$nd/blobhttpd.log" "$nd/blobhttpd.out"
         die "node $k: blobhttpd did not start"
     fi
     port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$nd/blobhttpd.log" | head -n 1)
@@ -170,7 +180,7 @@ revoke_search() {
 
 # cluster.vcl for the nodes now in nodes.tsv (deploy/varnish/cluster.vcl.example explains it).
 write_cluster_vcl() {
-    local dir=$1 out=$1/front/cluster.vcl.new k addr port rest
+    local dir=$1 out=$1/front/cluster.vcl.new k addr port rest ttl
     {
         echo "# Written by scripts/cluster.sh for the nodes of $dir/nodes.tsv."
         echo 'probe blobkit_probe { .url = "/healthz"; .interval = 1s; .timeout = 2s;'
@@ -192,7 +202,8 @@ write_cluster_vcl() {
             echo '    set req.http.X-Blobkit-Avif = "";'
         echo '}'
         echo 'sub blobkit_cap_ttl {'
-        echo "    if (beresp.ttl > $(cat "$dir/front/ttl")s) { set beresp.ttl = $(cat "$dir/front/ttl")s; }"
+        ttl=$(cat "$dir/front/ttl")
+        echo "    if (beresp.ttl > ${ttl}s) { set beresp.ttl = ${ttl}s; }"
         echo '}'
     } >"$out"
     mv "$out" "$dir/front/cluster.vcl"
@@ -210,7 +221,7 @@ start_front() {
     varnishd -n "$f/varnish" -a "127.0.0.1:$port" -a "tls=127.0.0.1:0,PROXY" \
         -p vcl_path="$f" -f "$f/blobkit.vcl" -s "malloc,${mem}m" -p feature=+http2 \
         -P "$dir/front.pid" >"$f/varnishd.out" 2>&1 ||
-        { sed 's/^/  /' "$f/varnishd.out" >&2; die "varnishd did not start"; }
+        { show "$f/varnishd.out"; die "varnishd did not start"; }
     poll 30 eval "varnishadm_ '$dir' ping >/dev/null 2>&1" || die "varnishd does not answer"
     varnishadm_ "$dir" debug.listen_address >"$f/listen"
     [ -s "$f/listen" ] || die "varnishd listens nowhere"
@@ -223,7 +234,7 @@ reload_front() {
     write_cluster_vcl "$dir"
     name=blobkit_$(date +%s%N)
     varnishadm_ "$dir" vcl.load "$name" "$dir/front/blobkit.vcl" >"$dir/front/reload.out" 2>&1 ||
-        { sed 's/^/  /' "$dir/front/reload.out" >&2; die "the new VCL does not compile"; }
+        { show "$dir/front/reload.out"; die "the new VCL does not compile"; }
     varnishadm_ "$dir" vcl.use "$name" >/dev/null
     # Old VCLs go once they are cold; a busy one stays until its requests are done.
     varnishadm_ "$dir" vcl.list 2>/dev/null | awk '$1 == "available" { print $NF }' |
@@ -243,7 +254,7 @@ start_tls() {
     setsid hitch --config="$f/hitch.conf" </dev/null >"$f/hitch.log" 2>&1 &
     echo $! >"$f/hitch.pid"
     poll 20 eval "curl -sk -o /dev/null https://127.0.0.1:$port/healthz" ||
-        { sed 's/^/  /' "$f/hitch.log" >&2; die "hitch did not start"; }
+        { show "$f/hitch.log"; die "hitch did not start"; }
     echo "$port" >"$f/tls.port"
 }
 
@@ -269,7 +280,8 @@ cmd_up() {
     done
     [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "--nodes N (1 to 99) is required"
     [ -n "$dir" ] || die "--dir DIR is required"
-    [[ "$port$tls_port$ttl$mem" =~ ^[0-9]+$ ]] || die "ports, --front-ttl and --front-mem are numbers"
+    [[ "$port$tls_port$ttl$mem" =~ ^[0-9]+$ ]] ||
+        die "ports, --front-ttl and --front-mem are numbers"
     if [ -n "$cert$key" ] && { [ ! -r "$cert" ] || [ ! -r "$key" ]; }; then
         die "--tls-cert and --tls-key: readable files, both"
     fi
@@ -283,13 +295,14 @@ cmd_up() {
     [ ! -s "$dir/nodes.tsv" ] && [ ! -f "$dir/front.pid" ] ||
         die "$dir holds a cluster already: scripts/cluster.sh down --dir $dir"
     # Whatever stops this half-way (a failed step, Ctrl-C) stops what had started.
-    trap 'echo "cluster: up failed; stopping what started" >&2; cmd_down --dir "$dir"' EXIT
+    # (The traps expand DIR now: they may run where this function's locals are gone.)
+    trap "echo 'cluster: up failed; stopping what started' >&2; cmd_down --dir '$dir'" EXIT
     trap 'exit 130' INT TERM
     mkdir -p "$dir/front"
     : >"$dir/nodes.tsv"
     echo "$ttl" >"$dir/front/ttl"
-    if [ $# -gt 0 ]; then printf '%s\n' "$@"; else echo "--public-endpoint"; echo "/demo=@MOUNT"; fi \
-        >"$dir/blobhttpd.args"
+    [ $# -gt 0 ] || set -- --public-endpoint /demo=@MOUNT
+    printf '%s\n' "$@" >"$dir/blobhttpd.args"
     container_setup "$dir" "$attr"
     for k in $(seq 1 "$n"); do start_node "$dir" "$k"; done
     grant_search "$dir"
@@ -299,7 +312,7 @@ cmd_up() {
     echo "FRONT=http://127.0.0.1:$(front_port "$dir" a0)"
     [ -z "$cert" ] || echo "FRONT_TLS=https://127.0.0.1:$(cat "$dir/front/tls.port")"
     if [ "$wait" = 1 ]; then
-        trap 'cmd_down --dir "$dir"; echo "cluster: stopped, nothing left running" >&2' EXIT
+        trap "cmd_down --dir '$dir'; echo 'cluster: stopped, nothing left running' >&2" EXIT
         echo "cluster: $n nodes (see $dir/nodes.tsv); Ctrl-C stops everything" >&2
         while alive "$(cat "$dir/front.pid")" varnishd; do sleep 1; done
     fi

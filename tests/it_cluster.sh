@@ -125,18 +125,22 @@ u3="$F/demo/tr:w-auto/photos/cat.jpg"
 get "$u3" -H 'Sec-CH-Width: 200' >/dev/null
 is "w-auto, Sec-CH-Width 200" "$(vipsheader -f width "$T/b")" 200
 get "$u3" -H 'Sec-CH-Width: 350' >/dev/null
-is "w-auto, Sec-CH-Width 350: its own variant (rounded up to 400)" "$(vipsheader -f width "$T/b")" 400
+is "w-auto, Sec-CH-Width 350: its own variant (rounded up to 400)" \
+    "$(vipsheader -f width "$T/b")" 400
 get "$u3" -H 'Sec-CH-Width: 0200' >/dev/null
 is "Sec-CH-Width 0200 is 200's cached copy" "$(cache) $(vipsheader -f width "$T/b")" "HIT 200"
 
 # ---- bans, the way a purge will reach the cache ----------------------------------------------
-ban() { curl -s -o /dev/null -w '%{http_code}' -X BAN --interface "$1" -H "X-Blobkit-Ban: $2" "$F/"; }
+ban() { # FROM_ADDRESS KEY
+    curl -s -o /dev/null -w '%{http_code}' -X BAN --interface "$1" -H "X-Blobkit-Ban: $2" "$F/"
+}
 for v in "tr:w-140/photos/cat.jpg" "photos/cat.jpg?tr=w-150" "tr:w-140/photos/dog.jpg" \
          dist/f001.txt dist/f010.txt; do
     get "$F/demo/$v" >/dev/null; get "$F/demo/$v" >/dev/null
 done
 is "BAN from an address that is no node: 403" "$(ban 127.0.0.1 127.0.0.1/demo/photos/cat.jpg)" 403
-is "BAN of one source from a node's address: 200" "$(ban 127.0.0.2 127.0.0.1/demo/photos/cat.jpg)" 200
+is "BAN of one source from a node's address: 200" \
+    "$(ban 127.0.0.2 127.0.0.1/demo/photos/cat.jpg)" 200
 is "... its variants are gone" "$(get "$F/demo/tr:w-140/photos/cat.jpg"; cache) $(
     get "$F/demo/photos/cat.jpg?tr=w-150"; cache)" "200MISS 200MISS"
 # A banned object is gone: MISS. One that is kept is a HIT, or REVALIDATED once older than
@@ -203,7 +207,8 @@ is "add-node: node 4 on 127.0.0.5" "$(awk -F'\t' '$1 == 4 { print $2 }' "$C/node
 load "$T/dist.urls" --concurrency 8 --bust a >"$T/r3"
 moved=$(join -t$'\t' <(cut -f1,3 "$T/r1" | sort) <(cut -f1,3 "$T/r3" | sort) |
     awk -F'\t' '$2 != $3' | wc -l)
-ok "node added: $moved of 300 sources moved (at most 1.5/4: 112)" test "$moved" -le 112 -a "$moved" -ge 1
+ok "node added: $moved of 300 sources moved (at most 1.5/4: 112)" \
+    test "$moved" -le 112 -a "$moved" -ge 1
 is "... every one of them to the new node" \
     "$(join -t$'\t' <(cut -f1,3 "$T/r1" | sort) <(cut -f1,3 "$T/r3" | sort) |
        awk -F'\t' '$2 != $3 && $3 != "node4"' | wc -l)" 0
@@ -224,7 +229,8 @@ is "HTTPS: chain verified against the test's CA, HTTP/2" "$code" "200 2"
 ok "... the same bytes as over HTTP" cmp "$T/tls.b" "$src/dist/f001.txt"
 is "HTTPS with HTTP/1.1" "$(curl -s --cacert "$tls/ca.crt" --http1.1 -o /dev/null \
     -w '%{http_code} %{http_version}' "$FT/demo/dist/f002.txt")" "200 1.1"
-curl -s --cacert "$tls/ca.crt" -o "$T/tls.w" -H 'Accept: image/webp' "$FT/demo/tr:w-120/photos/cat.jpg"
+curl -s --cacert "$tls/ca.crt" -o "$T/tls.w" -H 'Accept: image/webp' \
+    "$FT/demo/tr:w-120/photos/cat.jpg"
 get "$u" -H 'Accept: image/webp' >/dev/null
 ok "HTTPS: the same WebP variant as over HTTP" cmp "$T/tls.w" "$T/b"
 fails "a client without the CA refuses the certificate" curl -sf -o /dev/null "$FT/healthz"

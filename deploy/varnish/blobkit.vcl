@@ -58,7 +58,8 @@ sub vcl_recv {
     # An expired signed URL is the node's to refuse (401); nothing cached may answer it.
     if (req.url ~ "[?&]ik-t=") {
         set req.http.X-Blobkit-Expiry = regsub(req.url, "^.*[?&]ik-t=([0-9]{1,12})(&.*)?$", "\1");
-        if (req.http.X-Blobkit-Expiry !~ "^[0-9]+$" || std.time(req.http.X-Blobkit-Expiry, now) < now) {
+        if (req.http.X-Blobkit-Expiry !~ "^[0-9]+$" ||
+            std.time(req.http.X-Blobkit-Expiry, now) < now) {
             unset req.http.X-Blobkit-Expiry;
             return (pass);
         }
