@@ -6,6 +6,7 @@
 #   make test       install what is missing (scripts/setup.sh), then run every test
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
+#   make cluster    three nodes behind the cache tier, on the demo's media (docs/scale-out.md)
 #   make fmt | fmt-check | lint | clean
 #   make fuzz       libFuzzer targets (clang), into build/fuzz/; not part of check
 
@@ -91,6 +92,13 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh
 
+# A cluster killed hard is stopped by down first (by PID, names checked), then started anew.
+cluster:
+	scripts/setup.sh
+	$(MAKE) all
+	scripts/cluster.sh down --dir tmp/cluster
+	scripts/cluster.sh up --nodes 3 --dir tmp/cluster --wait
+
 SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] tests/*.[ch])
 fmt:
 	clang-format -i $(SRCS)
@@ -108,7 +116,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo fmt fmt-check lint clean fuzz
+.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
