@@ -828,11 +828,11 @@ static void test_colors(void)
     size_t n = 0;
     int wrong = 0, alpha_wrong = 0;
     char buf[16];
-    struct outbuf o;
+    struct tr_outbuf o;
 
-    for (name = color_name_at(0, &rgb); name; name = color_name_at(++n, &rgb)) {
+    for (name = tr_color_name_at(0, &rgb); name; name = tr_color_name_at(++n, &rgb)) {
         s = (struct str){check_guard(name, strlen(name)), strlen(name)};
-        if (strcmp(prev, name) >= 0 || color_parse(s, &col) ||
+        if (strcmp(prev, name) >= 0 || tr_color_parse(s, &col) ||
             (uint32_t)(col.r << 16 | col.g << 8 | col.b) != rgb || col.a != 255)
             wrong++;
         prev = name;
@@ -844,12 +844,12 @@ static void test_colors(void)
         snprintf(in, sizeof(in), "123456%02d", aa);
         snprintf(want, sizeof(want), aa == 99 ? "123456" : "123456%02d", aa);
         s = (struct str){check_guard(in, 8), 8};
-        o = (struct outbuf){buf, sizeof(buf), 0, false};
-        if (color_parse(s, &col)) {
+        o = (struct tr_outbuf){buf, sizeof(buf), 0, false};
+        if (tr_color_parse(s, &col)) {
             alpha_wrong++;
             continue;
         }
-        out_color(&o, &col);
+        tr_out_color(&o, &col);
         alpha_wrong += strcmp(buf, want) != 0;
     }
     ok(alpha_wrong == 0, "every opacity 00-99 maps to an alpha and back (%d wrong)", alpha_wrong);

@@ -1,7 +1,7 @@
 /* transform/tr_canon.c: the canonical text of a chain (the cache key and ETag input), and the
  * names of output formats.
  *
- * One text per meaning: keys in enum tr_key order; numbers normalised (out_num); values that
+ * One text per meaning: keys in enum tr_key order; numbers normalised (tr_out_decimal); values that
  * change nothing left out (c-maintain_ratio, fo-center, z-1, dpr-1, o-100, pg-1, q-80,
  * f-auto, false flags), and steps left empty by that dropped; the output settings, which
  * tr_chain_output() resolves over the whole chain, written once at the end of the last step;
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void out_printf(struct outbuf *o, const char *fmt, ...)
+void tr_out_printf(struct tr_outbuf *o, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -32,7 +32,7 @@ void out_printf(struct outbuf *o, const char *fmt, ...)
 }
 
 struct canon {
-    struct outbuf o;
+    struct tr_outbuf o;
     bool new_step; /* the next param starts a step: ':' rather than ',' */
 };
 
@@ -40,9 +40,9 @@ struct canon {
 static void key(struct canon *k, const char *name)
 {
     if (k->o.len)
-        out_printf(&k->o, "%c", k->new_step ? ':' : ',');
+        tr_out_printf(&k->o, "%c", k->new_step ? ':' : ',');
     k->new_step = false;
-    out_printf(&k->o, "%s", name);
+    tr_out_printf(&k->o, "%s", name);
 }
 
 static bool is_literal(const struct tr_num *n, double v)
@@ -62,17 +62,17 @@ static double gcd(double a, double b)
 }
 
 /* ar as W-H: 8-6 and 4_div_3 are 4-3, a lone 1.5 is 1.5-1; other expressions as they are. */
-static void out_ratio(struct outbuf *o, const struct tr_num *n)
+static void out_ratio(struct tr_outbuf *o, const struct tr_num *n)
 {
     double w = n->operand[0].value, h = n->operand[1].value, g;
 
     if (n->kind == TR_NUM_LITERAL) {
-        out_num(o, w);
-        out_printf(o, "-1");
+        tr_out_decimal(o, w);
+        tr_out_printf(o, "-1");
         return;
     }
     if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->operand[0].var || n->operand[1].var) {
-        out_tr_num(o, n);
+        tr_out_num(o, n);
         return;
     }
     if (w == floor(w) && h == floor(h)) {
@@ -80,9 +80,9 @@ static void out_ratio(struct outbuf *o, const struct tr_num *n)
         w /= g;
         h /= g;
     }
-    out_num(o, w);
-    out_printf(o, "-");
-    out_num(o, h);
+    tr_out_decimal(o, w);
+    tr_out_printf(o, "-");
+    tr_out_decimal(o, h);
 }
 
 /* Whether key t of s changes nothing: ImageKit's defaults and no-op values. */
@@ -172,7 +172,7 @@ static const struct tr_num *amount_of(const struct tr_step *s, enum tr_key t)
 }
 
 /* The value of key t of s, after "<key>-". Bare effects have none. */
-static void out_value(struct outbuf *o, const struct tr_step *s, enum tr_key t)
+static void out_value(struct tr_outbuf *o, const struct tr_step *s, enum tr_key t)
 {
     switch (t) {
     case TR_W:
@@ -182,67 +182,67 @@ static void out_value(struct outbuf *o, const struct tr_step *s, enum tr_key t)
     case TR_XC:
     case TR_YC:
     case TR_DPR:
-        out_tr_num(o, amount_of(s, t));
+        tr_out_num(o, amount_of(s, t));
         break;
     case TR_AR:
         out_ratio(o, &s->ar);
         break;
     case TR_C:
-        out_printf(o, "%s", tr_word_name(tr_crop_words, (int)s->crop));
+        tr_out_printf(o, "%s", tr_word_name(tr_crop_words, (int)s->crop));
         break;
     case TR_CM:
-        out_printf(o, "%s", tr_word_name(tr_crop_mode_words, (int)s->crop_mode));
+        tr_out_printf(o, "%s", tr_word_name(tr_crop_mode_words, (int)s->crop_mode));
         break;
     case TR_FO:
-        out_printf(o, "%s", tr_word_name(tr_focus_words, (int)s->focus));
+        tr_out_printf(o, "%s", tr_word_name(tr_focus_words, (int)s->focus));
         break;
     case TR_Z:
-        out_num(o, s->zoom);
+        tr_out_decimal(o, s->zoom);
         break;
     case TR_RT:
         if (s->rotate_auto)
-            out_printf(o, "auto");
+            tr_out_printf(o, "auto");
         else
-            out_num(o, s->rotate);
+            tr_out_decimal(o, s->rotate);
         break;
     case TR_FL:
-        out_printf(o, "%s", tr_word_name(tr_flip_words, (int)s->flip));
+        tr_out_printf(o, "%s", tr_word_name(tr_flip_words, (int)s->flip));
         break;
     case TR_T:
-        out_printf(o, "%d", s->trim);
+        tr_out_printf(o, "%d", s->trim);
         break;
     case TR_BG:
-        out_color(o, &s->bg);
+        tr_out_color(o, &s->bg);
         break;
     case TR_B:
-        out_tr_num(o, &s->border_width);
-        out_printf(o, "_");
-        out_color(o, &s->border_color);
+        tr_out_num(o, &s->border_width);
+        tr_out_printf(o, "_");
+        tr_out_color(o, &s->border_color);
         break;
     case TR_R:
         if (s->radius_max)
-            out_printf(o, "max");
+            tr_out_printf(o, "max");
         else
-            out_tr_num(o, &s->radius);
+            tr_out_num(o, &s->radius);
         break;
     case TR_BL:
-        out_num(o, s->blur);
+        tr_out_decimal(o, s->blur);
         break;
     case TR_O:
-        out_printf(o, "%d", s->opacity);
+        tr_out_printf(o, "%d", s->opacity);
         break;
     case TR_E_SHARPEN:
-        out_num(o, s->sharpen);
+        tr_out_decimal(o, s->sharpen);
         break;
     case TR_E_USM:
         for (int i = 0; i < 4; i++) {
             if (i)
-                out_printf(o, "-");
-            out_num(o, s->usm[i]);
+                tr_out_printf(o, "-");
+            tr_out_decimal(o, s->usm[i]);
         }
         break;
     case TR_PG:
-        out_printf(o, "%d", s->page);
+        tr_out_printf(o, "%d", s->page);
         break;
     default:
         break;
@@ -263,7 +263,7 @@ static void out_step(struct canon *k, const struct tr_step *s)
         key(k, key_names[t]);
         if (is_bare(s, (enum tr_key)t))
             continue;
-        out_printf(&k->o, "-");
+        tr_out_printf(&k->o, "-");
         out_value(&k->o, s, (enum tr_key)t);
     }
 }
@@ -277,11 +277,11 @@ static void out_output(struct canon *k, const struct tr_chain *c)
     k->new_step = false;
     if (out.quality != 80) {
         key(k, "q-");
-        out_printf(&k->o, "%d", out.quality);
+        tr_out_printf(&k->o, "%d", out.quality);
     }
     if (out.format != TR_FMT_AUTO) {
         key(k, "f-");
-        out_printf(&k->o, "%s", tr_format_name(out.format));
+        tr_out_printf(&k->o, "%s", tr_format_name(out.format));
     }
     if (out.progressive)
         key(k, "pr-true");
@@ -298,10 +298,10 @@ static void out_default_image(struct canon *k, const char *path)
     k->new_step = true;
     key(k, "di-");
     for (const char *slash = strchr(path, '/'); slash; slash = strchr(path, '/')) {
-        out_printf(&k->o, "%.*s@@", (int)(slash - path), path);
+        tr_out_printf(&k->o, "%.*s@@", (int)(slash - path), path);
         path = slash + 1;
     }
-    out_printf(&k->o, "%s", path);
+    tr_out_printf(&k->o, "%s", path);
 }
 
 int tr_canonical(const struct tr_chain *c, char *buf, size_t cap)

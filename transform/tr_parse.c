@@ -42,14 +42,14 @@ struct param_def {
 
 /* ---- Views and messages -------------------------------------------------------------------- */
 
-bool str_eq(struct str s, const char *lit)
+bool tr_str_eq(struct str s, const char *lit)
 {
     size_t n = strlen(lit);
 
     return s.len == n && memcmp(s.p, lit, n) == 0;
 }
 
-bool str_cut(struct str *s, char sep, struct str *head)
+bool tr_str_cut(struct str *s, char sep, struct str *head)
 {
     const char *at = s->len ? memchr(s->p, sep, s->len) : NULL;
 
@@ -101,7 +101,7 @@ static int bad(struct parser *p, const struct param_def *d, struct str v, const 
     return fail(p, "%s: '%s' %s", d->name, show(v, buf), why);
 }
 
-static int bad_num(struct parser *p, const struct param_def *d, const struct num_error *e)
+static int bad_num(struct parser *p, const struct param_def *d, const struct tr_num_error *e)
 {
     if (e->token.len == 0)
         return fail(p, "%s: %s", d->name, e->why);
@@ -163,7 +163,7 @@ static int parse_word(struct parser *p, const struct param_def *d, struct str v,
                       const struct tr_word *words, const char *why, int *out)
 {
     for (; words->name; words++) {
-        if (str_eq(v, words->name)) {
+        if (tr_str_eq(v, words->name)) {
             *out = words->value;
             return 0;
         }
@@ -192,12 +192,12 @@ static const struct range dpr_range = {0.1, 5, false, false, "is out of range 0.
 static int parse_amount(struct parser *p, const struct param_def *d, struct str v, struct tr_num *n,
                         const struct range *r)
 {
-    struct num_error e;
+    struct tr_num_error e;
     double x;
 
-    if (num_parse(v, n, &e))
+    if (tr_num_parse(v, n, &e))
         return bad_num(p, d, &e);
-    if (!num_is_constant(n))
+    if (!tr_num_is_constant(n))
         return 0;
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
@@ -208,17 +208,17 @@ static int parse_amount(struct parser *p, const struct param_def *d, struct str 
         if (r->whole)
             x = round(x);
     }
-    num_literal(n, x);
+    tr_num_literal(n, x);
     return 0;
 }
 
 static int parse_whole(struct parser *p, const struct param_def *d, struct str v, long lo, long hi,
                        int *out)
 {
-    struct num_error e;
+    struct tr_num_error e;
     long x;
 
-    if (num_whole(v, &x, &e))
+    if (tr_num_whole(v, &x, &e))
         return bad_num(p, d, &e);
     if (x < lo || x > hi)
         return fail(p, "%s: %ld is out of range %ld-%ld", d->name, x, lo, hi);
@@ -241,9 +241,9 @@ static const struct span threshold_span = {0, 1, false, "is out of range 0-1"};
 static int parse_decimal(struct parser *p, const struct param_def *d, struct str v,
                          const struct span *r, double *out)
 {
-    struct num_error e;
+    struct tr_num_error e;
 
-    if (num_decimal(v, out, &e))
+    if (tr_num_decimal(v, out, &e))
         return bad_num(p, d, &e);
     if (*out < r->lo || (r->lo_open && *out == r->lo) || *out > r->hi)
         return bad(p, d, v, r->why);
@@ -276,7 +276,7 @@ static int parse_size(struct parser *p, const struct param_def *d, struct str v)
 {
     struct tr_num *n = num_field(&p->step, d->key);
 
-    if ((d->flags & AUTO) && str_eq(v, "auto")) {
+    if ((d->flags & AUTO) && tr_str_eq(v, "auto")) {
         n->kind = TR_NUM_AUTO;
         return 0;
     }
@@ -290,7 +290,7 @@ static int parse_pos(struct parser *p, const struct param_def *d, struct str v)
 
 static int parse_dpr(struct parser *p, const struct param_def *d, struct str v)
 {
-    if (str_eq(v, "auto")) {
+    if (tr_str_eq(v, "auto")) {
         p->step.dpr.kind = TR_NUM_AUTO;
         return 0;
     }
@@ -302,12 +302,12 @@ static int parse_dpr(struct parser *p, const struct param_def *d, struct str v)
 static int ratio_pair(struct str v, char sep, struct tr_num *n)
 {
     struct str w, h = v;
-    struct num_error e;
+    struct tr_num_error e;
     double a, b;
 
-    if (!str_cut(&h, sep, &w) || num_decimal(w, &a, &e) || num_decimal(h, &b, &e))
+    if (!tr_str_cut(&h, sep, &w) || tr_num_decimal(w, &a, &e) || tr_num_decimal(h, &b, &e))
         return -EINVAL;
-    num_literal(n, a);
+    tr_num_literal(n, a);
     n->kind = TR_NUM_EXPR;
     n->nops = 2;
     n->op[0] = TR_OP_DIV;
@@ -320,17 +320,17 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
 static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
 {
     struct tr_num *n = &p->step.ar;
-    struct num_error e;
+    struct tr_num_error e;
     bool pair;
     double x;
 
     if (ratio_pair(v, '-', n) && ratio_pair(v, '_', n)) {
         if (memchr(v.p, '-', v.len))
             return bad(p, d, v, "is not W-H (ar-4-3) or an expression");
-        if (num_parse(v, n, &e))
+        if (tr_num_parse(v, n, &e))
             return bad_num(p, d, &e);
     }
-    if (!num_is_constant(n))
+    if (!tr_num_is_constant(n))
         return 0;
     pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
     if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
@@ -342,7 +342,7 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
     if (x < 1.0 / MAX_PX || x > MAX_PX)
         return bad(p, d, v, "is out of range (1-65535 to 65535-1)");
     if (!pair)
-        num_literal(n, x);
+        tr_num_literal(n, x);
     return 0;
 }
 
@@ -434,11 +434,11 @@ static int parse_page(struct parser *p, const struct param_def *d, struct str v)
 
 static int parse_trim(struct parser *p, const struct param_def *d, struct str v)
 {
-    if (str_eq(v, "true")) {
+    if (tr_str_eq(v, "true")) {
         p->step.trim = 10;
         return 0;
     }
-    if (str_eq(v, "false"))
+    if (tr_str_eq(v, "false"))
         return NO_EFFECT;
     return parse_whole(p, d, v, 1, 99, &p->step.trim);
 }
@@ -448,7 +448,7 @@ static int parse_rotate(struct parser *p, const struct param_def *d, struct str 
 {
     double deg;
 
-    if (str_eq(v, "auto")) {
+    if (tr_str_eq(v, "auto")) {
         p->step.rotate_auto = true;
         return 0;
     }
@@ -461,9 +461,9 @@ static int parse_rotate(struct parser *p, const struct param_def *d, struct str 
 
 static int parse_bool(struct parser *p, const struct param_def *d, struct str v)
 {
-    bool x = str_eq(v, "true");
+    bool x = tr_str_eq(v, "true");
 
-    if (!x && !str_eq(v, "false"))
+    if (!x && !tr_str_eq(v, "false"))
         return bad(p, d, v, "is not true or false");
     switch (d->key) {
     case TR_PR:
@@ -487,7 +487,7 @@ static int parse_bool(struct parser *p, const struct param_def *d, struct str v)
 static int parse_color(struct parser *p, const struct param_def *d, struct str v,
                        struct tr_color *out)
 {
-    int rc = color_parse(v, out);
+    int rc = tr_color_parse(v, out);
 
     if (rc == -ERANGE)
         return bad(p, d, v, "has an opacity (last two digits) outside 00-99");
@@ -520,7 +520,7 @@ static int parse_radius(struct parser *p, const struct param_def *d, struct str 
 {
     int px;
 
-    if (str_eq(v, "max")) {
+    if (tr_str_eq(v, "max")) {
         p->step.radius_max = true;
         return 0;
     }
@@ -528,7 +528,7 @@ static int parse_radius(struct parser *p, const struct param_def *d, struct str 
         return bad(p, d, v, "is per-corner radii or an expression, not supported yet");
     if (parse_whole(p, d, v, 1, MAX_PX, &px))
         return -EINVAL;
-    num_literal(&p->step.radius, px);
+    tr_num_literal(&p->step.radius, px);
     return 0;
 }
 
@@ -561,7 +561,7 @@ static int parse_usm(struct parser *p, const struct param_def *d, struct str v)
     if (v.len == 0)
         return 0;
     for (int i = 0; i < 4; i++) {
-        if (str_cut(&rest, '-', &part) != (i < 3))
+        if (tr_str_cut(&rest, '-', &part) != (i < 3))
             return bad(p, d, v, "is not <radius>-<sigma>-<amount>-<threshold>");
         if (parse_decimal(p, d, part, spans[i], &p->step.usm[i]))
             return -EINVAL;
@@ -582,7 +582,7 @@ static int parse_named(struct parser *p, const struct param_def *d, struct str v
     if (p->named.len)
         return bad(p, d, v, "is named inside a named transformation, which is not allowed");
     for (size_t i = 0; p->names && i < p->names->n && !nt; i++)
-        if (str_eq(v, p->names->v[i].name))
+        if (tr_str_eq(v, p->names->v[i].name))
             nt = &p->names->v[i];
     if (!nt)
         return bad(p, d, v, "is not a known named transformation");
@@ -606,8 +606,8 @@ static bool is_clean_path(const char *path, size_t len)
     if (len == 0)
         return false;
     while (more) {
-        more = str_cut(&rest, '/', &seg);
-        if (seg.len == 0 || str_eq(seg, ".") || str_eq(seg, "..") ||
+        more = tr_str_cut(&rest, '/', &seg);
+        if (seg.len == 0 || tr_str_eq(seg, ".") || tr_str_eq(seg, "..") ||
             (more && seg.p[seg.len - 1] == '@'))
             return false;
     }
@@ -725,7 +725,7 @@ static const struct refused_value {
 static const struct param_def *find_param(struct str key)
 {
     for (size_t i = 0; i < COUNT(params) && key.len; i++)
-        if (params[i].name[0] == key.p[0] && str_eq(key, params[i].name))
+        if (params[i].name[0] == key.p[0] && tr_str_eq(key, params[i].name))
             return &params[i];
     return NULL;
 }
@@ -737,7 +737,7 @@ static bool is_listed(struct str key, const char *list)
     bool more = true;
 
     while (more) {
-        more = str_cut(&rest, ' ', &word);
+        more = tr_str_cut(&rest, ' ', &word);
         if (word.len == key.len && memcmp(word.p, key.p, key.len) == 0)
             return true;
     }
@@ -775,10 +775,10 @@ static int refuse_value(struct parser *p, const struct param_def *d, struct str 
 static bool split_key(struct str *v, struct str *key)
 {
     struct str effect;
-    bool has_value = str_cut(v, '-', key);
+    bool has_value = tr_str_cut(v, '-', key);
 
-    if (has_value && str_eq(*key, "e")) {
-        has_value = str_cut(v, '-', &effect);
+    if (has_value && tr_str_eq(*key, "e")) {
+        has_value = tr_str_cut(v, '-', &effect);
         key->len += 1 + effect.len;
     }
     return has_value;
@@ -797,7 +797,7 @@ static int parse_param(struct parser *p, struct str param)
         return refuse_key(p, key);
     if (d->key >= 0 && (p->seen >> d->key & 1))
         return fail(p, "%s: given twice in one step", d->name);
-    if (has_value && (d->flags & (BARE | BARE_ONLY)) && str_eq(v, "true")) {
+    if (has_value && (d->flags & (BARE | BARE_ONLY)) && tr_str_eq(v, "true")) {
         has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
         v.len = 0;
     }

@@ -14,22 +14,22 @@ struct str {
 };
 
 /* Whether s is exactly the C string lit. */
-bool str_eq(struct str s, const char *lit);
+bool tr_str_eq(struct str s, const char *lit);
 
 /* Cut *s at the first sep (or its end) into head; *s keeps what follows sep. Returns whether
  * sep was found. */
-bool str_cut(struct str *s, char sep, struct str *head);
+bool tr_str_cut(struct str *s, char sep, struct str *head);
 
 /* ---- Output for tr_canonical() (tr_canon.c) ----------------------------------------------- */
 
 /* A bounded writer: text that does not fit sets full, and len stops growing. */
-struct outbuf {
+struct tr_outbuf {
     char *p;
     size_t cap, len;
     bool full;
 };
 
-__attribute__((format(printf, 2, 3))) void out_printf(struct outbuf *o, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void tr_out_printf(struct tr_outbuf *o, const char *fmt, ...);
 
 /* ---- Words: the names of enumerated values (tr_parse.c) ----------------------------------- */
 
@@ -51,44 +51,44 @@ const char *tr_word_name(const struct tr_word *words, int value);
 #define TR_NUM_MAX_FRAC_DIGITS 12 /* digits after it; the value is rounded to 1e-6 */
 
 /* Why a number did not parse: "<token> <why>" (or <why> alone when token.len is 0). */
-struct num_error {
+struct tr_num_error {
     const char *why;
     struct str token;
 };
 
 /* All of s is one decimal, "[N]digits[.digits]", rounded to 1e-6. Returns 0, or -EINVAL with
  * e set. */
-int num_decimal(struct str s, double *out, struct num_error *e);
+int tr_num_decimal(struct str s, double *out, struct tr_num_error *e);
 
 /* All of s is a whole number of at most TR_NUM_MAX_INT_DIGITS digits, no sign. Returns 0 or
  * -EINVAL with e set. */
-int num_whole(struct str s, long *out, struct num_error *e);
+int tr_num_whole(struct str s, long *out, struct tr_num_error *e);
 
 /* All of s is a literal or an expression "{v}_{op}_{v}..." of at most TR_MAX_EXPR operands.
  * A lone number is TR_NUM_LITERAL, anything else TR_NUM_EXPR (nothing is folded). Returns 0
  * or -EINVAL with e set. */
-int num_parse(struct str s, struct tr_num *out, struct num_error *e);
+int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e);
 
 /* Whether n is an expression of literals only (no variable). */
-bool num_is_constant(const struct tr_num *n);
+bool tr_num_is_constant(const struct tr_num *n);
 
 /* n as a literal with value v. */
-void num_literal(struct tr_num *n, double v);
+void tr_num_literal(struct tr_num *n, double v);
 
 /* Canonical text: "300", "0.4", "N10", "iw_div_2", "auto". */
-void out_num(struct outbuf *o, double v);
-void out_tr_num(struct outbuf *o, const struct tr_num *n);
+void tr_out_decimal(struct tr_outbuf *o, double v);
+void tr_out_num(struct tr_outbuf *o, const struct tr_num *n);
 
 /* ---- Colours (tr_color.c) ----------------------------------------------------------------- */
 
 /* RGB, RRGGBB, RRGGBBAA (AA: opacity 00-99) or a CSS colour name, any case. Returns 0, or
  * -EINVAL when s is none of these, -ERANGE when AA is not 00-99. */
-int color_parse(struct str s, struct tr_color *out);
+int tr_color_parse(struct str s, struct tr_color *out);
 
 /* Canonical text: "FF0000", or "FF000050" when not opaque. */
-void out_color(struct outbuf *o, const struct tr_color *c);
+void tr_out_color(struct tr_outbuf *o, const struct tr_color *c);
 
 /* The CSS colour name table, sorted, for tests: the i-th name (NULL past the end). */
-const char *color_name_at(size_t i, uint32_t *rgb);
+const char *tr_color_name_at(size_t i, uint32_t *rgb);
 
 #endif
