@@ -899,8 +899,37 @@ static void test_canonical_bounds(void)
     ok(tr_canonical(&c, small, 0) == -ENOSPC, "so does an empty one");
 }
 
+/* The descriptor table: one complete row per key, no name twice, and every row's default is
+ * a value its parser takes and that leaves the canonical text empty. */
+static void test_table(void)
+{
+    int incomplete = 0, twice = 0, dflt_wrong = 0;
+    struct tr_chain c;
+    char err[TR_ERR_LEN], text[64];
+
+    for (int k = 0; k < TR_KEY_COUNT; k++) {
+        const struct tr_key_def *d = &tr_keys[k];
+
+        incomplete += !d->name || !d->parse || !d->print;
+        for (int j = 0; d->name && j < k; j++)
+            twice += tr_keys[j].name && strcmp(tr_keys[j].name, d->name) == 0;
+        if (!d->name || !d->dflt)
+            continue;
+        snprintf(text, sizeof(text), "w-10,%s-%s", d->name, d->dflt);
+        if (parse(text, &c, err) || strcmp(canonical(&c), "w-10") != 0) {
+            printf("# %s: %s\n", text, err[0] ? err : canonical(&c));
+            dflt_wrong++;
+        }
+    }
+    ok(incomplete == 0, "every key has a name, a parser and a printer (%d not)", incomplete);
+    ok(twice == 0, "no key name is in the table twice (%d)", twice);
+    ok(dflt_wrong == 0, "every default parses and is left out of the canonical text (%d not)",
+       dflt_wrong);
+}
+
 int main(void)
 {
+    test_table();
     test_goods();
     test_bads();
     test_round_trip();

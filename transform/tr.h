@@ -97,6 +97,7 @@ enum tr_key {
     TR_ORIG,
     TR_KEY_COUNT
 };
+_Static_assert(TR_KEY_COUNT <= 64, "tr_step.has holds one bit per key");
 
 enum tr_crop {                         /* c- */
                TR_CROP_MAINTAIN_RATIO, /* the default: exact w x h, fill then crop at fo */
@@ -206,6 +207,8 @@ bool tr_chain_is_empty(const struct tr_chain *c);
 
 /* Whether any step says orig-true: deliver the original bytes, ignore everything else. */
 bool tr_chain_wants_original(const struct tr_chain *c);
+
+#define TR_QUALITY_DEFAULT 80 /* q- when no step gives it (ImageKit's) */
 
 /* Output settings, resolved over the chain: for f q pr lo md cp the last step that sets a key
  * wins; unset keys take ImageKit's defaults (f auto, q 80, all flags false). */

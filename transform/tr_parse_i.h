@@ -1,5 +1,6 @@
 /* transform/tr_parse_i.h: what the parser's files share (tr_parse.c, tr_num.c, tr_color.c,
- * tr_canon.c). Not an API: other modules include tr.h only. Everything here is pure. */
+ * tr_canon.c), the descriptor table of the keys above all. Not an API: other modules include
+ * tr.h only. Everything here is pure. */
 #ifndef TRANSFORM_TR_PARSE_I_H
 #define TRANSFORM_TR_PARSE_I_H
 
@@ -38,12 +39,54 @@ struct tr_word {
     int value;
 };
 
-/* NULL-terminated tables; the first name listed for a value is its canonical spelling. */
-extern const struct tr_word tr_crop_words[], tr_crop_mode_words[], tr_focus_words[],
-    tr_flip_words[], tr_format_words[];
+/* f-'s words, NULL-terminated; the first name listed for a value is its canonical spelling. */
+extern const struct tr_word tr_format_words[];
 
 /* The canonical name of value in words, or "?" if absent. */
 const char *tr_word_name(const struct tr_word *words, int value);
+
+/* ---- The descriptor table: one row per key (tr_parse.c) ----------------------------------- */
+
+struct tr_parser; /* tr_parse.c's state while it reads a text */
+struct tr_key_def;
+
+/* Read the value v of key d into the step being read: 0, TR_NO_EFFECT when v is valid but sets
+ * nothing (t-false, rt-0: the key is then not marked as given), or -EINVAL with the message
+ * set. v is empty for a key given bare (e-sharpen). */
+typedef int (*tr_value_parse_fn)(struct tr_parser *p, const struct tr_key_def *d, struct str v);
+#define TR_NO_EFFECT 1
+
+/* Write the canonical text of key d's value in s, what follows "<key>-"; nothing when the key
+ * is written bare (e-grayscale, e-sharpen at its default strength). Its parser reads the text
+ * back to the same value. */
+typedef void (*tr_value_print_fn)(struct tr_outbuf *o, const struct tr_key_def *d,
+                                  const struct tr_step *s);
+
+enum {
+    TR_KEY_BARE = 1,      /* may come without a value (e-sharpen, e-usm) */
+    TR_KEY_BARE_ONLY = 2, /* never takes one (e-grayscale) */
+    TR_KEY_AUTO = 4,      /* takes "auto", from a client hint (w-auto, dpr-auto) */
+    TR_KEY_CHAIN = 8,     /* one value for the whole chain, the last step's that gives it; the
+                           * canonical text writes it once, at the end (q f pr lo md cp orig) */
+};
+
+struct tr_key_def {
+    const char *name; /* as written: "w", "e-usm" */
+    size_t field;     /* offsetof(struct tr_step, ...) of the value its parser fills */
+    tr_value_parse_fn parse;
+    tr_value_print_fn print; /* NULL for chain-level keys (n, di): they print nothing */
+    const void *arg;         /* what parse and print share: a range, a set of words */
+    const char *dflt;        /* the canonical text of the value that changes nothing ("1" for dpr):
+                              * tr_canonical() leaves the key out; NULL when every value does something */
+    unsigned flags;          /* TR_KEY_* */
+};
+
+/* Every step key, indexed by enum tr_key (the canonical order). */
+extern const struct tr_key_def tr_keys[TR_KEY_COUNT];
+
+/* A macro's value as a string literal: TR_STR(TR_QUALITY_DEFAULT) is "80". */
+#define TR_STR_(x) #x
+#define TR_STR(x) TR_STR_(x)
 
 /* ---- Numbers (tr_num.c) ------------------------------------------------------------------- */
 
