@@ -1,4 +1,4 @@
-# transform: ImageKit-style transformation strings on libvips (issue 3).
+# transform: ImageKit-style transformation strings on libvips (docs/transformations.md).
 
 # ---- parser (pure: no libvips, no allocation) ----------------------------------------------
 TR_PARSE_OBJS := $(O)/transform/tr_parse.o $(O)/transform/tr_num.o $(O)/transform/tr_color.o \
@@ -23,11 +23,11 @@ fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h common/pct.h
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
-# ---- pipeline: tr_apply.c (the one libvips file), tr_jpeg.c (libjpeg alone: the direct JPEG
-# decoder), tr_orc.c (the lock around liborc's code memory; every program that runs libvips
-# links it), tr_format.c (pure), the CLI ----------------------------------------------------------
-TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_jpeg.o $(O)/transform/tr_orc.o \
-                 $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+# ---- pipeline: tr_apply.c (the one libvips file), tr_geom.c (pure: the arithmetic of sizes,
+# crops and focus), tr_jpeg.c (libjpeg alone: the direct JPEG decoder), tr_orc.c (the lock around
+# liborc's code memory; every program that runs libvips links it), tr_format.c (pure), the CLI --
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_geom.o $(O)/transform/tr_jpeg.o \
+                 $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
 $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
@@ -47,6 +47,12 @@ UNIT_TESTS += test_tr_orc
 test_tr_orc_OBJS := $(TR_APPLY_OBJS)
 test_tr_orc_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/test_tr_orc.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# The geometry alone (no libvips), table-driven; chains come from the parser.
+UNIT_TESTS += test_tr_geom
+test_tr_geom_OBJS := $(O)/transform/tr_geom.o $(TR_PARSE_OBJS)
+test_tr_geom_LIBS := -lm
+$(O)/tests/test_tr_geom.o: CPPFLAGS += -Itransform
 
 UNIT_TESTS += test_tr_format test_tr_apply
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)

@@ -17,6 +17,7 @@
  * from pixels (trim box, attention crop) come from the first frame so that all frames match.
  * Every intermediate image hangs off one context object, unreffed once at the end. */
 #include "tr.h"
+#include "tr_geom.h"
 #include "tr_jpeg.h"
 
 #include <errno.h>
@@ -37,21 +38,6 @@
 /* GIF quantisation (libimagequant) at effort 1 of 10: 40 frames of 200x200 encode in 0.7 s
  * against 5.3 s at libvips's default of 7, for files about 8 % larger. */
 #define GIF_EFFORT 1
-
-enum geom_op {
-    G_KEEP,  /* no crop or pad */
-    G_CROP,  /* cut ow x oh at (x, y) */
-    G_SMART, /* cut ow x oh where libvips's attention measure points */
-    G_PAD,   /* place the image at (x, y) on an ow x oh canvas of bg (x, y < 0 crops) */
-};
-
-/* What one step does to the size of the image, worked out before any pixel is touched. */
-struct geom {
-    int rw, rh; /* resize to this first; 0 when the step does not resize */
-    int ow, oh; /* the size after the crop or pad */
-    enum geom_op op;
-    int x, y;
-};
 
 /* Decisions taken from the first frame's pixels, reused for every later frame. */
 struct memo {
@@ -77,7 +63,7 @@ struct run {
     int shrink;            /* shrink-on-load factor used */
     bool direct;           /* decoded by tr_jpeg.c rather than a libvips loader */
     bool plan0_valid;      /* plan0 was sized before loading (shrink-on-load) */
-    struct geom plan0;
+    struct tr_geom plan0;
     struct tr_color flatten; /* behind transparency when the format has none */
     struct memo memo[TR_MAX_STEPS];
 };
@@ -127,254 +113,36 @@ static const char *frames_note(const struct run *r, char buf[32])
     return buf;
 }
 
+/* The planning context of this request (tr_geom.h). */
+static struct tr_geom_ctx geom_ctx(const struct run *r)
+{
+    return (struct tr_geom_ctx){r->lim, r->iw, r->ih, r->frames, r->rq->hint_dpr, r->rq->hint_width,
+                                r->err};
+}
+
 /* Whether w x h (times the frames) fits the output limits. */
 static int check_size(struct run *r, int w, int h)
 {
-    uint64_t px = (uint64_t)w * (uint64_t)h * (uint64_t)r->frames;
-    char note[32];
+    struct tr_geom_ctx c = geom_ctx(r);
 
-    if (w > r->lim->max_output_dim || h > r->lim->max_output_dim)
-        return fail(r, -E2BIG, "a %dx%d image exceeds the limit of %d px a side", w, h,
-                    r->lim->max_output_dim);
-    if (px > r->lim->max_output_pixels)
-        return fail(r, -E2BIG, "a %dx%d image%s exceeds the limit of %llu pixels", w, h,
-                    frames_note(r, note), (unsigned long long)r->lim->max_output_pixels);
-    return 0;
-}
-
-/* ---- Geometry: pure arithmetic on sizes ---------------------------------------------------- */
-
-/* n in pixels: a literal in (0,1) is that fraction of ref; auto is the Sec-CH-Width hint
- * rounded up to the next 100 px, as ImageKit does (fewer variants to make and cache). */
-static int num_px(struct run *r, const struct tr_num *n, double ref, const struct tr_vars *v,
-                  const char *key, double *out)
-{
-    double val = n->operand[0].value;
-
-    if (n->kind == TR_NUM_AUTO) {
-        *out = r->rq->hint_width > 0 ? ceil(r->rq->hint_width / 100.0) * 100 : 0;
-        return 0;
-    }
-    if (n->kind == TR_NUM_LITERAL && n->operand[0].var == TR_VAR_NONE && val > 0 && val < 1) {
-        *out = val * ref;
-        return 0;
-    }
-    if (tr_num_eval(n, v, out))
-        return fail(r, -EINVAL, "%s: the expression cannot be evaluated (division by zero?)", key);
-    return 0;
-}
-
-/* A size (w, h, border, radius) as whole pixels: at least 1, at most the output limit. */
-static int whole_px(struct run *r, const char *key, double *v)
-{
-    if (!(*v >= 0.5))
-        return fail(r, -EINVAL, "%s: %g is not a size in pixels", key, *v);
-    if (*v > r->lim->max_output_dim)
-        return fail(r, -E2BIG, "%s: %.0f exceeds the limit of %d px", key, *v,
-                    r->lim->max_output_dim);
-    *v = round(*v);
-    return 0;
-}
-
-/* dpr scales w and h unless a result would leave 1..5000 px, when ImageKit ignores it. */
-static int apply_dpr(struct run *r, const struct tr_step *s, const struct tr_vars *v, double *w,
-                     double *h)
-{
-    double d = 1;
-
-    if (s->dpr.kind == TR_NUM_AUTO)
-        d = r->rq->hint_dpr > 0 ? fmin(fmax(r->rq->hint_dpr, 0.1), 5) : 1;
-    else if (tr_num_eval(&s->dpr, v, &d) || !(d > 0))
-        return fail(r, -EINVAL, "dpr: not a positive number");
-    if ((*w && (*w * d < 1 || *w * d > 5000)) || (*h && (*h * d < 1 || *h * d > 5000)))
-        return 0;
-    *w *= d;
-    *h *= d;
-    return 0;
-}
-
-/* w or h of a step in pixels: 0 when not given (or w-auto without a hint). */
-static int side_px(struct run *r, const struct tr_step *s, enum tr_key k, const struct tr_vars *v,
-                   double *out)
-{
-    const struct tr_num *n = k == TR_W ? &s->w : &s->h;
-    const char *key = k == TR_W ? "w" : "h";
-
-    *out = 0;
-    if (!tr_step_has(s, k))
-        return 0;
-    if (num_px(r, n, k == TR_W ? v->cw : v->ch, v, key, out))
-        return -EINVAL;
-    if (n->kind == TR_NUM_AUTO && *out == 0)
-        return 0;
-    return whole_px(r, key, out);
-}
-
-/* The step's requested width and height in pixels (0: not given), after ar and dpr. */
-static int step_size(struct run *r, const struct tr_step *s, const struct tr_vars *v, double *w,
-                     double *h)
-{
-    double ar;
-    int rc = side_px(r, s, TR_W, v, w);
-
-    if (!rc)
-        rc = side_px(r, s, TR_H, v, h);
-    if (rc)
-        return rc;
-    if (tr_step_has(s, TR_AR) && (*w > 0) != (*h > 0)) {
-        if (tr_num_eval(&s->ar, v, &ar) || !(ar > 0))
-            return fail(r, -EINVAL, "ar: not a positive ratio");
-        if (*w > 0)
-            *h = *w / ar;
-        else
-            *w = *h * ar;
-    }
-    if ((*w > 0 || *h > 0) && tr_step_has(s, TR_DPR) && apply_dpr(r, s, v, w, h))
-        return -EINVAL;
-    rc = *w > 0 ? whole_px(r, "w", w) : 0;
-    return rc || *h == 0 ? rc : whole_px(r, "h", h);
-}
-
-/* Where fo puts things, in halves of the free room: 0 left/top, 1 centre, 2 right/bottom. */
-static void focus_halves(enum tr_focus f, int *fx, int *fy)
-{
-    static const signed char halves[][2] = {
-        [TR_FO_CENTER] = {1, 1},    [TR_FO_TOP] = {1, 0},         [TR_FO_LEFT] = {0, 1},
-        [TR_FO_BOTTOM] = {1, 2},    [TR_FO_RIGHT] = {2, 1},       [TR_FO_TOP_LEFT] = {0, 0},
-        [TR_FO_TOP_RIGHT] = {2, 0}, [TR_FO_BOTTOM_LEFT] = {0, 2}, [TR_FO_BOTTOM_RIGHT] = {2, 2},
-        [TR_FO_AUTO] = {1, 1},      [TR_FO_FACE] = {1, 1},
-    };
-
-    *fx = halves[f][0];
-    *fy = halves[f][1];
-}
-
-static bool focus_is_smart(const struct tr_step *s)
-{
-    return s->focus == TR_FO_AUTO || s->focus == TR_FO_FACE;
-}
-
-static int scaled(int v, double s)
-{
-    long n = lround(v * s);
-
-    return n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
-}
-
-/* One side given: the other follows the aspect ratio; at_max never enlarges. */
-static void plan_one_side(const struct tr_step *s, int cw, int ch, double w, double h,
-                          struct geom *g)
-{
-    double sc = w > 0 ? w / cw : h / ch;
-
-    if (s->crop == TR_CROP_AT_MAX && s->crop_mode != TR_CM_PAD_RESIZE && sc > 1)
-        sc = 1;
-    g->rw = w > 0 && sc == w / cw ? (int)w : scaled(cw, sc);
-    g->rh = h > 0 && sc == h / ch ? (int)h : scaled(ch, sc);
-    g->ow = g->rw;
-    g->oh = g->rh;
-}
-
-/* Both sides given: cm-pad_resize, then the five c- modes (cm- wins over c-). Fitting modes
- * scale by the smaller ratio, covering modes by the larger; the side the ratio came from is
- * exact, and a covering side never rounds below what it must cover. */
-static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, struct geom *g)
-{
-    double sx = (double)w / cw, sy = (double)h / ch;
-    bool pad = s->crop_mode == TR_CM_PAD_RESIZE;
-    bool fit = pad || s->crop == TR_CROP_AT_MAX || s->crop == TR_CROP_AT_MAX_ENLARGE;
-    double sc = fit ? fmin(sx, sy) : fmax(sx, sy);
-    int rw, rh, fx, fy;
-
-    if (!pad && s->crop == TR_CROP_AT_MAX && sc > 1)
-        sc = 1;
-    rw = sc == sx ? w : scaled(cw, sc);
-    rh = sc == sy ? h : scaled(ch, sc);
-    rw = fit || rw > w ? rw : w;
-    rh = fit || rh > h ? rh : h;
-    focus_halves(s->focus, &fx, &fy);
-    if (pad)
-        *g = (struct geom){rw, rh, w, h, G_PAD, (w - rw) * fx / 2, (h - rh) * fy / 2};
-    else if (s->crop == TR_CROP_FORCE)
-        *g = (struct geom){w, h, w, h, G_KEEP, 0, 0};
-    else if (s->crop == TR_CROP_MAINTAIN_RATIO)
-        *g = (struct geom){rw,
-                           rh,
-                           w,
-                           h,
-                           focus_is_smart(s) ? G_SMART : G_CROP,
-                           (rw - w) * fx / 2,
-                           (rh - h) * fy / 2};
-    else
-        *g = (struct geom){rw, rh, rw, rh, G_KEEP, 0, 0};
-}
-
-/* One coordinate of cm-extract: from x (left), else xc (centre), else fo. */
-static int extract_origin(struct run *r, const struct tr_step *s, bool vertical,
-                          const struct tr_vars *v, int size, int *out)
-{
-    enum tr_key k = vertical ? TR_Y : TR_X, kc = vertical ? TR_YC : TR_XC;
-    const struct tr_num *n = vertical ? &s->y : &s->x, *nc = vertical ? &s->yc : &s->xc;
-    double ref = vertical ? v->ch : v->cw, val;
-    int fx, fy;
-
-    if (tr_step_has(s, k) || tr_step_has(s, kc)) {
-        bool centre = !tr_step_has(s, k);
-
-        if (num_px(r, centre ? nc : n, ref, v, vertical ? "y" : "x", &val))
-            return -EINVAL;
-        *out = (int)lround(centre ? val - size / 2.0 : val);
-        return 0;
-    }
-    focus_halves(s->focus, &fx, &fy);
-    *out = ((int)ref - size) * (vertical ? fy : fx) / 2;
-    return 0;
-}
-
-/* cm-extract cuts w x h out of the image, which must contain it; cm-pad_extract places the
- * image on a w x h canvas of bg at fo, cropping where the canvas is smaller. */
-static int plan_extract(struct run *r, const struct tr_step *s, const struct tr_vars *v, int w,
-                        int h, struct geom *g)
-{
-    int cw = (int)v->cw, ch = (int)v->ch, fx, fy;
-    bool pos = tr_step_has(s, TR_X) || tr_step_has(s, TR_Y) || tr_step_has(s, TR_XC) ||
-               tr_step_has(s, TR_YC);
-
-    focus_halves(s->focus, &fx, &fy);
-    *g = (struct geom){0, 0, w, h, G_PAD, (w - cw) * fx / 2, (h - ch) * fy / 2};
-    if (s->crop_mode == TR_CM_PAD_EXTRACT)
-        return 0;
-    g->op = focus_is_smart(s) && !pos ? G_SMART : G_CROP;
-    if (extract_origin(r, s, false, v, w, &g->x) || extract_origin(r, s, true, v, h, &g->y))
-        return -EINVAL;
-    if (g->x < 0 || g->y < 0 || w > cw - g->x || h > ch - g->y)
-        return fail(r, -EINVAL, "cm-extract: the %dx%d region at %d,%d is outside the %dx%d image",
-                    w, h, g->x, g->y, cw, ch);
-    return 0;
+    return tr_geom_check_size(&c, w, h);
 }
 
 /* Work out what step s does to a cw x ch image. */
-static int plan_geometry(struct run *r, const struct tr_step *s, int cw, int ch, struct geom *g)
+static int plan_geometry(struct run *r, const struct tr_step *s, int cw, int ch, struct tr_geom *g)
 {
-    struct tr_vars v = {r->iw, r->ih, cw, ch};
-    double w, h;
-    int rc;
+    struct tr_geom_ctx c = geom_ctx(r);
 
-    *g = (struct geom){0, 0, cw, ch, G_KEEP, 0, 0};
-    rc = step_size(r, s, &v, &w, &h);
-    if (rc)
-        return rc;
-    if (s->crop_mode == TR_CM_EXTRACT || s->crop_mode == TR_CM_PAD_EXTRACT)
-        rc = plan_extract(r, s, &v, w > 0 ? (int)w : cw, h > 0 ? (int)h : ch, g);
-    else if (w > 0 && h > 0)
-        plan_box(s, cw, ch, (int)w, (int)h, g);
-    else if (w > 0 || h > 0)
-        plan_one_side(s, cw, ch, w, h, g);
-    if (rc)
-        return rc;
-    if (g->rw && (rc = check_size(r, g->rw, g->rh)))
-        return rc;
-    return check_size(r, g->ow, g->oh);
+    return tr_geom_plan(&c, s, cw, ch, g);
+}
+
+/* A number of pixels for b- and r-, from a literal or an expression on img's size. */
+static int size_px(struct run *r, const struct tr_num *n, VipsImage *img, const char *key,
+                   double *out)
+{
+    struct tr_geom_ctx c = geom_ctx(r);
+
+    return tr_geom_px(&c, n, img->Xsize, img->Ysize, key, out);
 }
 
 /* ---- Pixel helpers ----------------------------------------------------------------------- */
@@ -665,24 +433,6 @@ static int check_input(struct run *r, VipsImage *hdr, int pages)
     return 0;
 }
 
-/* The largest shrink-on-load factor that keeps the decoded image at least as big as the first
- * resize: JPEG decodes at 1/2, 1/4 or 1/8 in the DCT; WebP scales while decoding. Unlike
- * vips_thumbnail in libvips 8.14 we leave no factor of two for the resize, which is what makes
- * a 1920x1080 to 300x300 cover decode at half size instead of full size. */
-static int shrink_factor(const struct run *r)
-{
-    double f;
-
-    if (!r->plan0_valid || !r->plan0.rw)
-        return 1;
-    f = fmin((double)r->iw / r->plan0.rw, (double)r->ih / r->plan0.rh);
-    if (r->src.type == TR_SRC_JPEG)
-        return f >= 8 ? 8 : f >= 4 ? 4 : f >= 2 ? 2 : 1;
-    if (r->src.type == TR_SRC_WEBP && f >= 2)
-        return (int)f;
-    return 1;
-}
-
 /* Step 0 is sized from the header, before loading, so that the loader can shrink; a step that
  * trims first cannot be, since its size depends on pixels. */
 static int plan_first_step(struct run *r)
@@ -756,7 +506,7 @@ static int load(struct run *r, VipsImage **img)
     rc = plan_first_step(r);
     if (rc)
         return rc;
-    r->shrink = shrink_factor(r);
+    r->shrink = r->plan0_valid ? tr_geom_shrink(r->src.type, r->iw, r->ih, &r->plan0) : 1;
     *img = t[0];
     rc = wants_direct(r, t[0]) ? load_direct(r, t[0], img) : -ENOTSUP;
     if (rc != -ENOTSUP)
@@ -880,7 +630,7 @@ static int trim(struct run *r, const struct tr_step *s, int step, VipsImage **im
 
 /* fo-auto (and fo-face, until there is a face detector): libvips's attention crop, placed on
  * the first frame and reused for the others. */
-static int smart_crop(struct run *r, int step, const struct geom *g, VipsImage **img)
+static int smart_crop(struct run *r, int step, const struct tr_geom *g, VipsImage **img)
 {
     struct memo *m = &r->memo[step];
     VipsImage **t = local(r, 2);
@@ -904,7 +654,7 @@ static int smart_crop(struct run *r, int step, const struct geom *g, VipsImage *
 }
 
 /* w h ar c cm fo x y xc yc dpr: resize, then crop or pad, as planned. */
-static int geometry(struct run *r, const struct tr_step *s, int step, const struct geom *g,
+static int geometry(struct run *r, const struct tr_step *s, int step, const struct tr_geom *g,
                     VipsImage **img)
 {
     VipsImage **t = local(r, 1);
@@ -913,13 +663,13 @@ static int geometry(struct run *r, const struct tr_step *s, int step, const stru
     if (rc)
         return rc;
     switch (g->op) {
-    case G_KEEP:
+    case TR_GEOM_KEEP:
         return 0;
-    case G_SMART:
+    case TR_GEOM_SMART:
         return smart_crop(r, step, g, img);
-    case G_PAD:
+    case TR_GEOM_PAD:
         return embed(r, img, g->x, g->y, g->ow, g->oh, step_bg(s));
-    case G_CROP:
+    case TR_GEOM_CROP:
         break;
     }
     if (vips_extract_area(*img, &t[0], g->x, g->y, g->ow, g->oh, NULL))
@@ -1037,20 +787,11 @@ static int gauss(struct run *r, double sigma, VipsImage **img)
     return 0;
 }
 
-/* A Gaussian blur of any width at a bounded cost. A kernel grows with sigma (bl-100 took 9 s
- * on 12 MP), so a wide blur runs on the image shrunk k times, with sigma / k, and is resized
- * back: what a wide blur removes, the shrink cannot lose (mean error under 0.5 levels). */
-static int blur_shrink(double sigma, const VipsImage *img)
-{
-    int k = sigma >= 8 ? (int)(sigma / 4) : 1;
-
-    return k > img->Xsize / 4 || k > img->Ysize / 4 ? 1 : k;
-}
-
+/* A Gaussian blur of any width at a bounded cost (tr_geom_blur_shrink()). */
 static int blur(struct run *r, double sigma, VipsImage **img)
 {
     VipsImage **t = local(r, 1);
-    int k = blur_shrink(sigma, *img), w = (*img)->Xsize, h = (*img)->Ysize;
+    int w = (*img)->Xsize, h = (*img)->Ysize, k = tr_geom_blur_shrink(sigma, w, h);
 
     if (k == 1)
         return gauss(r, sigma, img);
@@ -1085,7 +826,7 @@ static int unsharp(struct run *r, const double usm[4], VipsImage **img)
     VipsImage *colour, *alpha, *blurred;
     double sigma = usm[1] > 0 ? usm[1] : usm[0] > 0 ? usm[0] / 2 : 1;
 
-    if (blur_shrink(sigma, *img) > 1 && materialise(r, img))
+    if (tr_geom_blur_shrink(sigma, (*img)->Xsize, (*img)->Ysize) > 1 && materialise(r, img))
         return -EBADMSG;
     if (split_alpha(r, *img, &colour, &alpha))
         return -EBADMSG;
@@ -1137,18 +878,6 @@ static int opacity(struct run *r, int percent, VipsImage **img)
     if (vips_linear1(alpha, &t[1], percent / 100.0, 0, "uchar", TRUE, NULL))
         return vips_fail(r, "cannot apply opacity");
     return join_alpha(r, colour, t[1], img);
-}
-
-/* A number of pixels for b- and r-, from a literal or an expression on the current size. */
-static int size_px(struct run *r, const struct tr_num *n, VipsImage *img, const char *key,
-                   double *out)
-{
-    struct tr_vars v = {r->iw, r->ih, img->Xsize, img->Ysize};
-
-    if (tr_num_eval(n, &v, out))
-        return fail(r, -EINVAL, "%s: the expression cannot be evaluated", key);
-    *out = round(*out);
-    return 0;
 }
 
 /* b-width_colour: a border drawn inside the edge, so that w and h stay exact. */
@@ -1255,7 +984,7 @@ static int background(struct run *r, const struct tr_step *s, VipsImage **img)
 }
 
 /* Everything of a step after its trim, on one frame, in the documented order. */
-static int run_step(struct run *r, int step, const struct geom *g, VipsImage **img)
+static int run_step(struct run *r, int step, const struct tr_geom *g, VipsImage **img)
 {
     const struct tr_step *s = &r->rq->chain->step[step];
     int rc = geometry(r, s, step, g, img);
@@ -1279,7 +1008,7 @@ static int run_step(struct run *r, int step, const struct geom *g, VipsImage **i
 static int run_steps(struct run *r, VipsImage **frame, int n)
 {
     const struct tr_chain *c = r->rq->chain;
-    struct geom g;
+    struct tr_geom g;
     int rc = 0;
 
     for (unsigned i = 0; i < c->nsteps && !rc; i++) {
