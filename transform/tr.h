@@ -1,4 +1,4 @@
-/* transform/tr.h: ImageKit-style transformation chains (../shared/reference/imagekit.md).
+/* transform/tr.h: ImageKit-style transformation chains (the language: docs/transformations.md).
  *
  * Text such as "w-300,h-300,c-at_max:rt-90:f-webp" becomes a struct tr_chain in tr_parse()
  * (pure: no allocation, no libvips), and tr_apply() runs a chain on an encoded image
@@ -125,7 +125,7 @@ enum tr_focus { /* fo- */
                 TR_FO_BOTTOM_LEFT,
                 TR_FO_BOTTOM_RIGHT,
                 TR_FO_AUTO, /* saliency (libvips "attention") */
-                TR_FO_FACE, /* no face detector yet: behaves as TR_FO_AUTO (README) */
+                TR_FO_FACE, /* no face detector yet: behaves as TR_FO_AUTO */
 };
 
 enum tr_format {              /* f- */

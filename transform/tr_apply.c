@@ -1,7 +1,7 @@
 /* transform/tr_apply.c: runs a chain on an encoded image with libvips. The one file of blobkit
  * that includes <vips/vips.h>.
  *
- * One request goes through five stages (README, "Pipeline, formats and limits"):
+ * One request goes through five stages (docs/transformations.md, "Pipeline, formats and limits"):
  *   check    input bytes, source type and output format, before any libvips call;
  *   load     the header alone first (pixel and frame limits, EXIF orientation), then the
  *            source again with shrink-on-load sized from the first step: a JPEG that decodes
@@ -15,7 +15,9 @@
  *   encode   alpha flattened for formats without it, metadata kept or stripped, saved.
  * An animated source kept as GIF or WebP runs prepare and steps frame by frame; decisions taken
  * from pixels (trim box, attention crop) come from the first frame so that all frames match.
- * Every intermediate image hangs off one context object, unreffed once at the end. */
+ * What a step does to the size of the image is planned, before a pixel is touched, by
+ * tr_geom.c (pure arithmetic). Every intermediate image hangs off one context object, unreffed
+ * once at the end. */
 #include "tr.h"
 #include "tr_geom.h"
 #include "tr_jpeg.h"
