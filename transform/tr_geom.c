@@ -69,7 +69,7 @@ static int whole_px(const struct tr_geom_ctx *c, const char *key, double *v)
     if (!(*v >= 0.5))
         return fail(c, -EINVAL, "%s: %g is not a size in pixels", key, *v);
     if (*v > c->lim->max_output_dim)
-        return fail(c, -E2BIG, "%s: %.0f exceeds the limit of %d px", key, *v,
+        return fail(c, -E2BIG, "%s: %.10g exceeds the limit of %d px", key, *v,
                     c->lim->max_output_dim);
     *v = round(*v);
     return 0;
@@ -153,11 +153,21 @@ static bool focus_is_smart(const struct tr_step *s)
     return s->focus == TR_FO_AUTO || s->focus == TR_FO_FACE;
 }
 
+/* v scaled by s, in [1, INT_MAX]: a size beyond the limits stays beyond them, never wraps. */
 static int scaled(int v, double s)
 {
-    long n = lround(v * s);
+    double x = round(v * s);
 
-    return n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
+    return !(x >= 1) ? 1 : x >= INT_MAX ? INT_MAX : (int)x;
+}
+
+/* Where fo puts a thing in a room of this many pixels (negative: it overhangs), given in
+ * halves. The product is taken in 64 bits: sizes are checked against the limits after this
+ * for padding and extracts, and a 1x70000 source resized to cover 16383x1 has a room of a
+ * billion rows. */
+static int offset(int room, int halves)
+{
+    return (int)((int64_t)room * halves / 2);
 }
 
 /* One side given: the other follows the aspect ratio; at_max never enlarges. */
@@ -176,8 +186,10 @@ static void plan_one_side(const struct tr_step *s, int cw, int ch, double w, dou
 
 /* Both sides given: cm-pad_resize, then the five c- modes (cm- wins over c-). Fitting modes
  * scale by the smaller ratio, covering modes by the larger; the side the ratio came from is
- * exact, and a covering side never rounds below what it must cover. */
-static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, struct tr_geom *g)
+ * exact, and a covering side never rounds below what it must cover. The resize is checked
+ * against the limits before anything is computed from it. */
+static int plan_box(const struct tr_geom_ctx *c, const struct tr_step *s, int cw, int ch, int w,
+                    int h, struct tr_geom *g)
 {
     double sx = (double)w / cw, sy = (double)h / ch;
     bool pad = s->crop_mode == TR_CM_PAD_RESIZE;
@@ -191,9 +203,11 @@ static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, stru
     rh = sc == sy ? h : scaled(ch, sc);
     rw = fit || rw > w ? rw : w;
     rh = fit || rh > h ? rh : h;
+    if (s->crop != TR_CROP_FORCE && tr_geom_check_size(c, rw, rh))
+        return -E2BIG;
     focus_halves(s->focus, &fx, &fy);
     if (pad)
-        *g = (struct tr_geom){rw, rh, w, h, TR_GEOM_PAD, (w - rw) * fx / 2, (h - rh) * fy / 2};
+        *g = (struct tr_geom){rw, rh, w, h, TR_GEOM_PAD, offset(w - rw, fx), offset(h - rh, fy)};
     else if (s->crop == TR_CROP_FORCE)
         *g = (struct tr_geom){w, h, w, h, TR_GEOM_KEEP, 0, 0};
     else if (s->crop == TR_CROP_MAINTAIN_RATIO)
@@ -202,31 +216,36 @@ static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, stru
                               w,
                               h,
                               focus_is_smart(s) ? TR_GEOM_SMART : TR_GEOM_CROP,
-                              (rw - w) * fx / 2,
-                              (rh - h) * fy / 2};
+                              offset(rw - w, fx),
+                              offset(rh - h, fy)};
     else
         *g = (struct tr_geom){rw, rh, rw, rh, TR_GEOM_KEEP, 0, 0};
+    return 0;
 }
 
-/* One coordinate of cm-extract: from x (left), else xc (centre), else fo. */
+/* One coordinate of cm-extract: from x (left), else xc (centre), else fo. A coordinate that
+ * puts the region's corner outside the image is an error here, before it becomes an int. */
 static int extract_origin(const struct tr_geom_ctx *c, const struct tr_step *s, bool vertical,
                           const struct tr_vars *v, int size, int *out)
 {
     enum tr_key k = vertical ? TR_Y : TR_X, kc = vertical ? TR_YC : TR_XC;
     const struct tr_num *n = vertical ? &s->y : &s->x, *nc = vertical ? &s->yc : &s->xc;
+    const char *key = vertical ? "y" : "x";
     double ref = vertical ? v->ch : v->cw, val;
     int fx, fy;
 
     if (tr_step_has(s, k) || tr_step_has(s, kc)) {
-        bool centre = !tr_step_has(s, k);
-
-        if (num_px(c, centre ? nc : n, ref, v, vertical ? "y" : "x", &val))
+        if (num_px(c, tr_step_has(s, k) ? n : nc, ref, v, key, &val))
             return -EINVAL;
-        *out = (int)lround(centre ? val - size / 2.0 : val);
+        val = round(tr_step_has(s, k) ? val : val - size / 2.0);
+        if (!(val >= 0 && val <= ref))
+            return fail(c, -EINVAL, "cm-extract: %s %g is outside the %.0f px of the image", key,
+                        val, ref);
+        *out = (int)val;
         return 0;
     }
     focus_halves(s->focus, &fx, &fy);
-    *out = ((int)ref - size) * (vertical ? fy : fx) / 2;
+    *out = offset((int)ref - size, vertical ? fy : fx);
     return 0;
 }
 
@@ -240,7 +259,7 @@ static int plan_extract(const struct tr_geom_ctx *c, const struct tr_step *s,
                tr_step_has(s, TR_YC);
 
     focus_halves(s->focus, &fx, &fy);
-    *g = (struct tr_geom){0, 0, w, h, TR_GEOM_PAD, (w - cw) * fx / 2, (h - ch) * fy / 2};
+    *g = (struct tr_geom){0, 0, w, h, TR_GEOM_PAD, offset(w - cw, fx), offset(h - ch, fy)};
     if (s->crop_mode == TR_CM_PAD_EXTRACT)
         return 0;
     g->op = focus_is_smart(s) && !pos ? TR_GEOM_SMART : TR_GEOM_CROP;
@@ -266,7 +285,7 @@ int tr_geom_plan(const struct tr_geom_ctx *c, const struct tr_step *s, int cw, i
     if (s->crop_mode == TR_CM_EXTRACT || s->crop_mode == TR_CM_PAD_EXTRACT)
         rc = plan_extract(c, s, &v, w > 0 ? (int)w : cw, h > 0 ? (int)h : ch, g);
     else if (w > 0 && h > 0)
-        plan_box(s, cw, ch, (int)w, (int)h, g);
+        rc = plan_box(c, s, cw, ch, (int)w, (int)h, g);
     else if (w > 0 || h > 0)
         plan_one_side(s, cw, ch, w, h, g);
     if (rc)
