@@ -485,39 +485,54 @@ static int load_pixels(struct run *r, VipsImage **img)
     return plan_first_step(r);
 }
 
+/* The header of the page that will be loaded (page 0's says how many there are), so that the
+ * limits are checked on what is decoded: pg-2 of a TIFF may be far larger than page 1. */
+static int read_header(struct run *r, VipsImage **hdr, int *pages)
+{
+    VipsImage **t = local(r, 2);
+
+    if (open_source(r, 1, 0, 1, &t[0]))
+        return vips_fail(r, "cannot read the image header");
+    *pages = vips_image_get_n_pages(t[0]);
+    *hdr = t[0];
+    if (r->page == 0 || r->page >= *pages)
+        return 0;
+    if (open_source(r, 1, r->page, 1, &t[1]))
+        return vips_fail(r, "cannot read the header of the page");
+    *hdr = t[1];
+    return 0;
+}
+
 /* Read the header, check the limits, then open the source as the first step needs it. */
 static int load(struct run *r, VipsImage **img)
 {
-    VipsImage **t = local(r, 2);
-    int pages, rc;
+    VipsImage **t = local(r, 1), *hdr = NULL;
+    int pages = 0, rc;
 
     if (r->rq->pixels)
         return load_pixels(r, img);
-    if (open_source(r, 1, 0, 1, &t[0]))
-        return vips_fail(r, "cannot read the image header");
-    pages = vips_image_get_n_pages(t[0]);
+    if ((rc = read_header(r, &hdr, &pages)))
+        return rc;
     if (pages > 1 && !r->pg && (r->format == TR_FMT_GIF || r->format == TR_FMT_WEBP) &&
         (r->src.type == TR_SRC_GIF || r->src.type == TR_SRC_WEBP)) /* TIFF pages: no animation */
         r->frames = pages;
-    rc = check_input(r, t[0], pages);
+    rc = check_input(r, hdr, pages);
     if (rc)
         return rc;
-    r->orientation = vips_image_get_orientation(t[0]);
-    r->iw = vips_image_get_orientation_swap(t[0]) ? t[0]->Ysize : t[0]->Xsize;
-    r->ih = vips_image_get_orientation_swap(t[0]) ? t[0]->Xsize : t[0]->Ysize;
+    r->orientation = vips_image_get_orientation(hdr);
+    r->iw = vips_image_get_orientation_swap(hdr) ? hdr->Ysize : hdr->Xsize;
+    r->ih = vips_image_get_orientation_swap(hdr) ? hdr->Xsize : hdr->Ysize;
     rc = plan_first_step(r);
     if (rc)
         return rc;
     r->shrink = r->plan0_valid ? tr_geom_shrink(r->src.type, r->iw, r->ih, &r->plan0) : 1;
-    *img = t[0];
-    rc = wants_direct(r, t[0]) ? load_direct(r, t[0], img) : -ENOTSUP;
-    if (rc != -ENOTSUP)
-        return rc;
-    if (r->shrink == 1 && r->page == 0 && r->frames == 1)
-        return 0;
-    if (open_source(r, r->shrink, r->page, r->frames == 1 ? 1 : -1, &t[1]))
+    *img = hdr;
+    rc = wants_direct(r, hdr) ? load_direct(r, hdr, img) : -ENOTSUP;
+    if (rc != -ENOTSUP || (r->shrink == 1 && r->frames == 1))
+        return rc == -ENOTSUP ? 0 : rc;
+    if (open_source(r, r->shrink, r->page, r->frames == 1 ? 1 : -1, &t[0]))
         return vips_fail(r, "cannot open the image");
-    *img = t[1];
+    *img = t[0];
     return 0;
 }
 
