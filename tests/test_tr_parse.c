@@ -121,7 +121,8 @@ static const struct {
     {"rt-N360", ""},
     {"rt-45.5", "rt-45.5"},
     {"rt-N0.000001", "rt-359.999999"},
-    {"rt-auto", "rt-auto"},
+    {"rt-auto", ""},
+    {"rt-auto,w-10", "w-10"},
     {"fl-h", "fl-h"},
     {"fl-v", "fl-v"},
     {"fl-h_v", "fl-h_v"},
@@ -160,6 +161,7 @@ static const struct {
     {"e-sharpen", "e-sharpen"},
     {"e-sharpen-true", "e-sharpen"},
     {"e-sharpen-10", "e-sharpen-10"},
+    {"e-sharpen-30", "e-sharpen"},
     {"e-sharpen-01", "e-sharpen-1"},
     {"e-sharpen-0.5", "e-sharpen-0.5"},
     {"e-usm", "e-usm-2-2-0.8-0.024"},
@@ -169,6 +171,10 @@ static const struct {
     /* pg q f */
     {"pg-1", ""},
     {"pg-2", "pg-2"},
+    {"pg-2:pg-1", ""},
+    {"pg-2:w-10", "w-10,pg-2"},
+    {"pg-3:w-10:pg-2", "w-10,pg-2"},
+    {"q-50:w-10", "w-10,q-50"},
     {"q-1", "q-1"},
     {"q-80", ""},
     {"q-100", "q-100"},
@@ -569,8 +575,8 @@ static void test_fields(void)
     ok(s->rotate == 270 && s->trim == 10 && s->opacity == 30 && s->blur == 7 && s->page == 3 &&
            s->quality == 55 && s->zoom == 1.25,
        "numbers land in their fields");
-    s = step1("rt-auto", &c);
-    ok(s->rotate_auto && tr_step_has(s, TR_RT), "rt-auto sets rotate_auto");
+    s = step1("rt-auto,w-1", &c);
+    ok(s->rotate_auto && !tr_step_has(s, TR_RT), "rt-auto changes nothing: not marked as given");
     s = step1("t-false,w-1", &c);
     ok(!tr_step_has(s, TR_T), "t-false sets nothing");
     s = step1("bg-FF000050,b-3_0000FF", &c);
@@ -580,7 +586,8 @@ static void test_fields(void)
            s->border_color.a == 255,
        "b-3_0000FF: 3 px of opaque blue");
     s = step1("r-max,e-sharpen,e-usm", &c);
-    ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 0, "r-max, e-sharpen bare");
+    ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 30,
+       "r-max, e-sharpen bare (strength 30)");
     ok(s->usm[0] == 2 && s->usm[1] == 2 && s->usm[2] == 0.8 && s->usm[3] == 0.024,
        "bare e-usm takes 2-2-0.8-0.024");
     s = step1("e-usm-1.5-0.5-3-0.1,r-12", &c);

@@ -54,16 +54,19 @@ test_tr_geom_OBJS := $(O)/transform/tr_geom.o $(TR_PARSE_OBJS)
 test_tr_geom_LIBS := -lm
 $(O)/tests/test_tr_geom.o: CPPFLAGS += -Itransform
 
-UNIT_TESTS += test_tr_format test_tr_apply test_tr_bounds
+UNIT_TESTS += test_tr_format test_tr_apply test_tr_bounds test_tr_canon
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 test_tr_format_LIBS := -lm
 test_tr_apply_OBJS := $(TR_APPLY_OBJS)
 test_tr_apply_LIBS := $(TR_VIPS_LIBS)
 test_tr_bounds_OBJS := $(TR_APPLY_OBJS)
 test_tr_bounds_LIBS := $(TR_VIPS_LIBS)
+test_tr_canon_OBJS := $(TR_APPLY_OBJS)
+test_tr_canon_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
 $(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
 $(O)/tests/test_tr_bounds.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+$(O)/tests/test_tr_canon.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
 
 # bench program of scripts/bench-transform.sh (built, not run by make check)
 BENCHES += bench_transform

@@ -147,21 +147,21 @@ struct tr_color {
 struct tr_step {
     uint64_t has; /* (1 << enum tr_key) for every key given */
     struct tr_num w, h, ar, x, y, xc, yc, dpr, border_width, radius;
-    bool radius_max;                  /* r-max */
-    enum tr_crop crop;                /* c- */
-    enum tr_crop_mode crop_mode;      /* cm- */
-    enum tr_focus focus;              /* fo- */
-    double zoom;                      /* z- */
-    double rotate;                    /* rt-: degrees clockwise in [0, 360): N90 is 270 */
-    bool rotate_auto;                 /* rt-auto: apply EXIF orientation */
-    enum tr_flip flip;                /* fl- */
-    int trim;                         /* t-: 1..99 (t-true = 10; t-false sets nothing) */
+    bool radius_max;             /* r-max */
+    enum tr_crop crop;           /* c- */
+    enum tr_crop_mode crop_mode; /* cm- */
+    enum tr_focus focus;         /* fo- */
+    double zoom;                 /* z- */
+    double rotate;               /* rt-: degrees clockwise in [0, 360): N90 is 270 */
+    bool rotate_auto;  /* rt-auto: EXIF orientation, which is always applied: not in has */
+    enum tr_flip flip; /* fl- */
+    int trim;          /* t-: 1..99 (t-true = 10; t-false sets nothing) */
     struct tr_color bg, border_color; /* bg-, b-<width>_<colour> */
     double blur;                      /* bl-: 1..100 */
     int opacity;                      /* o-: 0..100 */
-    double sharpen;                   /* e-sharpen[-n]: 0 means the default strength */
+    double sharpen;                   /* e-sharpen[-n]: above 0, at most 100; bare is 30 */
     double usm[4];                    /* e-usm-<radius>-<sigma>-<amount>-<threshold> */
-    int page;                         /* pg-: 1-based frame or page */
+    int page;                         /* pg-: 1-based frame or page (tr_chain_page()) */
     int quality;                      /* q-: 1..100 */
     enum tr_format format;            /* f- */
     bool progressive, lossless, metadata, color_profile, orig; /* pr lo md cp orig: -true */
@@ -210,6 +210,16 @@ bool tr_chain_wants_original(const struct tr_chain *c);
 
 #define TR_QUALITY_DEFAULT 80 /* q- when no step gives it (ImageKit's) */
 
+/* The 1-based page or frame the chain loads: the last step's pg-, 1 when none gives one (pg-1
+ * then changes nothing: an animation stays animated). tr_apply() and tr_canonical() both use
+ * this rule, so "pg-2:pg-1" is "". */
+int tr_chain_page(const struct tr_chain *c);
+
+/* Whether step s changes no pixel: every key it gives is at its default (c-maintain_ratio,
+ * o-100) or belongs to the whole chain (q f pr lo md cp pg). tr_apply() skips such a step, as
+ * tr_canonical() writes nothing for it: "q-50:w-100" and "w-100,q-50" are one transform. */
+bool tr_step_is_noop(const struct tr_step *s);
+
 /* Output settings, resolved over the chain: for f q pr lo md cp the last step that sets a key
  * wins; unset keys take ImageKit's defaults (f auto, q 80, all flags false). */
 struct tr_output {
@@ -225,9 +235,17 @@ void tr_chain_output(const struct tr_chain *c, struct tr_output *out);
 /* Write the canonical text of c to buf (always NUL-terminated): keys in enum tr_key order,
  * numbers normalised, values that change nothing (defaults) left out, output settings once at
  * the end, so two spellings of one transformation ("h-300,w-300,c-maintain_ratio" and
- * "w-300,h-300") give one text: the cache key and ETag input.
- * Returns its length, or -ENOSPC when cap is too small. Pure. */
+ * "w-300,h-300") give one text: the cache key and ETag input. It says exactly what tr_apply()
+ * does with c: equal texts (with equal tr_hint_dpr() and tr_hint_width() for a chain that uses
+ * the hints) give equal bytes. Returns its length, or -ENOSPC when cap is too small. Pure. */
 int tr_canonical(const struct tr_chain *c, char *buf, size_t cap);
+
+/* The client hints as tr_apply() uses them, so that a cache key made of these values says what
+ * it does: Sec-CH-DPR for dpr-auto clamped to 0.1-5 and rounded to 2 decimals (0 when absent:
+ * raw 0 or below, or not a number); Sec-CH-Width for w-auto rounded up to the next 100 px, as
+ * ImageKit does (0 when absent). Idempotent; tr_apply() applies them itself. Pure. */
+double tr_hint_dpr(double raw);
+int tr_hint_width(long raw);
 
 /* ---- Formats ------------------------------------------------------------------------------ */
 

@@ -55,7 +55,9 @@ struct run {
     char *err;
     VipsObject *ctx; /* owns every intermediate image (style rule 22) */
     struct tr_sniff src;
-    struct tr_output out;  /* q pr lo md cp, resolved over the chain */
+    struct tr_output out;                     /* q pr lo md cp, resolved over the chain */
+    const struct tr_step *step[TR_MAX_STEPS]; /* the steps that do something (tr_step_is_noop) */
+    unsigned nsteps;
     enum tr_format format; /* never AUTO or ORIG */
     int iw, ih;            /* the source frame, oriented: iw and ih of expressions */
     int orientation;       /* EXIF 1..8 */
@@ -439,12 +441,10 @@ static int check_input(struct run *r, VipsImage *hdr, int pages)
  * trims first cannot be, since its size depends on pixels. */
 static int plan_first_step(struct run *r)
 {
-    const struct tr_chain *c = r->rq->chain;
-
-    if (c->nsteps == 0 || tr_step_has(&c->step[0], TR_T))
+    if (r->nsteps == 0 || tr_step_has(r->step[0], TR_T))
         return 0;
     r->plan0_valid = true;
-    return plan_geometry(r, &c->step[0], r->iw, r->ih, &r->plan0);
+    return plan_geometry(r, r->step[0], r->iw, r->ih, &r->plan0);
 }
 
 /* Decoded pixels (a video frame): wrapped when the rows are packed, else copied row by row.
@@ -1003,7 +1003,7 @@ static int background(struct run *r, const struct tr_step *s, VipsImage **img)
 /* Everything of a step after its trim, on one frame, in the documented order. */
 static int run_step(struct run *r, int step, const struct tr_geom *g, VipsImage **img)
 {
-    const struct tr_step *s = &r->rq->chain->step[step];
+    const struct tr_step *s = r->step[step];
     int rc = geometry(r, s, step, g, img);
 
     if (!rc && tr_step_has(s, TR_RT))
@@ -1024,18 +1024,17 @@ static int run_step(struct run *r, int step, const struct tr_geom *g, VipsImage 
 /* Every step on every frame: a step's size is planned once, from the first frame. */
 static int run_steps(struct run *r, VipsImage **frame, int n)
 {
-    const struct tr_chain *c = r->rq->chain;
     struct tr_geom g;
     int rc = 0;
 
-    for (unsigned i = 0; i < c->nsteps && !rc; i++) {
-        if (tr_step_has(&c->step[i], TR_T))
+    for (unsigned i = 0; i < r->nsteps && !rc; i++) {
+        if (tr_step_has(r->step[i], TR_T))
             for (int f = 0; f < n && !rc; f++)
-                rc = trim(r, &c->step[i], (int)i, &frame[f]);
+                rc = trim(r, r->step[i], (int)i, &frame[f]);
         if (!rc && i == 0 && r->plan0_valid)
             g = r->plan0;
         else if (!rc)
-            rc = plan_geometry(r, &c->step[i], frame[0]->Xsize, frame[0]->Ysize, &g);
+            rc = plan_geometry(r, r->step[i], frame[0]->Xsize, frame[0]->Ysize, &g);
         for (int f = 0; f < n && !rc; f++)
             rc = run_step(r, (int)i, &g, &frame[f]);
     }
@@ -1212,11 +1211,11 @@ static int check_request(struct run *r)
         r->format = tr_pick_format(c, &r->src, NULL, false);
     if (r->out.format == TR_FMT_GIF && r->src.type != TR_SRC_GIF) /* f-auto may pick GIF */
         return fail(r, -EINVAL, "f-gif: only a GIF source can be served as GIF");
-    for (unsigned i = 0; i < c->nsteps; i++) {
-        if (tr_step_has(&c->step[i], TR_PG)) { /* pg-1 changes nothing, as in tr_canonical() */
-            r->page = c->step[i].page > 1 ? c->step[i].page - 1 : 0;
-            r->pg = r->page > 0;
-        }
+    r->page = tr_chain_page(c) - 1; /* pg-1 changes nothing, as in tr_canonical() */
+    r->pg = r->page > 0;
+    for (unsigned i = 0; i < c->nsteps && i < TR_MAX_STEPS; i++) {
+        if (!tr_step_is_noop(&c->step[i]))
+            r->step[r->nsteps++] = &c->step[i];
         if (tr_step_has(&c->step[i], TR_BG))
             r->flatten = c->step[i].bg;
     }

@@ -74,6 +74,17 @@ static void out_step(struct canon *k, const struct tr_step *s)
             out_key(k, &tr_keys[t], s);
 }
 
+/* A step whose canonical text is empty: what it gives is all defaults or chain-level. Any
+ * key written fills buf, so a small one is enough. */
+bool tr_step_is_noop(const struct tr_step *s)
+{
+    char buf[8];
+    struct canon k = {.o = {buf, sizeof(buf), 0, false}};
+
+    out_step(&k, s);
+    return k.o.len == 0 && !k.o.full;
+}
+
 /* The chain-level keys, each with the value of the last step that gives it, in the last step
  * written. */
 static void out_chain_keys(struct canon *k, const struct tr_chain *c)

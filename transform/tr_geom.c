@@ -51,7 +51,7 @@ static int num_px(const struct tr_geom_ctx *c, const struct tr_num *n, double re
     double val = n->operand[0].value;
 
     if (n->kind == TR_NUM_AUTO) {
-        *out = c->hint_width > 0 ? ceil(c->hint_width / 100.0) * 100 : 0;
+        *out = tr_hint_width(c->hint_width);
         return 0;
     }
     if (n->kind == TR_NUM_LITERAL && n->operand[0].var == TR_VAR_NONE && val > 0 && val < 1) {
@@ -82,7 +82,7 @@ static int apply_dpr(const struct tr_geom_ctx *c, const struct tr_step *s, const
     double d = 1;
 
     if (s->dpr.kind == TR_NUM_AUTO)
-        d = c->hint_dpr > 0 ? fmin(fmax(c->hint_dpr, 0.1), 5) : 1;
+        d = c->hint_dpr > 0 ? tr_hint_dpr(c->hint_dpr) : 1;
     else if (tr_num_eval(&s->dpr, v, &d) || !(d > 0))
         return fail(c, -EINVAL, "dpr: not a positive number");
     if ((*w && (*w * d < 1 || *w * d > 5000)) || (*h && (*h * d < 1 || *h * d > 5000)))

@@ -286,6 +286,27 @@ int tr_num_eval(const struct tr_num *n, const struct tr_vars *v, double *out)
     return 0;
 }
 
+/* ---- Client hints -------------------------------------------------------------------------- */
+
+/* Two decimals: the cache key prints the value with %g, exact for these; and fewer variants. */
+double tr_hint_dpr(double raw)
+{
+    if (!(raw > 0))
+        return 0;
+    return round(fmin(fmax(raw, 0.1), 5) * 100) / 100;
+}
+
+/* Widths above this are over every output limit anyway: the rounding then cannot overflow. */
+#define HINT_WIDTH_MAX 100000
+
+int tr_hint_width(long raw)
+{
+    if (raw <= 0)
+        return 0;
+    raw = raw < HINT_WIDTH_MAX ? raw : HINT_WIDTH_MAX;
+    return (int)((raw + 99) / 100 * 100);
+}
+
 /* ---- Canonical text ------------------------------------------------------------------------ */
 
 void tr_out_decimal(struct tr_outbuf *o, double v)

@@ -503,9 +503,9 @@ static int parse_rotate(struct tr_parser *p, const struct tr_key_def *d, struct 
 {
     double deg;
 
-    if (tr_str_eq(v, "auto")) {
+    if (tr_str_eq(v, "auto")) { /* EXIF orientation is always applied: it changes nothing */
         p->step.rotate_auto = true;
-        return 0;
+        return TR_NO_EFFECT;
     }
     if (parse_decimal_in(p, d, v, &degrees_span, &deg))
         return -EINVAL;
@@ -579,18 +579,20 @@ static void print_radius(struct tr_outbuf *o, const struct tr_key_def *d, const 
         tr_out_num(o, &s->radius);
 }
 
+/* e-sharpen bare is e-sharpen-30 (libvips's own strength): one value, one canonical text. */
+#define SHARPEN_DEFAULT 30
+
 static int parse_sharpen(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    p->step.sharpen = 0;
+    p->step.sharpen = SHARPEN_DEFAULT;
     if (v.len == 0)
         return 0;
     return parse_decimal_in(p, d, v, &strength_span, &p->step.sharpen);
 }
 
-/* Bare e-sharpen (strength 0) is written bare. */
 static void print_sharpen(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    if (s->sharpen != 0)
+    if (s->sharpen != SHARPEN_DEFAULT)
         print_decimal(o, d, s);
 }
 
@@ -660,7 +662,7 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_E_SHARPEN] = {"e-sharpen", F(sharpen), parse_sharpen, print_sharpen, NULL, NULL,
                       TR_KEY_BARE},
     [TR_E_USM] = {"e-usm", F(usm), parse_usm, print_usm, NULL, NULL, TR_KEY_BARE},
-    [TR_PG] = {"pg", F(page), parse_page, print_whole, &page_whole, "1", 0},
+    [TR_PG] = {"pg", F(page), parse_page, print_whole, &page_whole, "1", TR_KEY_CHAIN},
     [TR_Q] = {"q", F(quality), parse_whole, print_whole, &quality_whole, TR_STR(TR_QUALITY_DEFAULT),
               TR_KEY_CHAIN},
     [TR_F] = {"f", F(format), parse_word, print_word, &formats, "auto", TR_KEY_CHAIN},
@@ -1005,6 +1007,16 @@ bool tr_chain_wants_original(const struct tr_chain *c)
         if (tr_step_has(&c->step[i], TR_ORIG) && c->step[i].orig)
             return true;
     return false;
+}
+
+int tr_chain_page(const struct tr_chain *c)
+{
+    int page = 1;
+
+    for (unsigned i = 0; i < c->nsteps; i++)
+        if (tr_step_has(&c->step[i], TR_PG))
+            page = c->step[i].page;
+    return page;
 }
 
 void tr_chain_output(const struct tr_chain *c, struct tr_output *out)
