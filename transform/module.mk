@@ -24,10 +24,12 @@ fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
 # ---- pipeline: tr_apply.c (the one libvips file), tr_geom.c (pure: the arithmetic of sizes,
-# crops and focus), tr_jpeg.c (libjpeg alone: the direct JPEG decoder), tr_orc.c (the lock around
-# liborc's code memory; every program that runs libvips links it), tr_format.c (pure), the CLI --
-TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_geom.o $(O)/transform/tr_jpeg.o \
-                 $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+# crops and focus), tr_bounds.c (a call's memory, deadline and cancel; a helper thread),
+# tr_jpeg.c (libjpeg alone: the direct JPEG decoder), tr_orc.c (the lock around liborc's code
+# memory; every program that runs libvips links it), tr_format.c (pure), the CLI --------------
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o \
+                 $(O)/transform/tr_jpeg.o $(O)/transform/tr_orc.o $(O)/transform/tr_format.o \
+                 $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
 $(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
@@ -38,8 +40,8 @@ blobkit-transform_LIBS := $(TR_VIPS_LIBS)
 
 # The direct JPEG decoder alone (libjpeg, no libvips): it makes its sources with libjpeg.
 UNIT_TESTS += test_tr_jpeg
-test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o
-test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg)
+test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o $(O)/transform/tr_bounds.o
+test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg) -lpthread
 $(O)/tests/test_tr_jpeg.o: CPPFLAGS += -Itransform $(call pkg_cflags,libjpeg)
 
 # Threads resizing at once through liborc (tr_orc.c).
@@ -65,7 +67,7 @@ test_tr_canon_OBJS := $(TR_APPLY_OBJS)
 test_tr_canon_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/test_tr_format.o: CPPFLAGS += -Itransform
 $(O)/tests/test_tr_apply.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
-$(O)/tests/test_tr_bounds.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+$(O)/tests/test_tr_bounds.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips) $(call pkg_cflags,libjpeg)
 $(O)/tests/test_tr_canon.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
 
 # bench program of scripts/bench-transform.sh (built, not run by make check)

@@ -325,9 +325,19 @@ struct tr_request {
     int hint_width;                 /* Sec-CH-Width for w-auto, 0 when absent */
     const struct tr_pixels *pixels; /* when set, the source (src and len are ignored) */
     /* Bounds on this one call; 0 / NULL: none.
-     * max_mem:     bytes of pixel memory the call may hold at once -> -E2BIG past it;
+     * max_mem:     bytes the call may hold -> -E2BIG, refused before the allocation that
+     *              would pass it. Counted: every image rendered into memory, the decoded
+     *              source when held whole (the direct JPEG decoder's buffer, an animation, a
+     *              progressive JPEG's coefficients, a padded tr_pixels copy), one strip of
+     *              each image computed in strips, the encoder's own memory (estimated per
+     *              pixel and format, measured), the encoded output. libvips's own counters
+     *              are process-wide, so these are computed from sizes (tr_bounds.h);
      * deadline_ns: CLOCK_MONOTONIC time in ns -> -ETIMEDOUT past it;
-     * cancel:      set by another thread (the client left) -> -ECANCELED. */
+     * cancel:      set by another thread (the client left) -> -ECANCELED.
+     * Both stop libvips through its kill flag within about a second; an encoder that
+     * nothing can stop once started (AVIF, WebP, palette PNG, GIF, progressive JPEG) then
+     * runs on a helper thread, which is left to finish on its own and free what it holds
+     * (two at most, process-wide; past that the call waits for its encoder). */
     size_t max_mem;
     uint64_t deadline_ns;
     const atomic_bool *cancel;
@@ -347,6 +357,9 @@ struct tr_image {
 /* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted
  * loaders, turns its operation cache off and sets its thread count. Returns 0 or -1. */
 int tr_init(const char *argv0, int vips_threads);
+
+/* At the end of main(): waits for the encoders left running by calls that were stopped, then
+ * shuts libvips down. */
 void tr_shutdown(void);
 
 /* A thread that ran tr_apply() calls this before it exits (libvips per-thread state). */
@@ -358,6 +371,7 @@ void tr_thread_done(void);
  * -EINVAL  the chain cannot apply to this image (an expression divides by zero, an extract
  *          region outside the image, f-gif for a non-GIF source);
  * -ENOMEM  out of memory;
+ * -E2BIG   also: rq->max_mem would be exceeded;
  * -ETIMEDOUT / -ECANCELED  rq->deadline_ns passed / *rq->cancel was set. */
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
 

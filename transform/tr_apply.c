@@ -19,6 +19,7 @@
  * tr_geom.c (pure arithmetic). Every intermediate image hangs off one context object, unreffed
  * once at the end. */
 #include "tr.h"
+#include "tr_bounds.h"
 #include "tr_geom.h"
 #include "tr_jpeg.h"
 
@@ -58,15 +59,18 @@ struct run {
     struct tr_output out;                     /* q pr lo md cp, resolved over the chain */
     const struct tr_step *step[TR_MAX_STEPS]; /* the steps that do something (tr_step_is_noop) */
     unsigned nsteps;
-    enum tr_format format; /* never AUTO or ORIG */
-    int iw, ih;            /* the source frame, oriented: iw and ih of expressions */
-    int orientation;       /* EXIF 1..8 */
-    int page;              /* pg-: the 0-based frame to load */
-    bool pg;               /* a step says pg-2 or later: one frame, even of an animation */
-    int frames;            /* frames decoded and kept */
-    int shrink;            /* shrink-on-load factor used */
-    bool direct;           /* decoded by tr_jpeg.c rather than a libvips loader */
-    bool plan0_valid;      /* plan0 was sized before loading (shrink-on-load) */
+    enum tr_format format;    /* never AUTO or ORIG */
+    int iw, ih;               /* the source frame, oriented: iw and ih of expressions */
+    int orientation;          /* EXIF 1..8 */
+    int page;                 /* pg-: the 0-based frame to load */
+    bool pg;                  /* a step says pg-2 or later: one frame, even of an animation */
+    int frames;               /* frames decoded and kept */
+    int shrink;               /* shrink-on-load factor used */
+    bool direct;              /* decoded by tr_jpeg.c rather than a libvips loader */
+    struct tr_jpeg_info jpeg; /* a JPEG source's markers */
+    struct tr_bounds bounds;  /* memory counted, deadline, cancel */
+    VipsImage *borrowed;      /* wraps the caller's tr_pixels: never left to a helper thread */
+    bool plan0_valid;         /* plan0 was sized before loading (shrink-on-load) */
     struct tr_geom plan0;
     struct tr_color flatten; /* behind transparency when the format has none */
     struct memo memo[TR_MAX_STEPS];
@@ -84,11 +88,10 @@ __attribute__((format(printf, 3, 4))) static int fail(struct run *r, int rc, con
     return rc;
 }
 
-/* A libvips call failed: report what we were doing and the last line of libvips's message
- * (earlier lines may be left over from failures libvips recovered from). The buffer is shared
- * by all threads, so the text is advisory; copying also clears it. Any libvips failure here
- * means the source could not be decoded: our own checks run first. */
-static int vips_fail(struct run *r, const char *what)
+/* "<what>: " and the last line of libvips's message into err (earlier lines may be left over
+ * from failures libvips recovered from). The buffer is shared by all threads, so the text is
+ * advisory; copying also clears it. */
+static void vips_message(const char *what, char err[TR_ERR_LEN])
 {
     char *msg = vips_error_buffer_copy();
     char *line = msg;
@@ -98,9 +101,47 @@ static int vips_fail(struct run *r, const char *what)
     for (char *nl = strchr(msg, '\n'); nl; nl = strchr(nl + 1, '\n'))
         line = nl + 1;
     n = strlen(line);
-    fail(r, -EBADMSG, "%s: %.*s", what, (int)(n > 80 ? 80 : n), line);
+    snprintf(err, TR_ERR_LEN, "%s: %.*s", what, (int)(n > 80 ? 80 : n), line);
     g_free(msg);
+}
+
+/* A libvips call failed: stopped by the deadline or the cancel flag (the kill flag, below), or
+ * else the source could not be decoded, since our own checks run first. */
+static int vips_fail(struct run *r, const char *what)
+{
+    if (tr_bounds_expired(&r->bounds)) {
+        vips_error_clear();
+        return tr_bounds_check(&r->bounds, r->err);
+    }
+    vips_message(what, r->err);
     return -EBADMSG;
+}
+
+/* libvips's eval signal, from a sink computing an image downstream of img: a call past its
+ * deadline or cancelled kills img, and so every computation that still reads from it. */
+static void on_eval(VipsImage *img, VipsProgress *progress, void *bounds)
+{
+    (void)progress;
+    if (tr_bounds_expired(bounds))
+        vips_image_set_kill(img, TRUE);
+}
+
+/* Have img, an image that reads from nothing of ours (a source, a memory image), signal
+ * progress to on_eval(): every image computed from it does so through it. */
+static void watch(struct run *r, VipsImage *img)
+{
+    if (!tr_bounds_watched(&r->bounds))
+        return;
+    vips_image_set_progress(img, TRUE);
+    g_signal_connect(img, "eval", G_CALLBACK(on_eval), &r->bounds);
+}
+
+/* Count the memory of a w x h image of img's bands and format (times n) as held. */
+static int charge(struct run *r, const VipsImage *img, int w, int h, uint64_t n, const char *what)
+{
+    uint64_t bytes = (uint64_t)w * (uint64_t)h * VIPS_IMAGE_SIZEOF_PEL(img) * n;
+
+    return tr_bounds_charge(&r->bounds, bytes, what, r->err);
 }
 
 static VipsImage **local(struct run *r, int n)
@@ -159,11 +200,18 @@ static int size_px(struct run *r, const struct tr_num *n, VipsImage *img, const 
  * image is usually small by then, and the limits bound it. */
 static int materialise(struct run *r, VipsImage **img)
 {
-    VipsImage **t = local(r, 1);
+    VipsImage **t = local(r, 1), *in = *img;
+    uint64_t strip = tr_bounds_strip(in->Xsize, in->Bands, VIPS_IMAGE_SIZEOF_ELEMENT(in));
 
-    t[0] = vips_image_copy_memory(*img);
+    if (in->dtype == VIPS_IMAGE_SETBUF || in->dtype == VIPS_IMAGE_SETBUF_FOREIGN)
+        return 0; /* in memory already: copy_memory would return it */
+    if (charge(r, in, in->Xsize, in->Ysize, 1, "an image held in memory") ||
+        tr_bounds_room(&r->bounds, strip, "the strips that compute it", r->err))
+        return -E2BIG;
+    t[0] = vips_image_copy_memory(in);
     if (!t[0])
         return vips_fail(r, "cannot decode the image");
+    watch(r, t[0]);
     *img = t[0];
     return 0;
 }
@@ -222,8 +270,8 @@ static int embed(struct run *r, VipsImage **img, int x, int y, int w, int h, str
     VipsArrayDouble *bg;
     int rc;
 
-    if (fit_colour(r, &in, c))
-        return -EBADMSG;
+    if ((rc = fit_colour(r, &in, c)))
+        return rc;
     if (c.a < 255 && !vips_image_hasalpha(in)) {
         if (vips_addalpha(in, &t[0], NULL))
             return vips_fail(r, "cannot add alpha");
@@ -302,12 +350,15 @@ static int resize_to(struct run *r, VipsImage **img, int w, int h)
 /* ---- Load: JPEG decoded directly --------------------------------------------------------- */
 
 /* Whether tr_jpeg.c should decode the source: a JPEG whose shrunk size stays within
- * max_direct_pixels, since it is held whole in memory where libvips's loader streams it. */
+ * max_direct_pixels, since it is held whole in memory where libvips's loader streams it, and
+ * whose coefficients, if it is progressive (libjpeg holds them all, whatever the output size),
+ * are no more than those of a max_direct_pixels image. */
 static bool wants_direct(const struct run *r, const VipsImage *hdr)
 {
     uint64_t w = (uint64_t)(hdr->Xsize / r->shrink), h = (uint64_t)(hdr->Ysize / r->shrink);
 
-    return r->src.type == TR_SRC_JPEG && w * h <= r->lim->max_direct_pixels;
+    return r->src.type == TR_SRC_JPEG && w * h <= r->lim->max_direct_pixels &&
+           r->jpeg.coef_bytes <= r->lim->max_direct_pixels * 6;
 }
 
 /* The pixels of tr_jpeg_decode() go when the image wrapping them closes. */
@@ -348,14 +399,20 @@ static void copy_metadata(VipsImage *from, VipsImage *img)
 static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
 {
     VipsImage **t = local(r, 1);
+    uint64_t bytes = (uint64_t)(hdr->Xsize / r->shrink) * (uint64_t)(hdr->Ysize / r->shrink) *
+                         (uint64_t)hdr->Bands +
+                     r->jpeg.coef_bytes;
+    struct tr_jpeg_bounds lim = {r->lim->max_input_pixels, bytes + (4 << 20), TR_JPEG_MAX_SCANS,
+                                 &r->bounds}; /* 4 MB: libjpeg's tables and row buffers */
     struct tr_jpeg_pixels px;
-    int rc =
-        tr_jpeg_decode(r->rq->src, r->rq->len, r->shrink, r->lim->max_input_pixels, &px, r->err);
+    int rc = tr_bounds_room(&r->bounds, bytes, "the decoded source", r->err);
 
+    rc = rc ? rc : tr_jpeg_decode(r->rq->src, r->rq->len, r->shrink, &lim, &px, r->err);
     if (rc == -EBADMSG)
         r->err[0] = '\0';
     if (rc)
         return rc == -EBADMSG ? -ENOTSUP : rc;
+    tr_bounds_charge(&r->bounds, bytes, "the decoded source", r->err);
     if (px.bands != hdr->Bands || px.width != hdr->Xsize / r->shrink ||
         px.height != hdr->Ysize / r->shrink) { /* not what libvips's loader would give */
         tr_jpeg_free(px.data);
@@ -371,6 +428,7 @@ static int load_direct(struct run *r, VipsImage *hdr, VipsImage **out)
     vips_image_init_fields(t[0], px.width, px.height, px.bands, VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
                            hdr->Type, hdr->Xres, hdr->Yres);
     copy_metadata(hdr, t[0]);
+    watch(r, t[0]);
     r->direct = true;
     *out = t[0];
     return 0;
@@ -434,6 +492,10 @@ static int check_input(struct run *r, VipsImage *hdr, int pages)
     if (px > r->lim->max_input_pixels)
         return fail(r, -E2BIG, "the source is %dx%d pixels%s, over the limit of %llu", hdr->Xsize,
                     hdr->Ysize, frames_note(r, note), (unsigned long long)r->lim->max_input_pixels);
+    if (r->src.type == TR_SRC_JPEG && !tr_jpeg_scan(r->rq->src, r->rq->len, &r->jpeg) &&
+        r->jpeg.scans > TR_JPEG_MAX_SCANS) /* each scan is a pass over the whole image */
+        return fail(r, -E2BIG, "the JPEG has %d scans, over the limit of %d", r->jpeg.scans,
+                    TR_JPEG_MAX_SCANS);
     return 0;
 }
 
@@ -467,6 +529,8 @@ static int load_pixels(struct run *r, VipsImage **img)
         t[0] = vips_image_new_from_memory(p->data, row * (size_t)p->height, p->width, p->height,
                                           p->bands, VIPS_FORMAT_UCHAR);
     } else {
+        if (tr_bounds_charge(&r->bounds, row * (size_t)p->height, "the frame's copy", r->err))
+            return -E2BIG;
         t[0] = vips_image_new_memory();
         vips_image_init_fields(t[0], p->width, p->height, p->bands, VIPS_FORMAT_UCHAR,
                                VIPS_CODING_NONE, VIPS_INTERPRETATION_sRGB, 1.0, 1.0);
@@ -477,6 +541,8 @@ static int load_pixels(struct run *r, VipsImage **img)
     }
     if (!t[0])
         return vips_fail(r, "cannot wrap the decoded frame");
+    watch(r, t[0]);
+    r->borrowed = p->stride == row ? t[0] : NULL;
     t[0]->Type = VIPS_INTERPRETATION_sRGB;
     r->orientation = 1;
     r->iw = p->width;
@@ -503,10 +569,38 @@ static int read_header(struct run *r, VipsImage **hdr, int *pages)
     return 0;
 }
 
+/* libvips's loader: the header's image itself when nothing is shrunk and one frame is read,
+ * else the source opened again as the first step needs it. Counted: a progressive JPEG's
+ * coefficients and an animation are held whole; the rest streams in strips. */
+static int load_vips(struct run *r, VipsImage *hdr, VipsImage **img)
+{
+    VipsImage **t = local(r, 1);
+    int w = hdr->Xsize / r->shrink, h = hdr->Ysize / r->shrink,
+        sample = VIPS_IMAGE_SIZEOF_ELEMENT(hdr);
+    int rc = tr_bounds_charge(&r->bounds, r->jpeg.coef_bytes, "a progressive JPEG's coefficients",
+                              r->err);
+
+    if (!rc && r->frames > 1)
+        rc = charge(r, hdr, w, h, (uint64_t)r->frames, "the decoded animation");
+    else if (!rc)
+        rc = tr_bounds_room(&r->bounds, tr_bounds_strip(w, hdr->Bands, sample),
+                            "the decoded source", r->err);
+    if (rc)
+        return rc;
+    *img = hdr;
+    if (r->shrink > 1 || r->frames > 1) {
+        if (open_source(r, r->shrink, r->page, r->frames == 1 ? 1 : -1, &t[0]))
+            return vips_fail(r, "cannot open the image");
+        *img = t[0];
+    }
+    watch(r, *img);
+    return 0;
+}
+
 /* Read the header, check the limits, then open the source as the first step needs it. */
 static int load(struct run *r, VipsImage **img)
 {
-    VipsImage **t = local(r, 1), *hdr = NULL;
+    VipsImage *hdr = NULL;
     int pages = 0, rc;
 
     if (r->rq->pixels)
@@ -526,14 +620,8 @@ static int load(struct run *r, VipsImage **img)
     if (rc)
         return rc;
     r->shrink = r->plan0_valid ? tr_geom_shrink(r->src.type, r->iw, r->ih, &r->plan0) : 1;
-    *img = hdr;
     rc = wants_direct(r, hdr) ? load_direct(r, hdr, img) : -ENOTSUP;
-    if (rc != -ENOTSUP || (r->shrink == 1 && r->frames == 1))
-        return rc == -ENOTSUP ? 0 : rc;
-    if (open_source(r, r->shrink, r->page, r->frames == 1 ? 1 : -1, &t[0]))
-        return vips_fail(r, "cannot open the image");
-    *img = t[0];
-    return 0;
+    return rc == -ENOTSUP ? load_vips(r, hdr, img) : rc;
 }
 
 /* ---- Prepare: first resize, colour, orientation ------------------------------------------ */
@@ -568,11 +656,12 @@ static int to_srgb(struct run *r, VipsImage **img)
 static int autorotate(struct run *r, VipsImage **img)
 {
     VipsImage **t = local(r, 1);
+    int rc;
 
     if (r->orientation <= 1 || r->orientation > 8)
         return 0;
-    if (r->orientation != 2 && materialise(r, img))
-        return -EBADMSG;
+    if (r->orientation != 2 && (rc = materialise(r, img)))
+        return rc;
     if (vips_autorot(*img, &t[0], NULL))
         return vips_fail(r, "cannot apply the EXIF orientation");
     *img = t[0];
@@ -631,11 +720,10 @@ static int trim(struct run *r, const struct tr_step *s, int step, VipsImage **im
 {
     struct memo *m = &r->memo[step];
     VipsImage **t = local(r, 1);
+    int rc;
 
-    if (materialise(r, img))
-        return -EBADMSG;
-    if (!m->trim_set && find_trim(r, s, *img, m))
-        return -EBADMSG;
+    if ((rc = materialise(r, img)) || (!m->trim_set && (rc = find_trim(r, s, *img, m))))
+        return rc;
     if (m->trim_width == 0 || m->trim_height == 0)
         return 0;
     if (vips_extract_area(*img, &t[0], m->trim_left, m->trim_top, m->trim_width, m->trim_height,
@@ -651,10 +739,11 @@ static int smart_crop(struct run *r, int step, const struct tr_geom *g, VipsImag
 {
     struct memo *m = &r->memo[step];
     VipsImage **t = local(r, 2);
+    int rc;
 
     if (!m->crop_set) {
-        if (materialise(r, img))
-            return -EBADMSG;
+        if ((rc = materialise(r, img)))
+            return rc;
         if (vips_smartcrop(*img, &t[0], g->ow, g->oh, "interesting", VIPS_INTERESTING_ATTENTION,
                            NULL))
             return vips_fail(r, "cannot crop");
@@ -708,8 +797,8 @@ static int rotate_any(struct run *r, const struct tr_step *s, double deg, VipsIm
     VipsArrayDouble *bg;
     int rc;
 
-    if (fit_colour(r, &in, c))
-        return -EBADMSG;
+    if ((rc = fit_colour(r, &in, c)))
+        return rc;
     if (c.a < 255 && !vips_image_hasalpha(in)) {
         if (vips_addalpha(in, &t[0], NULL))
             return vips_fail(r, "cannot add alpha");
@@ -732,12 +821,13 @@ static int rotate(struct run *r, const struct tr_step *s, VipsImage **img)
                                       VIPS_ANGLE_D270};
     VipsImage **t = local(r, 1);
     double deg = fmod(s->rotate, 360);
+    int rc;
 
     deg = deg < 0 ? deg + 360 : deg;
     if (s->rotate_auto || deg == 0)
         return 0;
-    if (materialise(r, img))
-        return -EBADMSG;
+    if ((rc = materialise(r, img)))
+        return rc;
     if (fmod(deg, 90) != 0)
         return rotate_any(r, s, deg, img);
     if (vips_rot(*img, &t[0], right[(int)(deg / 90)], NULL))
@@ -750,6 +840,7 @@ static int rotate(struct run *r, const struct tr_step *s, VipsImage **img)
 static int flip(struct run *r, enum tr_flip how, VipsImage **img)
 {
     VipsImage **t = local(r, 2);
+    int rc;
 
     if (how & TR_FLIP_H) {
         if (vips_flip(*img, &t[0], VIPS_DIRECTION_HORIZONTAL, NULL))
@@ -757,8 +848,8 @@ static int flip(struct run *r, enum tr_flip how, VipsImage **img)
         *img = t[0];
     }
     if (how & TR_FLIP_V) {
-        if (materialise(r, img))
-            return -EBADMSG;
+        if ((rc = materialise(r, img)))
+            return rc;
         if (vips_flip(*img, &t[1], VIPS_DIRECTION_VERTICAL, NULL))
             return vips_fail(r, "cannot flip");
         *img = t[1];
@@ -771,10 +862,10 @@ static int contrast(struct run *r, VipsImage **img)
 {
     VipsImage **t = local(r, 3);
     VipsImage *colour, *alpha;
-    int lo, hi;
+    int lo, hi, rc;
 
-    if (materialise(r, img) || split_alpha(r, *img, &colour, &alpha))
-        return -EBADMSG;
+    if ((rc = materialise(r, img)) || (rc = split_alpha(r, *img, &colour, &alpha)))
+        return rc;
     if (vips_colourspace(colour, &t[0], VIPS_INTERPRETATION_B_W, NULL) ||
         vips_percent(t[0], 1, &lo, NULL) || vips_percent(t[0], 99, &hi, NULL))
         return vips_fail(r, "cannot measure contrast");
@@ -809,14 +900,15 @@ static int blur(struct run *r, double sigma, VipsImage **img)
 {
     VipsImage **t = local(r, 1);
     int w = (*img)->Xsize, h = (*img)->Ysize, k = tr_geom_blur_shrink(sigma, w, h);
+    int rc;
 
     if (k == 1)
         return gauss(r, sigma, img);
     if (vips_shrink(*img, &t[0], k, k, NULL))
         return vips_fail(r, "cannot blur");
     *img = t[0];
-    if (gauss(r, sigma / k, img))
-        return -EBADMSG;
+    if ((rc = gauss(r, sigma / k, img)))
+        return rc;
     return resize_to(r, img, w, h);
 }
 
@@ -842,14 +934,15 @@ static int unsharp(struct run *r, const double usm[4], VipsImage **img)
     VipsImage **t = local(r, 7);
     VipsImage *colour, *alpha, *blurred;
     double sigma = usm[1] > 0 ? usm[1] : usm[0] > 0 ? usm[0] / 2 : 1;
+    int rc;
 
-    if (tr_geom_blur_shrink(sigma, (*img)->Xsize, (*img)->Ysize) > 1 && materialise(r, img))
-        return -EBADMSG;
-    if (split_alpha(r, *img, &colour, &alpha))
-        return -EBADMSG;
+    if ((tr_geom_blur_shrink(sigma, (*img)->Xsize, (*img)->Ysize) > 1 &&
+         (rc = materialise(r, img))) ||
+        (rc = split_alpha(r, *img, &colour, &alpha)))
+        return rc;
     blurred = colour;
-    if (blur(r, sigma, &blurred))
-        return -EBADMSG;
+    if ((rc = blur(r, sigma, &blurred)))
+        return rc;
     if (vips_subtract(colour, blurred, &t[1], NULL) || vips_linear1(t[1], &t[2], usm[2], 0, NULL) ||
         vips_add(colour, t[2], &t[3], NULL) || vips_abs(t[1], &t[4], NULL) ||
         vips_more_const1(t[4], &t[5], usm[3] * 255, NULL) ||
@@ -862,20 +955,21 @@ static int unsharp(struct run *r, const double usm[4], VipsImage **img)
 static int effects(struct run *r, const struct tr_step *s, VipsImage **img)
 {
     VipsImage **t = local(r, 1);
+    int rc;
 
     if (tr_step_has(s, TR_E_GRAYSCALE)) {
         if (vips_colourspace(*img, &t[0], VIPS_INTERPRETATION_B_W, NULL))
             return vips_fail(r, "cannot make grayscale");
         *img = t[0];
     }
-    if (tr_step_has(s, TR_E_CONTRAST) && contrast(r, img))
-        return -EBADMSG;
-    if (tr_step_has(s, TR_BL) && s->blur > 0 && blur(r, s->blur / 2, img)) /* bl is a radius */
-        return -EBADMSG;
-    if (tr_step_has(s, TR_E_SHARPEN) && sharpen(r, s, img))
-        return -EBADMSG;
-    if (tr_step_has(s, TR_E_USM) && unsharp(r, s->usm, img))
-        return -EBADMSG;
+    if (tr_step_has(s, TR_E_CONTRAST) && (rc = contrast(r, img)))
+        return rc;
+    if (tr_step_has(s, TR_BL) && s->blur > 0 && (rc = blur(r, s->blur / 2, img))) /* a radius */
+        return rc;
+    if (tr_step_has(s, TR_E_SHARPEN) && (rc = sharpen(r, s, img)))
+        return rc;
+    if (tr_step_has(s, TR_E_USM) && (rc = unsharp(r, s->usm, img)))
+        return rc;
     return 0;
 }
 
@@ -884,14 +978,15 @@ static int opacity(struct run *r, int percent, VipsImage **img)
 {
     VipsImage **t = local(r, 2);
     VipsImage *colour, *alpha;
+    int rc;
 
     if (!vips_image_hasalpha(*img)) {
         if (vips_addalpha(*img, &t[0], NULL))
             return vips_fail(r, "cannot add alpha");
         *img = t[0];
     }
-    if (split_alpha(r, *img, &colour, &alpha))
-        return -EBADMSG;
+    if ((rc = split_alpha(r, *img, &colour, &alpha)))
+        return rc;
     if (vips_linear1(alpha, &t[1], percent / 100.0, 0, "uchar", TRUE, NULL))
         return vips_fail(r, "cannot apply opacity");
     return join_alpha(r, colour, t[1], img);
@@ -940,11 +1035,13 @@ static int corner_mask(struct run *r, int w, int h, double rx, double ry, VipsIm
 {
     VipsImage **t = local(r, 9);
     double k = fmin(rx, ry);
+    int rc;
 
     if (vips_xyz(&t[0], w, h, NULL))
         return vips_fail(r, "cannot round corners");
-    if (corner_axis(r, t[0], 0, w, rx, &t[1]) || corner_axis(r, t[0], 1, h, ry, &t[2]))
-        return -EBADMSG;
+    if ((rc = corner_axis(r, t[0], 0, w, rx, &t[1])) ||
+        (rc = corner_axis(r, t[0], 1, h, ry, &t[2])))
+        return rc;
     if (vips_linear1(t[1], &t[3], 0.5 / rx, 0, NULL) ||
         vips_linear1(t[2], &t[4], 0.5 / ry, 0, NULL) || vips_multiply(t[3], t[3], &t[5], NULL) ||
         vips_multiply(t[4], t[4], &t[6], NULL) || vips_add(t[5], t[6], &t[7], NULL) ||
@@ -962,6 +1059,7 @@ static int radius(struct run *r, const struct tr_step *s, VipsImage **img)
     VipsImage *colour, *alpha, *mask;
     int w = (*img)->Xsize, h = (*img)->Ysize;
     double rx = w / 2.0, ry = h / 2.0, rr;
+    int rc;
 
     if (!s->radius_max) {
         if (size_px(r, &s->radius, *img, "r", &rr))
@@ -970,8 +1068,8 @@ static int radius(struct run *r, const struct tr_step *s, VipsImage **img)
     }
     if (rx < 1 || ry < 1)
         return 0;
-    if (corner_mask(r, w, h, rx, ry, &t[0]) || split_alpha(r, *img, &colour, &alpha))
-        return -EBADMSG;
+    if ((rc = corner_mask(r, w, h, rx, ry, &t[0])) || (rc = split_alpha(r, *img, &colour, &alpha)))
+        return rc;
     mask = t[0];
     if (alpha && (vips_multiply(alpha, t[0], &t[1], NULL) ||
                   vips_linear1(t[1], &t[2], 1 / 255.0, 0, "uchar", TRUE, NULL)))
@@ -989,8 +1087,8 @@ static int background(struct run *r, const struct tr_step *s, VipsImage **img)
 
     if (!tr_step_has(s, TR_BG) || s->bg.a < 255 || !vips_image_hasalpha(*img))
         return 0;
-    if (fit_colour(r, img, s->bg))
-        return -EBADMSG;
+    if ((rc = fit_colour(r, img, s->bg)))
+        return rc;
     bg = colour_array(*img, s->bg, false);
     rc = vips_flatten(*img, &t[0], "background", bg, NULL);
     vips_area_unref(VIPS_AREA(bg));
@@ -1028,7 +1126,8 @@ static int run_steps(struct run *r, VipsImage **frame, int n)
     int rc = 0;
 
     for (unsigned i = 0; i < r->nsteps && !rc; i++) {
-        if (tr_step_has(r->step[i], TR_T))
+        rc = tr_bounds_check(&r->bounds, r->err);
+        if (!rc && tr_step_has(r->step[i], TR_T))
             for (int f = 0; f < n && !rc; f++)
                 rc = trim(r, r->step[i], (int)i, &frame[f]);
         if (!rc && i == 0 && r->plan0_valid)
@@ -1127,8 +1226,8 @@ static int output_bands(struct run *r, VipsImage **img)
     int rc;
 
     if (!format_has_alpha(r->format) && vips_image_hasalpha(*img)) {
-        if (fit_colour(r, img, r->flatten))
-            return -EBADMSG;
+        if ((rc = fit_colour(r, img, r->flatten)))
+            return rc;
         bg = colour_array(*img, r->flatten, false);
         rc = vips_flatten(*img, &t[0], "background", bg, NULL);
         vips_area_unref(VIPS_AREA(bg));
@@ -1144,47 +1243,145 @@ static int output_bands(struct run *r, VipsImage **img)
     return 0;
 }
 
-/* Encode: this is where libvips decodes and runs the whole pipeline. */
-static int save(struct run *r, VipsImage *img, void **buf, size_t *len, gboolean strip)
-{
-    const struct tr_output *o = &r->out;
+/* One encode, on whichever thread runs it: its own reference to the image, the settings,
+ * the result. */
+struct save_job {
+    VipsImage *img; /* (transfer full) */
+    enum tr_format format;
+    struct tr_output out;
+    gboolean strip;
+    void *buf; /* the encoded image, g_malloc'ed */
+    size_t len;
+    int rc;
+    char err[TR_ERR_LEN];
+};
 
-    switch (r->format) {
-    case TR_FMT_PNG:
-        return vips_pngsave_buffer(img, buf, len, "palette", !o->lossless, "Q", o->quality, "strip",
-                                   strip, NULL);
-    case TR_FMT_WEBP:
-        return vips_webpsave_buffer(img, buf, len, "Q", o->quality, "lossless", o->lossless,
-                                    "strip", strip, NULL);
-    case TR_FMT_AVIF:
-        return vips_heifsave_buffer(img, buf, len, "Q", o->quality, "lossless", o->lossless,
-                                    "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort",
-                                    AVIF_EFFORT, "strip", strip, NULL);
-    case TR_FMT_GIF:
-        return vips_gifsave_buffer(img, buf, len, "effort", GIF_EFFORT, "strip", strip, NULL);
-    default:
-        return vips_jpegsave_buffer(img, buf, len, "Q", o->quality, "optimize_coding", TRUE,
-                                    "interlace", o->progressive, "strip", strip, NULL);
+/* Encode: this is where libvips decodes and runs the whole pipeline. */
+static void save(void *arg)
+{
+    struct save_job *j = arg;
+    const struct tr_output *o = &j->out;
+    VipsImage *img = j->img;
+    int rc;
+
+    if (j->format == TR_FMT_PNG)
+        rc = vips_pngsave_buffer(img, &j->buf, &j->len, "palette", !o->lossless, "Q", o->quality,
+                                 "strip", j->strip, NULL);
+    else if (j->format == TR_FMT_WEBP)
+        rc = vips_webpsave_buffer(img, &j->buf, &j->len, "Q", o->quality, "lossless", o->lossless,
+                                  "strip", j->strip, NULL);
+    else if (j->format == TR_FMT_AVIF)
+        rc = vips_heifsave_buffer(img, &j->buf, &j->len, "Q", o->quality, "lossless", o->lossless,
+                                  "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, "effort",
+                                  AVIF_EFFORT, "strip", j->strip, NULL);
+    else if (j->format == TR_FMT_GIF)
+        rc = vips_gifsave_buffer(img, &j->buf, &j->len, "effort", GIF_EFFORT, "strip", j->strip,
+                                 NULL);
+    else
+        rc = vips_jpegsave_buffer(img, &j->buf, &j->len, "Q", o->quality, "optimize_coding", TRUE,
+                                  "interlace", o->progressive, "strip", j->strip, NULL);
+    if (rc)
+        vips_message("cannot transform the image", j->err);
+    j->rc = rc ? -EBADMSG : 0;
+}
+
+static void save_release(void *arg)
+{
+    struct save_job *j = arg;
+
+    g_free(j->buf);
+    g_object_unref(j->img);
+    g_free(j);
+}
+
+/* The saver on a helper thread, so that the call returns on time even when nothing can stop
+ * the encoder (tr_bounds_unstoppable()): j's image is in memory, and reads nothing of the
+ * caller's. Returns 0 when j is done, or -ETIMEDOUT / -ECANCELED when the helper was left to
+ * finish j and release it. */
+static int save_on_helper(struct run *r, struct save_job *j)
+{
+    int rc;
+
+    g_signal_handlers_disconnect_by_data(j->img, &r->bounds); /* r is gone when j ends */
+    rc = tr_bounds_run(&r->bounds, save, save_release, tr_thread_done, j, r->err);
+    if (rc == -EAGAIN)
+        save(j);
+    return rc == -EAGAIN ? 0 : rc;
+}
+
+/* A copy of img in memory of our own. */
+static int own_copy(struct run *r, VipsImage **img)
+{
+    VipsImage **t = local(r, 1);
+
+    if (vips_copy(*img, &t[0], NULL))
+        return vips_fail(r, "cannot copy the image");
+    *img = t[0];
+    return materialise(r, img);
+}
+
+/* Counted for the encode: a strip of the image and the encoder's own memory. */
+static int charge_encode(struct run *r, VipsImage *img)
+{
+    int h = r->frames > 1 ? vips_image_get_page_height(img) : img->Ysize;
+    uint64_t bytes = tr_bounds_strip(img->Xsize, img->Bands, VIPS_IMAGE_SIZEOF_ELEMENT(img)) +
+                     tr_bounds_encoder(&r->out, r->format, img->Xsize, h, img->Bands, r->frames);
+
+    return tr_bounds_charge(&r->bounds, bytes, "the encoder", r->err);
+}
+
+/* The result of j into out: a saver stopped by the kill flag is the deadline or the cancel. */
+static int take_result(struct run *r, struct save_job *j, struct tr_image *out)
+{
+    int rc = j->rc;
+
+    if (rc && tr_bounds_expired(&r->bounds))
+        return tr_bounds_check(&r->bounds, r->err);
+    if (rc) {
+        memcpy(r->err, j->err, TR_ERR_LEN);
+        return rc;
     }
+    rc = tr_bounds_charge(&r->bounds, j->len, "the encoded image", r->err);
+    if (rc)
+        return rc;
+    *out = (struct tr_image){.data = j->buf,
+                             .len = j->len,
+                             .format = r->format,
+                             .width = j->img->Xsize,
+                             .height = j->img->Ysize,
+                             .load_shrink = r->shrink,
+                             .load_direct = r->direct};
+    if (r->frames > 1)
+        out->height = vips_image_get_page_height(j->img);
+    j->buf = NULL;
+    return 0;
 }
 
 static int encode(struct run *r, VipsImage *img, struct tr_image *out)
 {
-    gboolean strip;
+    bool helper = tr_bounds_watched(&r->bounds) && tr_bounds_unstoppable(&r->out, r->format);
+    struct save_job *j;
+    gboolean strip = TRUE;
     int rc = output_bands(r, &img);
 
     if (!rc)
         rc = metadata(r, &img, &strip);
-    if (rc)
+    if (!rc)
+        rc = charge_encode(r, img);
+    if (!rc && helper)
+        rc = img == r->borrowed ? own_copy(r, &img) : materialise(r, &img);
+    if (rc || (rc = tr_bounds_check(&r->bounds, r->err)))
         return rc;
-    if (save(r, img, &out->data, &out->len, strip))
-        return vips_fail(r, "cannot transform the image");
-    out->format = r->format;
-    out->width = img->Xsize;
-    out->height = r->frames > 1 ? vips_image_get_page_height(img) : img->Ysize;
-    out->load_shrink = r->shrink;
-    out->load_direct = r->direct;
-    return 0;
+    j = g_new0(struct save_job, 1);
+    *j = (struct save_job){
+        .img = g_object_ref(img), .format = r->format, .out = r->out, .strip = strip};
+    if (helper && (rc = save_on_helper(r, j)))
+        return rc; /* the helper releases j */
+    if (!helper)
+        save(j);
+    rc = take_result(r, j, out);
+    save_release(j);
+    return rc;
 }
 
 /* ---- API --------------------------------------------------------------------------------- */
@@ -1231,7 +1428,10 @@ int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_
 
     memset(out, 0, sizeof(*out));
     err[0] = '\0';
+    tr_bounds_init(&r.bounds, rq);
     rc = check_request(&r);
+    if (!rc)
+        rc = tr_bounds_check(&r.bounds, err);
     if (rc)
         return rc;
     r.ctx = VIPS_OBJECT(vips_image_new());
@@ -1318,6 +1518,7 @@ int tr_init(const char *argv0, int vips_threads)
 
 void tr_shutdown(void)
 {
+    tr_bounds_drain();
     vips_shutdown();
 }
 
