@@ -2,7 +2,8 @@
 # transform/'s objects export only tr_ names (both builds), so nothing of it can clash with
 # another module or a library linked into the same program. Two exceptions, on purpose:
 # cli.o's main, and tr_orc.o's orc_program_compile/orc_program_free, which must carry liborc's
-# names to take its calls (transform/tr_orc.c).
+# names to take its calls (transform/tr_orc.c). And libvips stays inside the files that run a
+# call: tr_apply.c, tr_step.c, tr_run.c and their tr_run.h.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -19,3 +20,7 @@ for build in rel san; do
         grep -v -E '^tr_orc.o: orc_program_(compile|free)$' || true)
     is "$build: every other global symbol starts with tr_" "$stray" ""
 done
+
+vips=$(cd "$ROOT" && grep -l -E '#include (<vips/|"tr_run.h")' transform/*.[ch] | tr '\n' ' ')
+is "only tr_apply.c, tr_run.[ch] and tr_step.[ch] include libvips" "$vips" \
+    "transform/tr_apply.c transform/tr_run.c transform/tr_run.h transform/tr_step.h "

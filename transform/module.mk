@@ -23,16 +23,18 @@ fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h common/pct.h
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
-# ---- pipeline: tr_apply.c (the one libvips file), tr_geom.c (pure: the arithmetic of sizes,
-# crops and focus), tr_bounds.c (a call's memory, deadline and cancel; a helper thread),
-# tr_jpeg.c (libjpeg alone: the direct JPEG decoder), tr_orc.c (the lock around liborc's code
-# memory; every program that runs libvips links it), tr_format.c (pure), the CLI --------------
-TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o \
-                 $(O)/transform/tr_jpeg.o $(O)/transform/tr_orc.o $(O)/transform/tr_format.o \
-                 $(TR_PARSE_OBJS)
+# ---- pipeline: tr_apply.c, tr_step.c, tr_run.c (the libvips files: the call, the steps, what
+# both use), tr_geom.c (pure: the arithmetic of sizes, crops and focus), tr_bounds.c (a call's
+# memory, deadline and cancel; a helper thread), tr_jpeg.c (libjpeg alone: the direct JPEG
+# decoder), tr_orc.c (the lock around liborc's code memory; every program that runs libvips
+# links it), tr_format.c (pure), the CLI ---------------------------------------------------------
+TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
+                 $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o $(O)/transform/tr_jpeg.o \
+                 $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
-$(O)/transform/tr_apply.o: CPPFLAGS += $(call pkg_cflags,vips)
+$(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o: \
+    CPPFLAGS += $(call pkg_cflags,vips)
 
 PROGS += blobkit-transform
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
