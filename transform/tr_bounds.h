@@ -68,8 +68,8 @@ bool tr_bounds_unstoppable(const struct tr_output *out, enum tr_format f);
  * -ETIMEDOUT or -ECANCELED at once. Returns 0 when run(arg) finished (the caller then owns arg
  * and releases it), or that error with err set. At most TR_BOUNDS_MAX_LEFT helpers are left
  * running at once, process-wide: past that the caller waits for its own, as if it had run the
- * call itself, and gets the error when it ends. -EAGAIN: no thread could be started (the call
- * did not run). */
+ * call itself, and gets 0 when it ends (the work is done: its result is as good as late).
+ * -EAGAIN: no thread could be started (the call did not run). */
 typedef void (*tr_bounds_fn)(void *arg);
 #define TR_BOUNDS_MAX_LEFT 2
 int tr_bounds_run(struct tr_bounds *b, tr_bounds_fn run, tr_bounds_fn release,
