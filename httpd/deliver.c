@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SNIFF_BYTES 4096
-#define ENGINE_VERSION "blobhttpd-1" /* part of every derived ETag: bump when output changes */
+#define ENGINE_VERSION "blobhttpd-2" /* part of every derived ETag: bump when output changes */
 
 /* ---- Finding the file ---------------------------------------------------------------------- */
 
