@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define SNIFF_BYTES 4096
-#define ENGINE_VERSION "blobhttpd-1" /* part of every derived ETag: bump when output changes */
+#define ENGINE_VERSION "blobhttpd-2" /* part of every derived ETag: bump when output changes */
 
 /* ---- Finding the file ---------------------------------------------------------------------- */
 
@@ -371,10 +371,10 @@ static void read_hints(struct conn *c)
         return;
     double v = dpr ? strtod(dpr, &end) : 0;
     if (dpr && end != dpr && v > 0 && v <= 5)
-        c->hint_dpr = v;
+        c->hint_dpr = tr_hint_dpr(v); /* the value tr_apply() uses, so the key says it */
     long w = width ? strtol(width, &end, 10) : 0;
     if (width && end != width && w > 0 && w <= 16383)
-        c->hint_width = (int)w;
+        c->hint_width = tr_hint_width(w);
 }
 
 /* The cache key of a derived image (source identity, format, hints, canonical chain), and its

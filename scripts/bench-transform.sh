@@ -9,7 +9,7 @@
 #   thumbnail  bare vips_thumbnail_buffer();
 #   shrink     bare jpegload with shrink 2/4/8, vips_resize, centre crop: on Debian's libvips
 #              8.14 this is up to 2x faster than vips_thumbnail, which skips shrink-on-load
-#              when the shrink is under 2x of a JPEG factor (reference/performance.md).
+#              when the shrink is under 2x of a JPEG factor.
 # ratio = blobkit / the faster bare loop in images/s (target >= 0.95). The loops run interleaved,
 # BENCH_ROUNDS times each, and each figure is the best round: on a shared machine interference
 # only ever slows a round down. CPU ms per image (best round) is printed too, with the same

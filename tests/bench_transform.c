@@ -8,6 +8,8 @@
  *   blobkit    tr_apply() on "w-W[,h-H]", exactly what blobhttpd runs;
  *   blobkit-vips  the same with max_direct_pixels 0: JPEG decoded by libvips's loader rather
  *              than by tr_jpeg.c, to measure what the direct decoder saves;
+ *   blobkit-bounded  the same with a memory budget (512 MiB), a deadline (30 s away) and a
+ *              cancel flag, as blobhttpd sets them: what watching a call costs;
  *   thumbnail  bare vips_thumbnail_buffer();
  *   shrink     bare libvips with our shrink-on-load: jpegload shrink 2/4/8, resize, crop.
  * All three encode alike (Q 80, optimised Huffman, stripped) with the same libvips settings
@@ -57,6 +59,7 @@ static int save_jpeg(VipsImage *im)
 
 static int one_blobkit(struct bench *b)
 {
+    static const atomic_bool never = false;
     struct tr_request rq = {
         .chain = &b->chain, .src = b->src, .len = b->len, .format = TR_FMT_JPEG};
     struct tr_limits lim = TR_LIMITS_DEFAULT;
@@ -66,6 +69,11 @@ static int one_blobkit(struct bench *b)
 
     if (strcmp(b->mode, "blobkit-vips") == 0)
         lim.max_direct_pixels = 0;
+    if (strcmp(b->mode, "blobkit-bounded") == 0) {
+        rq.max_mem = (size_t)512 << 20;
+        rq.deadline_ns = (uint64_t)((now() + 30) * 1e9);
+        rq.cancel = &never;
+    }
     rq.limits = &lim;
     rc = tr_apply(&rq, &img, err);
     if (rc)
@@ -168,8 +176,8 @@ int main(int argc, char **argv)
     double secs, t0, cpu0;
 
     if (argc != 7 || tr_init(argv[0], 1)) {
-        fprintf(stderr, "usage: bench_transform blobkit|blobkit-vips|thumbnail|shrink FILE W H "
-                        "THREADS SECONDS\n");
+        fprintf(stderr, "usage: bench_transform blobkit|blobkit-vips|blobkit-bounded|thumbnail|"
+                        "shrink FILE W H THREADS SECONDS\n");
         return 2;
     }
     b.mode = argv[1];

@@ -141,6 +141,8 @@ hint_etag=$(header ETag "$D/h")
 curl -s -D "$D/h" -o "$D/img" -H 'Sec-CH-DPR: 2' "$U/tr:w-100,dpr-auto/photos/cat.jpg"
 is "dpr-auto from Sec-CH-DPR" "$(dims "$D/img")" 200x133
 curl -s -D "$D/h" -o /dev/null -H 'Sec-CH-Width: 300' "$U/tr:w-auto/photos/cat.jpg"
+is "a hint that rounds to the same 300 px, the same ETag" "$(header ETag "$D/h")" "$hint_etag"
+curl -s -D "$D/h" -o /dev/null -H 'Sec-CH-Width: 301' "$U/tr:w-auto/photos/cat.jpg"
 ok "another hint, another ETag" test "$(header ETag "$D/h")" != "$hint_etag"
 curl -s -D "$D/h" -o "$D/img" -r 0-9 "$U/tr:w-300/photos/cat.jpg"
 is "Range on a derived image" "$(wc -c <"$D/img")" 10

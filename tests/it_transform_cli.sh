@@ -64,3 +64,17 @@ ok "a missing file fails" grep -q "cannot read missing.jpg" err.txt
 is "a missing operand is a usage error (2)" "$rc" 2
 "$bt" --max-frames x w-10 in.jpg x.jpg 2>/dev/null && rc=0 || rc=$?
 is "a bad option value is a usage error (2)" "$rc" 2
+
+# Bounds of one transform: memory and time (blobhttpd's defaults, 512 MiB and 30 s).
+step='w-9999,h-9999,c-force,fl-v,e-contrast'
+"$bt" --max-mem-mb 256 "$step:$step:$step:$step:$step:$step:$step:$step" grain.png x.jpg \
+    2>err.txt && rc=0 || rc=$?
+is "--max-mem-mb 256: eight 300 MB steps fail (1)" "$rc" 1
+ok "over the memory budget, it says" grep -q "256 MB of memory" err.txt
+ms=$(elapsed_ms "$bt" --timeout 0.3 'w-6000,h-6000,c-force,lo-true' grain.png slow.png) && rc=0 ||
+    rc=$?
+is "--timeout 0.3 on a 36 MP PNG encode fails (1)" "$rc" 1
+ok "past the deadline, it says" grep -q "deadline" "$T/elapsed.out"
+ok "and stops well before the encode would end (${ms} ms)" test "$ms" -lt 5000
+"$bt" --timeout x w-10 in.jpg x.jpg 2>/dev/null && rc=0 || rc=$?
+is "a bad --timeout is a usage error (2)" "$rc" 2

@@ -27,6 +27,7 @@ struct res {
 };
 
 static struct tr_limits limits;
+static const struct tr_jpeg_bounds unbounded = {UINT64_MAX, 0, 0, NULL};
 
 /* ---- Making sources --------------------------------------------------------------------- */
 
@@ -892,7 +893,7 @@ static bool damage_agrees(struct src s, int *rc)
     struct tr_jpeg_pixels px;
     struct tr_info info;
     char err[TR_ERR_LEN] = "";
-    int own = tr_jpeg_decode(s.data, s.len, 8, UINT64_MAX, &px, err);
+    int own = tr_jpeg_decode(s.data, s.len, 8, &unbounded, &px, err);
     bool header = tr_probe(s.data, s.len, &limits, &info, err) == 0;
     bool same = d.rc == v.rc && (d.rc != 0 || (same_bytes(&d, &v) && d.img.load_direct)) &&
                 (!header || own == -ENOTSUP || (own == 0) == (v.rc == 0));
@@ -973,7 +974,7 @@ static void test_direct_damage(void)
     ok(o.rc == 0 && o.img.load_direct && o.img.load_shrink == 8 && o.img.height == 20,
        "the damage tests run on the direct decoder at 1/8 (32x%d)", o.img.height);
     res_free(&o);
-    ok(tr_jpeg_decode(cut.data, cut.len, 8, UINT64_MAX, &px, err) == -EBADMSG &&
+    ok(tr_jpeg_decode(cut.data, cut.len, 8, &unbounded, &px, err) == -EBADMSG &&
            strstr(err, "Premature end"),
        "a cut JPEG, decoded directly: %s", err);
     o = run("w-32", cut);

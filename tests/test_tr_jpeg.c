@@ -8,8 +8,12 @@
 #include "check.h"
 
 #include <errno.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <jpeglib.h>
+
+static const struct tr_jpeg_bounds unbounded = {UINT64_MAX, 0, 0, NULL};
 
 /* A JPEG made by encode(): malloc'ed by libjpeg's memory destination. */
 struct jpeg {
@@ -118,7 +122,7 @@ static void decodes(const struct spec *sp, const char *what)
 
     for (int s = 1; s <= 8; s *= 2) {
         struct tr_jpeg_pixels px;
-        int rc = tr_jpeg_decode(j.data, j.len, s, UINT64_MAX, &px, err), ref_width = 0;
+        int rc = tr_jpeg_decode(j.data, j.len, s, &unbounded, &px, err), ref_width = 0;
         unsigned char *ref = rc == 0 ? reference(&j, s, &ref_width) : NULL;
 
         ok(rc == 0 && px.width == sp->w / s && px.height == sp->h / s && px.bands == sp->comps &&
@@ -136,7 +140,7 @@ static int decode_guarded(const struct jpeg *j, size_t len, int shrink, char err
 {
     const char *in = check_guard((const char *)j->data, len);
     struct tr_jpeg_pixels px;
-    int rc = tr_jpeg_decode(in, len, shrink, UINT64_MAX, &px, err);
+    int rc = tr_jpeg_decode(in, len, shrink, &unbounded, &px, err);
 
     tr_jpeg_free(px.data);
     return rc;
@@ -240,7 +244,7 @@ static void declines(const struct spec *sp, const char *what)
     struct jpeg j = encode(sp);
     struct tr_jpeg_pixels px;
     char err[TR_ERR_LEN] = "untouched";
-    int rc = tr_jpeg_decode(j.data, j.len, 8, UINT64_MAX, &px, err);
+    int rc = tr_jpeg_decode(j.data, j.len, 8, &unbounded, &px, err);
 
     ok(rc == -ENOTSUP && px.data == NULL && strcmp(err, "untouched") == 0,
        "%s is left to libvips (rc %d)", what, rc);
@@ -256,9 +260,13 @@ static void limits(void)
     struct tr_jpeg_pixels px;
     char err[TR_ERR_LEN] = "";
 
-    ok(tr_jpeg_decode(j.data, j.len, 8, 64 * 48 - 1, &px, err) == -E2BIG && strstr(err, "64x48"),
+    ok(tr_jpeg_decode(j.data, j.len, 8, &(struct tr_jpeg_bounds){64 * 48 - 1, 0, 0, NULL}, &px,
+                      err) == -E2BIG &&
+           strstr(err, "64x48"),
        "one pixel over max_pixels: -E2BIG (%s)", err);
-    ok(tr_jpeg_decode(j.data, j.len, 8, 64 * 48, &px, err) == 0 && px.width == 8,
+    ok(tr_jpeg_decode(j.data, j.len, 8, &(struct tr_jpeg_bounds){64 * 48, 0, 0, NULL}, &px, err) ==
+               0 &&
+           px.width == 8,
        "exactly max_pixels decodes");
     tr_jpeg_free(px.data);
     for (size_t i = 2; i + 8 < j.len; i++)
@@ -266,12 +274,108 @@ static void limits(void)
             memcpy(j.data + i + 5, "\xea\x60\xea\x60", 4);
             break;
         }
-    ok(tr_jpeg_decode(j.data, j.len, 8, 100000000u, &px, err) == -E2BIG &&
+    ok(tr_jpeg_decode(j.data, j.len, 8, &(struct tr_jpeg_bounds){100000000u, 0, 0, NULL}, &px,
+                      err) == -E2BIG &&
            strstr(err, "60000x60000"),
        "a 60000x60000 header is refused before decoding: %s", err);
-    ok(tr_jpeg_decode(j.data, j.len, 3, UINT64_MAX, &px, err) == -ENOTSUP,
+    ok(tr_jpeg_decode(j.data, j.len, 3, &unbounded, &px, err) == -ENOTSUP,
        "a scale libjpeg's DCT does not offer (1/3) is left to libvips");
     free(j.data);
+}
+
+/* j with its frame header saying w x h: a small file whose header claims a big image. */
+static void claim_size(struct jpeg *j, int w, int h)
+{
+    for (size_t i = 2; i + 8 < j->len; i++)
+        if (j->data[i] == 0xff && (j->data[i + 1] == 0xc0 || j->data[i + 1] == 0xc2)) {
+            j->data[i + 5] = (unsigned char)(h >> 8), j->data[i + 6] = (unsigned char)h;
+            j->data[i + 7] = (unsigned char)(w >> 8), j->data[i + 8] = (unsigned char)w;
+            return;
+        }
+}
+
+static long peak_rss_mb(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* The marker walk: scans and coefficients worked out by hand from libjpeg's layout. */
+static void scan_info(void)
+{
+    struct jpeg base = encode(&(struct spec){64, 48, 3, JCS_RGB, JCS_YCbCr, false, false, 0});
+    struct jpeg prog = encode(&(struct spec){64, 48, 3, JCS_RGB, JCS_YCbCr, false, true, 2});
+    struct jpeg grey = encode(&(struct spec){61, 47, 1, JCS_GRAYSCALE, JCS_GRAYSCALE, 0, 1, 0});
+    struct tr_jpeg_info in;
+
+    int rc = tr_jpeg_scan(check_guard((char *)base.data, base.len), base.len, &in);
+
+    ok(rc == 0 && !in.progressive && in.coef_bytes == 0, "a baseline JPEG is not progressive");
+    /* 4:2:0: Y 8x6 blocks, Cb and Cr 4x3 each: 72 blocks of 64 2-byte coefficients */
+    rc = tr_jpeg_scan(check_guard((char *)prog.data, prog.len), prog.len, &in);
+    ok(rc == 0 && in.progressive && in.scans == 10 && in.coef_bytes == 72 * 128,
+       "a progressive 64x48 JPEG: 10 scans, 9216 bytes of coefficients (%d, %llu)", in.scans,
+       (unsigned long long)in.coef_bytes);
+    rc = tr_jpeg_scan(check_guard((char *)grey.data, grey.len), grey.len, &in);
+    ok(rc == 0 && in.scans == 6 && in.coef_bytes == 8 * 6 * 128,
+       "a progressive 61x47 grey JPEG: 6 scans, 8x6 blocks (%d, %llu)", in.scans,
+       (unsigned long long)in.coef_bytes);
+    claim_size(&prog, 10000, 10000);
+    rc = tr_jpeg_scan(prog.data, prog.len, &in);
+    ok(rc == 0 && in.coef_bytes == 1250ull * 1250 * 128 * 3 / 2,
+       "one claiming 10000x10000: 300 MB of coefficients (%llu)",
+       (unsigned long long)in.coef_bytes);
+    for (size_t n = 0; n < prog.len; n += 7)
+        tr_jpeg_scan(check_guard((char *)prog.data, n), n, &in);
+    ok(tr_jpeg_scan(check_guard("\xff\xd8\xff", 3), 3, &in) == -EBADMSG,
+       "no frame header: -EBADMSG (and every cut of a file is walked within its bytes)");
+    free(base.data), free(prog.data), free(grey.data);
+}
+
+/* What a decode may use: memory (libjpeg's own allocations included), scans, time. */
+static void bounds(void)
+{
+    struct jpeg prog = encode(&(struct spec){203, 157, 3, JCS_RGB, JCS_YCbCr, false, true, 0});
+    struct tr_bounds call = {0};
+    struct tr_jpeg_pixels px;
+    char err[TR_ERR_LEN] = "";
+    long before;
+    atomic_bool stop = true;
+
+    ok(tr_jpeg_decode(prog.data, prog.len, 8,
+                      &(struct tr_jpeg_bounds){UINT64_MAX, 1 << 20, 0, NULL}, &px, err) == 0,
+       "a progressive 203x157 decodes in 1 MB (%s)", err);
+    tr_jpeg_free(px.data);
+    ok(tr_jpeg_decode(prog.data, prog.len, 8,
+                      &(struct tr_jpeg_bounds){UINT64_MAX, 8 << 10, 0, NULL}, &px, err) == -E2BIG &&
+           px.data == NULL,
+       "not in 8 KB, less than its coefficients: -E2BIG (%s)", err);
+    ok(tr_jpeg_decode(prog.data, prog.len, 8, &(struct tr_jpeg_bounds){UINT64_MAX, 0, 10, NULL},
+                      &px, err) == 0,
+       "its 10 scans decode with max_scans 10");
+    tr_jpeg_free(px.data);
+    ok(tr_jpeg_decode(prog.data, prog.len, 8, &(struct tr_jpeg_bounds){UINT64_MAX, 0, 9, NULL}, &px,
+                      err) == -E2BIG &&
+           strstr(err, "9 scans"),
+       "not with max_scans 9: -E2BIG (%s)", err);
+    call.deadline_ns = 1; /* long past */
+    ok(tr_jpeg_decode(prog.data, prog.len, 8, &(struct tr_jpeg_bounds){UINT64_MAX, 0, 0, &call},
+                      &px, err) == -ETIMEDOUT,
+       "past the call's deadline: -ETIMEDOUT (%s)", err);
+    call = (struct tr_bounds){.cancel = &stop};
+    ok(tr_jpeg_decode(prog.data, prog.len, 8, &(struct tr_jpeg_bounds){UINT64_MAX, 0, 0, &call},
+                      &px, err) == -ECANCELED,
+       "cancelled: -ECANCELED (%s)", err);
+    claim_size(&prog, 10000, 10000);
+    before = peak_rss_mb();
+    ok(tr_jpeg_decode(prog.data, prog.len, 8,
+                      &(struct tr_jpeg_bounds){UINT64_MAX, 64 << 20, 0, NULL}, &px, err) == -E2BIG,
+       "a header claiming a 100 MP progressive image, in 64 MB: -E2BIG (%s)", err);
+    ok(peak_rss_mb() - before < 64, "before its 300 MB of coefficients are allocated (%ld MB)",
+       peak_rss_mb() - before);
+    free(prog.data);
 }
 
 int main(void)
@@ -298,5 +402,7 @@ int main(void)
     declines(&(struct spec){32, 32, 4, JCS_CMYK, JCS_YCCK, false, false, 0}, "YCCK");
     declines(&(struct spec){32, 32, 3, JCS_RGB, JCS_RGB, false, false, 0}, "RGB-coded");
     limits();
+    scan_info();
+    bounds();
     return check_done();
 }

@@ -121,7 +121,8 @@ static const struct {
     {"rt-N360", ""},
     {"rt-45.5", "rt-45.5"},
     {"rt-N0.000001", "rt-359.999999"},
-    {"rt-auto", "rt-auto"},
+    {"rt-auto", ""},
+    {"rt-auto,w-10", "w-10"},
     {"fl-h", "fl-h"},
     {"fl-v", "fl-v"},
     {"fl-h_v", "fl-h_v"},
@@ -160,6 +161,7 @@ static const struct {
     {"e-sharpen", "e-sharpen"},
     {"e-sharpen-true", "e-sharpen"},
     {"e-sharpen-10", "e-sharpen-10"},
+    {"e-sharpen-30", "e-sharpen"},
     {"e-sharpen-01", "e-sharpen-1"},
     {"e-sharpen-0.5", "e-sharpen-0.5"},
     {"e-usm", "e-usm-2-2-0.8-0.024"},
@@ -169,6 +171,10 @@ static const struct {
     /* pg q f */
     {"pg-1", ""},
     {"pg-2", "pg-2"},
+    {"pg-2:pg-1", ""},
+    {"pg-2:w-10", "w-10,pg-2"},
+    {"pg-3:w-10:pg-2", "w-10,pg-2"},
+    {"q-50:w-10", "w-10,q-50"},
     {"q-1", "q-1"},
     {"q-80", ""},
     {"q-100", "q-100"},
@@ -569,8 +575,8 @@ static void test_fields(void)
     ok(s->rotate == 270 && s->trim == 10 && s->opacity == 30 && s->blur == 7 && s->page == 3 &&
            s->quality == 55 && s->zoom == 1.25,
        "numbers land in their fields");
-    s = step1("rt-auto", &c);
-    ok(s->rotate_auto && tr_step_has(s, TR_RT), "rt-auto sets rotate_auto");
+    s = step1("rt-auto,w-1", &c);
+    ok(s->rotate_auto && !tr_step_has(s, TR_RT), "rt-auto changes nothing: not marked as given");
     s = step1("t-false,w-1", &c);
     ok(!tr_step_has(s, TR_T), "t-false sets nothing");
     s = step1("bg-FF000050,b-3_0000FF", &c);
@@ -580,7 +586,8 @@ static void test_fields(void)
            s->border_color.a == 255,
        "b-3_0000FF: 3 px of opaque blue");
     s = step1("r-max,e-sharpen,e-usm", &c);
-    ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 0, "r-max, e-sharpen bare");
+    ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 30,
+       "r-max, e-sharpen bare (strength 30)");
     ok(s->usm[0] == 2 && s->usm[1] == 2 && s->usm[2] == 0.8 && s->usm[3] == 0.024,
        "bare e-usm takes 2-2-0.8-0.024");
     s = step1("e-usm-1.5-0.5-3-0.1,r-12", &c);
@@ -828,11 +835,11 @@ static void test_colors(void)
     size_t n = 0;
     int wrong = 0, alpha_wrong = 0;
     char buf[16];
-    struct outbuf o;
+    struct tr_outbuf o;
 
-    for (name = color_name_at(0, &rgb); name; name = color_name_at(++n, &rgb)) {
+    for (name = tr_color_name_at(0, &rgb); name; name = tr_color_name_at(++n, &rgb)) {
         s = (struct str){check_guard(name, strlen(name)), strlen(name)};
-        if (strcmp(prev, name) >= 0 || color_parse(s, &col) ||
+        if (strcmp(prev, name) >= 0 || tr_color_parse(s, &col) ||
             (uint32_t)(col.r << 16 | col.g << 8 | col.b) != rgb || col.a != 255)
             wrong++;
         prev = name;
@@ -844,12 +851,12 @@ static void test_colors(void)
         snprintf(in, sizeof(in), "123456%02d", aa);
         snprintf(want, sizeof(want), aa == 99 ? "123456" : "123456%02d", aa);
         s = (struct str){check_guard(in, 8), 8};
-        o = (struct outbuf){buf, sizeof(buf), 0, false};
-        if (color_parse(s, &col)) {
+        o = (struct tr_outbuf){buf, sizeof(buf), 0, false};
+        if (tr_color_parse(s, &col)) {
             alpha_wrong++;
             continue;
         }
-        out_color(&o, &col);
+        tr_out_color(&o, &col);
         alpha_wrong += strcmp(buf, want) != 0;
     }
     ok(alpha_wrong == 0, "every opacity 00-99 maps to an alpha and back (%d wrong)", alpha_wrong);
@@ -899,8 +906,37 @@ static void test_canonical_bounds(void)
     ok(tr_canonical(&c, small, 0) == -ENOSPC, "so does an empty one");
 }
 
+/* The descriptor table: one complete row per key, no name twice, and every row's default is
+ * a value its parser takes and that leaves the canonical text empty. */
+static void test_table(void)
+{
+    int incomplete = 0, twice = 0, dflt_wrong = 0;
+    struct tr_chain c;
+    char err[TR_ERR_LEN], text[64];
+
+    for (int k = 0; k < TR_KEY_COUNT; k++) {
+        const struct tr_key_def *d = &tr_keys[k];
+
+        incomplete += !d->name || !d->parse || !d->print;
+        for (int j = 0; d->name && j < k; j++)
+            twice += tr_keys[j].name && strcmp(tr_keys[j].name, d->name) == 0;
+        if (!d->name || !d->dflt)
+            continue;
+        snprintf(text, sizeof(text), "w-10,%s-%s", d->name, d->dflt);
+        if (parse(text, &c, err) || strcmp(canonical(&c), "w-10") != 0) {
+            printf("# %s: %s\n", text, err[0] ? err : canonical(&c));
+            dflt_wrong++;
+        }
+    }
+    ok(incomplete == 0, "every key has a name, a parser and a printer (%d not)", incomplete);
+    ok(twice == 0, "no key name is in the table twice (%d)", twice);
+    ok(dflt_wrong == 0, "every default parses and is left out of the canonical text (%d not)",
+       dflt_wrong);
+}
+
 int main(void)
 {
+    test_table();
     test_goods();
     test_bads();
     test_round_trip();

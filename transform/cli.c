@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -33,7 +34,11 @@ static const char usage[] =
     "  --max-output-dim N\n"
     "  --max-frames N\n"
     "  --max-direct-pixels N  decode a JPEG whole with libjpeg when shrink-on-load leaves at\n"
-    "                         most N pixels (default 4000000; 0: always libvips's loader)\n";
+    "                         most N pixels (default 4000000; 0: always libvips's loader)\n"
+    "  --max-mem-mb N         memory the transform may hold, in MiB (default 512, as\n"
+    "                         blobhttpd; 0: no limit)\n"
+    "  --timeout S            seconds the transform may take (default 30, as blobhttpd;\n"
+    "                         0: no limit)\n";
 
 struct opts {
     const char *accept;
@@ -42,6 +47,8 @@ struct opts {
     double dpr;
     int width;
     struct tr_limits lim;
+    unsigned long long max_mem_mb;
+    double timeout; /* seconds */
 };
 
 /* A whole number in [min, max] from s, or -EINVAL. */
@@ -92,6 +99,11 @@ static int set_number(struct opts *o, int key, const char *arg)
         return parse_int(arg, 1, 100000, &o->lim.max_frames);
     case 'P':
         return parse_u64(arg, 0, UINT64_MAX, &v) ? -EINVAL : (o->lim.max_direct_pixels = v, 0);
+    case 'M':
+        return parse_u64(arg, 0, SIZE_MAX >> 21, &o->max_mem_mb);
+    case 'T':
+        o->timeout = strtod(arg, &end);
+        return *end || !(o->timeout >= 0 && o->timeout <= 86400) ? -EINVAL : 0;
     }
     return -EINVAL;
 }
@@ -113,6 +125,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"max-output-dim", required_argument, NULL, 'D'},
         {"max-frames", required_argument, NULL, 'F'},
         {"max-direct-pixels", required_argument, NULL, 'P'},
+        {"max-mem-mb", required_argument, NULL, 'M'},
+        {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -232,6 +246,17 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
             img->len, img->load_shrink, img->load_direct ? "true" : "false");
 }
 
+/* The deadline, timeout seconds from now (0: none). */
+static uint64_t deadline_in(double timeout)
+{
+    struct timespec ts;
+
+    if (timeout <= 0)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)(timeout * 1e9);
+}
+
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
                      size_t len, const char *out_path)
 {
@@ -241,7 +266,9 @@ static int transform(const struct opts *o, const struct tr_chain *chain, const c
                             .format = pick_format(o, chain, src, len, out_path),
                             .limits = &o->lim,
                             .hint_dpr = o->dpr,
-                            .hint_width = o->width};
+                            .hint_width = o->width,
+                            .max_mem = (size_t)o->max_mem_mb << 20,
+                            .deadline_ns = deadline_in(o->timeout)};
     struct tr_image img;
     char err[TR_ERR_LEN];
     int rc;
@@ -296,7 +323,7 @@ static int parse(const char *text, struct tr_chain *c)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.threads = 1, .lim = TR_LIMITS_DEFAULT};
+    struct opts o = {.threads = 1, .lim = TR_LIMITS_DEFAULT, .max_mem_mb = 512, .timeout = 30};
     struct tr_chain chain;
     const char *in_path;
     char *src;

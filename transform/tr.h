@@ -1,4 +1,4 @@
-/* transform/tr.h: ImageKit-style transformation chains (../shared/reference/imagekit.md).
+/* transform/tr.h: ImageKit-style transformation chains (the language: docs/transformations.md).
  *
  * Text such as "w-300,h-300,c-at_max:rt-90:f-webp" becomes a struct tr_chain in tr_parse()
  * (pure: no allocation, no libvips), and tr_apply() runs a chain on an encoded image
@@ -97,6 +97,7 @@ enum tr_key {
     TR_ORIG,
     TR_KEY_COUNT
 };
+_Static_assert(TR_KEY_COUNT <= 64, "tr_step.has holds one bit per key");
 
 enum tr_crop {                         /* c- */
                TR_CROP_MAINTAIN_RATIO, /* the default: exact w x h, fill then crop at fo */
@@ -124,7 +125,7 @@ enum tr_focus { /* fo- */
                 TR_FO_BOTTOM_LEFT,
                 TR_FO_BOTTOM_RIGHT,
                 TR_FO_AUTO, /* saliency (libvips "attention") */
-                TR_FO_FACE, /* no face detector yet: behaves as TR_FO_AUTO (README) */
+                TR_FO_FACE, /* no face detector yet: behaves as TR_FO_AUTO */
 };
 
 enum tr_format {              /* f- */
@@ -146,21 +147,21 @@ struct tr_color {
 struct tr_step {
     uint64_t has; /* (1 << enum tr_key) for every key given */
     struct tr_num w, h, ar, x, y, xc, yc, dpr, border_width, radius;
-    bool radius_max;                  /* r-max */
-    enum tr_crop crop;                /* c- */
-    enum tr_crop_mode crop_mode;      /* cm- */
-    enum tr_focus focus;              /* fo- */
-    double zoom;                      /* z- */
-    double rotate;                    /* rt-: degrees clockwise in [0, 360): N90 is 270 */
-    bool rotate_auto;                 /* rt-auto: apply EXIF orientation */
-    enum tr_flip flip;                /* fl- */
-    int trim;                         /* t-: 1..99 (t-true = 10; t-false sets nothing) */
+    bool radius_max;             /* r-max */
+    enum tr_crop crop;           /* c- */
+    enum tr_crop_mode crop_mode; /* cm- */
+    enum tr_focus focus;         /* fo- */
+    double zoom;                 /* z- */
+    double rotate;               /* rt-: degrees clockwise in [0, 360): N90 is 270 */
+    bool rotate_auto;  /* rt-auto: EXIF orientation, which is always applied: not in has */
+    enum tr_flip flip; /* fl- */
+    int trim;          /* t-: 1..99 (t-true = 10; t-false sets nothing) */
     struct tr_color bg, border_color; /* bg-, b-<width>_<colour> */
     double blur;                      /* bl-: 1..100 */
     int opacity;                      /* o-: 0..100 */
-    double sharpen;                   /* e-sharpen[-n]: 0 means the default strength */
+    double sharpen;                   /* e-sharpen[-n]: above 0, at most 100; bare is 30 */
     double usm[4];                    /* e-usm-<radius>-<sigma>-<amount>-<threshold> */
-    int page;                         /* pg-: 1-based frame or page */
+    int page;                         /* pg-: 1-based frame or page (tr_chain_page()) */
     int quality;                      /* q-: 1..100 */
     enum tr_format format;            /* f- */
     bool progressive, lossless, metadata, color_profile, orig; /* pr lo md cp orig: -true */
@@ -207,6 +208,18 @@ bool tr_chain_is_empty(const struct tr_chain *c);
 /* Whether any step says orig-true: deliver the original bytes, ignore everything else. */
 bool tr_chain_wants_original(const struct tr_chain *c);
 
+#define TR_QUALITY_DEFAULT 80 /* q- when no step gives it (ImageKit's) */
+
+/* The 1-based page or frame the chain loads: the last step's pg-, 1 when none gives one (pg-1
+ * then changes nothing: an animation stays animated). tr_apply() and tr_canonical() both use
+ * this rule, so "pg-2:pg-1" is "". */
+int tr_chain_page(const struct tr_chain *c);
+
+/* Whether step s changes no pixel: every key it gives is at its default (c-maintain_ratio,
+ * o-100) or belongs to the whole chain (q f pr lo md cp pg). tr_apply() skips such a step, as
+ * tr_canonical() writes nothing for it: "q-50:w-100" and "w-100,q-50" are one transform. */
+bool tr_step_is_noop(const struct tr_step *s);
+
 /* Output settings, resolved over the chain: for f q pr lo md cp the last step that sets a key
  * wins; unset keys take ImageKit's defaults (f auto, q 80, all flags false). */
 struct tr_output {
@@ -222,9 +235,17 @@ void tr_chain_output(const struct tr_chain *c, struct tr_output *out);
 /* Write the canonical text of c to buf (always NUL-terminated): keys in enum tr_key order,
  * numbers normalised, values that change nothing (defaults) left out, output settings once at
  * the end, so two spellings of one transformation ("h-300,w-300,c-maintain_ratio" and
- * "w-300,h-300") give one text: the cache key and ETag input.
- * Returns its length, or -ENOSPC when cap is too small. Pure. */
+ * "w-300,h-300") give one text: the cache key and ETag input. It says exactly what tr_apply()
+ * does with c: equal texts (with equal tr_hint_dpr() and tr_hint_width() for a chain that uses
+ * the hints) give equal bytes. Returns its length, or -ENOSPC when cap is too small. Pure. */
 int tr_canonical(const struct tr_chain *c, char *buf, size_t cap);
+
+/* The client hints as tr_apply() uses them, so that a cache key made of these values says what
+ * it does: Sec-CH-DPR for dpr-auto clamped to 0.1-5 and rounded to 2 decimals (0 when absent:
+ * raw 0 or below, or not a number); Sec-CH-Width for w-auto rounded up to the next 100 px, as
+ * ImageKit does (0 when absent). Idempotent; tr_apply() applies them itself. Pure. */
+double tr_hint_dpr(double raw);
+int tr_hint_width(long raw);
 
 /* ---- Formats ------------------------------------------------------------------------------ */
 
@@ -304,9 +325,19 @@ struct tr_request {
     int hint_width;                 /* Sec-CH-Width for w-auto, 0 when absent */
     const struct tr_pixels *pixels; /* when set, the source (src and len are ignored) */
     /* Bounds on this one call; 0 / NULL: none.
-     * max_mem:     bytes of pixel memory the call may hold at once -> -E2BIG past it;
+     * max_mem:     bytes the call may hold -> -E2BIG, refused before the allocation that
+     *              would pass it. Counted: every image rendered into memory, the decoded
+     *              source when held whole (the direct JPEG decoder's buffer, an animation, a
+     *              progressive JPEG's coefficients, a padded tr_pixels copy), one strip of
+     *              each image computed in strips, the encoder's own memory (estimated per
+     *              pixel and format, measured), the encoded output. libvips's own counters
+     *              are process-wide, so these are computed from sizes (tr_bounds.h);
      * deadline_ns: CLOCK_MONOTONIC time in ns -> -ETIMEDOUT past it;
-     * cancel:      set by another thread (the client left) -> -ECANCELED. */
+     * cancel:      set by another thread (the client left) -> -ECANCELED.
+     * Both stop libvips through its kill flag within about a second; an encoder that
+     * nothing can stop once started (AVIF, WebP, palette PNG, GIF, progressive JPEG) then
+     * runs on a helper thread, which is left to finish on its own and free what it holds
+     * (two at most, process-wide; past that the call waits for its encoder). */
     size_t max_mem;
     uint64_t deadline_ns;
     const atomic_bool *cancel;
@@ -326,6 +357,9 @@ struct tr_image {
 /* Once per process, in main() before any thread exists: starts libvips, blocks its untrusted
  * loaders, turns its operation cache off and sets its thread count. Returns 0 or -1. */
 int tr_init(const char *argv0, int vips_threads);
+
+/* At the end of main(): waits for the encoders left running by calls that were stopped, then
+ * shuts libvips down. */
 void tr_shutdown(void);
 
 /* A thread that ran tr_apply() calls this before it exits (libvips per-thread state). */
@@ -337,6 +371,7 @@ void tr_thread_done(void);
  * -EINVAL  the chain cannot apply to this image (an expression divides by zero, an extract
  *          region outside the image, f-gif for a non-GIF source);
  * -ENOMEM  out of memory;
+ * -E2BIG   also: rq->max_mem would be exceeded;
  * -ETIMEDOUT / -ECANCELED  rq->deadline_ns passed / *rq->cancel was set. */
 int tr_apply(const struct tr_request *rq, struct tr_image *out, char err[TR_ERR_LEN]);
 

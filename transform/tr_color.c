@@ -190,7 +190,7 @@ static void set_rgb(struct tr_color *c, uint32_t rgb)
 }
 
 /* ImageKit's AA is 00 (transparent) to 99 (opaque); 0..99 maps onto 0..255 one to one, so
- * out_color() can give the two digits back. */
+ * tr_out_color() can give the two digits back. */
 static uint8_t opacity_to_alpha(int aa)
 {
     return (uint8_t)((aa * 255 * 2 + 99) / (2 * 99));
@@ -235,7 +235,7 @@ static int compare_name(const void *key, const void *elem)
     return s->len < n ? -1 : s->len > n;
 }
 
-int color_parse(struct str s, struct tr_color *out)
+int tr_color_parse(struct str s, struct tr_color *out)
 {
     const struct named_color *nc;
     int rc;
@@ -252,14 +252,14 @@ int color_parse(struct str s, struct tr_color *out)
     return 0;
 }
 
-void out_color(struct outbuf *o, const struct tr_color *c)
+void tr_out_color(struct tr_outbuf *o, const struct tr_color *c)
 {
-    out_printf(o, "%02X%02X%02X", c->r, c->g, c->b);
+    tr_out_printf(o, "%02X%02X%02X", c->r, c->g, c->b);
     if (c->a != 255)
-        out_printf(o, "%02d", opacity_of(c->a));
+        tr_out_printf(o, "%02d", opacity_of(c->a));
 }
 
-const char *color_name_at(size_t i, uint32_t *rgb)
+const char *tr_color_name_at(size_t i, uint32_t *rgb)
 {
     if (i >= NCOLORS)
         return NULL;

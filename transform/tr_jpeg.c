@@ -1,10 +1,13 @@
-/* transform/tr_jpeg.c: tr_jpeg.h's decoder, on libjpeg(-turbo) alone.
+/* transform/tr_jpeg.c: tr_jpeg.h's decoder, on libjpeg(-turbo) alone, and its marker walk.
  *
  * libjpeg reports a fatal error by calling the error manager's error_exit, which must not
  * return. Ours longjmps back to decode(), the one function that calls setjmp; every libjpeg
  * call runs below it, and everything it touches lives in struct job rather than in its locals,
  * so nothing is lost across the jump. tr_jpeg_decode() then frees libjpeg's state whichever
- * way decode() returned. */
+ * way decode() returned. Bounds, as libjpeg-turbo's documentation advises for untrusted
+ * files: its memory manager's max_memory_to_use (with no backing store, a buffer that does
+ * not fit is a fatal error, before it is allocated), and a progress monitor that stops at
+ * too many scans, or when the call's deadline passes or it is cancelled. */
 #include "tr_jpeg.h"
 
 #include <errno.h>
@@ -27,32 +30,67 @@
 struct job {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr jerr;
+    struct jpeg_progress_mgr progress;
     jmp_buf jmp;
-    int rc; /* what decode() returns after a longjmp: -EBADMSG or -ENOMEM */
+    int rc; /* what decode() returns after a longjmp: -EBADMSG, -ENOMEM, -E2BIG, ... */
     char *err;
     const void *src;
     size_t len;
     int shrink;
-    uint64_t max_pixels;
+    const struct tr_jpeg_bounds *lim;
     struct tr_jpeg_pixels *out;
 };
 
-/* Put libjpeg's message for the current error or warning in err and jump back to decode(). */
-_Noreturn static void fail(j_common_ptr c, int rc)
+/* Put msg in err and jump back to decode(). */
+_Noreturn static void stop(j_common_ptr c, int rc, const char *msg)
 {
     struct job *j = c->client_data;
-    char msg[JMSG_LENGTH_MAX];
 
-    c->err->format_message(c, msg);
-    snprintf(j->err, TR_ERR_LEN, "cannot decode the JPEG: %.100s", msg);
+    snprintf(j->err, TR_ERR_LEN, "%s", msg);
     j->rc = rc;
     longjmp(j->jmp, 1);
 }
 
-/* libjpeg's fatal errors: corrupt headers or tables, and running out of memory. */
+/* The same with libjpeg's message for the current error or warning. */
+_Noreturn static void fail(j_common_ptr c, int rc)
+{
+    char msg[JMSG_LENGTH_MAX], line[TR_ERR_LEN];
+
+    c->err->format_message(c, msg);
+    snprintf(line, sizeof(line), "cannot decode the JPEG: %.100s", msg);
+    stop(c, rc, line);
+}
+
+/* libjpeg's fatal errors: corrupt headers or tables, running out of memory, and a buffer over
+ * max_memory_to_use (there is no backing store to put it in). */
 static void error_exit(j_common_ptr c)
 {
+    struct job *j = c->client_data;
+    char msg[TR_ERR_LEN];
+
+    if (c->err->msg_code == JERR_NO_BACKING_STORE) {
+        snprintf(msg, sizeof(msg), "the JPEG needs more than %.1f MB to decode",
+                 j->lim->max_mem / 1048576.0);
+        stop(c, -E2BIG, msg);
+    }
     fail(c, c->err->msg_code == JERR_OUT_OF_MEMORY ? -ENOMEM : -EBADMSG);
+}
+
+/* Called by libjpeg as it reads (per row of blocks, and per scan of a progressive file). */
+static void monitor(j_common_ptr c)
+{
+    struct job *j = c->client_data;
+    int scan = j->cinfo.input_scan_number, rc = j->lim->call ? tr_bounds_expired(j->lim->call) : 0;
+    char msg[TR_ERR_LEN];
+
+    if (rc)
+        stop(c, rc,
+             rc == -ETIMEDOUT ? "the transform did not finish before its deadline"
+                              : "the transform was cancelled");
+    if (j->lim->max_scans && scan > j->lim->max_scans) {
+        snprintf(msg, sizeof(msg), "the JPEG has more than %d scans", j->lim->max_scans);
+        stop(c, -E2BIG, msg);
+    }
 }
 
 /* Warnings (level < 0): a source that ends early fails, as libvips's fail_on=truncated makes it
@@ -92,9 +130,9 @@ static int alloc_out(struct job *j)
     uint64_t px = (uint64_t)ci->image_width * ci->image_height;
     size_t row, n;
 
-    if (px > j->max_pixels) {
+    if (px > j->lim->max_pixels) {
         snprintf(j->err, TR_ERR_LEN, "the source is %ux%u pixels, over the limit of %llu",
-                 ci->image_width, ci->image_height, (unsigned long long)j->max_pixels);
+                 ci->image_width, ci->image_height, (unsigned long long)j->lim->max_pixels);
         return -E2BIG;
     }
     j->out->width = (int)(ci->image_width / (JDIMENSION)j->shrink);
@@ -105,6 +143,13 @@ static int alloc_out(struct job *j)
     if (__builtin_mul_overflow((size_t)ci->output_width, (size_t)ci->output_components, &row) ||
         __builtin_mul_overflow(row, (size_t)ci->output_height, &n))
         n = SIZE_MAX;
+    if (j->lim->max_mem && n >= j->lim->max_mem) {
+        snprintf(j->err, TR_ERR_LEN, "the JPEG needs more than %.1f MB to decode",
+                 j->lim->max_mem / 1048576.0);
+        return -E2BIG;
+    }
+    if (j->lim->max_mem) /* what is left is libjpeg's */
+        j->cinfo.mem->max_memory_to_use = (long)(j->lim->max_mem - n);
     j->out->data = n < SIZE_MAX ? malloc(n) : NULL;
     if (!j->out->data)
         snprintf(j->err, TR_ERR_LEN, "out of memory for a %ux%u image", ci->output_width,
@@ -149,6 +194,7 @@ static int decode(struct job *j)
     if (setjmp(j->jmp))
         return j->rc;
     jpeg_create_decompress(ci);
+    ci->progress = &j->progress; /* jpeg_create_decompress() clears it */
     jpeg_mem_src(ci, j->src, (unsigned long)j->len);
     jpeg_read_header(ci, TRUE);
     if (!takes(ci))
@@ -171,11 +217,10 @@ static int decode(struct job *j)
     return 0;
 }
 
-int tr_jpeg_decode(const void *src, size_t len, int shrink, uint64_t max_pixels,
+int tr_jpeg_decode(const void *src, size_t len, int shrink, const struct tr_jpeg_bounds *lim,
                    struct tr_jpeg_pixels *out, char err[TR_ERR_LEN])
 {
-    struct job j = {
-        .err = err, .src = src, .len = len, .shrink = shrink, .max_pixels = max_pixels, .out = out};
+    struct job j = {.err = err, .src = src, .len = len, .shrink = shrink, .lim = lim, .out = out};
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -185,6 +230,7 @@ int tr_jpeg_decode(const void *src, size_t len, int shrink, uint64_t max_pixels,
     j.jerr.error_exit = error_exit;
     j.jerr.emit_message = emit_message;
     j.jerr.output_message = output_message;
+    j.progress.progress_monitor = monitor;
     j.cinfo.client_data = &j;
     rc = decode(&j);
     jpeg_destroy_decompress(&j.cinfo);
@@ -198,4 +244,89 @@ int tr_jpeg_decode(const void *src, size_t len, int shrink, uint64_t max_pixels,
 void tr_jpeg_free(unsigned char *data)
 {
     free(data);
+}
+
+/* ---- The marker walk ---------------------------------------------------------------------- */
+
+static unsigned be16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+static bool is_sof(unsigned m)
+{
+    return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+}
+
+/* A progressive frame header's coefficients: each component's blocks, rounded up to whole
+ * MCUs as libjpeg's coefficient buffer is, 64 coefficients of 2 bytes each. */
+static uint64_t coef_bytes(const unsigned char *sof, unsigned seglen)
+{
+    unsigned h = be16(sof + 3), w = be16(sof + 5), n = sof[7], hmax = 1, vmax = 1;
+    uint64_t total = 0;
+
+    if (seglen < 8 + 3 * n)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        hmax = (sof[9 + 3 * i] >> 4) > hmax ? sof[9 + 3 * i] >> 4 : hmax;
+        vmax = (sof[9 + 3 * i] & 15) > vmax ? sof[9 + 3 * i] & 15 : vmax;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t hs = sof[9 + 3 * i] >> 4, vs = sof[9 + 3 * i] & 15;
+        uint64_t bw = ((uint64_t)w * hs + hmax * 8 - 1) / (hmax * 8);
+        uint64_t bh = ((uint64_t)h * vs + vmax * 8 - 1) / (vmax * 8);
+
+        if (hs && vs)
+            total += (bw + hs - 1) / hs * hs * ((bh + vs - 1) / vs * vs) * 128;
+    }
+    return total;
+}
+
+/* The offset of the marker after entropy-coded data starting at i: the first 0xFF that is
+ * not a stuffed 0xFF00 nor a restart marker. len when there is none. */
+static size_t skip_data(const unsigned char *p, size_t len, size_t i)
+{
+    while (i + 1 < len) {
+        const unsigned char *ff = memchr(p + i, 0xff, len - i - 1);
+
+        if (!ff)
+            return len;
+        i = (size_t)(ff - p);
+        if (p[i + 1] != 0 && p[i + 1] != 0xff && (p[i + 1] < 0xd0 || p[i + 1] > 0xd7))
+            return i;
+        i += 1 + (p[i + 1] != 0xff);
+    }
+    return len;
+}
+
+int tr_jpeg_scan(const void *src, size_t len, struct tr_jpeg_info *out)
+{
+    const unsigned char *p = src;
+    size_t i = 2;
+    bool sof = false;
+
+    *out = (struct tr_jpeg_info){0};
+    while (i + 4 <= len && p[i] == 0xff) {
+        unsigned m = p[i + 1], seglen;
+
+        if (m == 0xff || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) { /* fill byte, standalone */
+            i += 1 + (m != 0xff);
+            continue;
+        }
+        if (m == 0xd9)
+            break;
+        seglen = be16(p + i + 2);
+        if (seglen < 2 || i + 2 + seglen > len)
+            break;
+        if (is_sof(m)) {
+            sof = true;
+            out->progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce;
+            out->coef_bytes = out->progressive ? coef_bytes(p + i + 2, seglen) : 0;
+            if (!out->progressive)
+                break;
+        }
+        out->scans += m == 0xda;
+        i = m == 0xda ? skip_data(p, len, i + 2 + seglen) : i + 2 + seglen;
+    }
+    return sof ? 0 : -EBADMSG;
 }

@@ -14,6 +14,34 @@
 #define TRANSFORM_TR_JPEG_H
 
 #include "tr.h"
+#include "tr_bounds.h"
+
+/* Standard encoders write 6 to 12 scans (jpegtran's progressive script: 10 for colour); a file
+ * with many more spends the decoder's time in passes over the whole coefficient buffer, one per
+ * scan (libjpeg-turbo's advice: limit them). */
+#define TR_JPEG_MAX_SCANS 100
+
+/* What the markers of a JPEG say, read without decoding (tr_jpeg_scan()). */
+struct tr_jpeg_info {
+    bool progressive;
+    int scans;           /* start-of-scan markers, for a progressive file (0 otherwise) */
+    uint64_t coef_bytes; /* a progressive file's coefficients, which libjpeg holds whole,
+                          * whatever the output size: 2 bytes per coefficient (0 otherwise) */
+};
+
+/* Walk the markers of src[0..len) as far as they go (no libjpeg, no allocation, never past
+ * len): sequential files stop at their frame header, progressive ones are read through, every
+ * scan counted. Returns 0, or -EBADMSG when there is no frame header. Pure. */
+int tr_jpeg_scan(const void *src, size_t len, struct tr_jpeg_info *out);
+
+/* What one decode may use. */
+struct tr_jpeg_bounds {
+    uint64_t max_pixels;    /* of the source, from its header: checked before anything is
+                             * allocated */
+    size_t max_mem;         /* bytes of libjpeg's memory and the output together; 0: no limit */
+    int max_scans;          /* of a progressive file; 0: no limit */
+    struct tr_bounds *call; /* the deadline and cancel flag of the call, or NULL */
+};
 
 /* Decoded pixels: 8-bit, interleaved, rows top to bottom, no padding. */
 struct tr_jpeg_pixels {
@@ -30,10 +58,13 @@ struct tr_jpeg_pixels {
  *           YCCK, RGB-coded and 12-bit files are not, nor one smaller than shrink); use
  *           another decoder; err is untouched;
  * -EBADMSG  it cannot be decoded: corrupt, or it ends early (err says why);
- * -E2BIG    it holds more than max_pixels pixels (checked before anything is allocated);
+ * -E2BIG    over lim: more than max_pixels pixels, more memory than max_mem (libjpeg's own
+ *           allocations are capped, so a progressive file's coefficients fail before they
+ *           are allocated), more scans than max_scans;
+ * -ETIMEDOUT, -ECANCELED  lim->call expired (libjpeg's progress monitor looks, per row);
  * -ENOMEM   out of memory.
  * Never prints, never exits. Thread-safe: each call has its own libjpeg state. */
-int tr_jpeg_decode(const void *src, size_t len, int shrink, uint64_t max_pixels,
+int tr_jpeg_decode(const void *src, size_t len, int shrink, const struct tr_jpeg_bounds *lim,
                    struct tr_jpeg_pixels *out, char err[TR_ERR_LEN]);
 
 /* Free the data of a tr_jpeg_pixels (NULL is fine). */

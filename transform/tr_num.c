@@ -27,7 +27,7 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int num_fail(struct num_error *e, struct str token, const char *why)
+static int num_fail(struct tr_num_error *e, struct str token, const char *why)
 {
     e->token = token;
     e->why = why;
@@ -51,13 +51,13 @@ static int take_digits(const char **pp, const char *end, int max, uint64_t *acc,
     return 0;
 }
 
-static int too_long(struct num_error *e, struct str s)
+static int too_long(struct tr_num_error *e, struct str s)
 {
     num_fail(e, s, "is too long a number (9 digits before the point, 12 after)");
     return -ERANGE;
 }
 
-static int not_a_number(struct num_error *e, struct str s)
+static int not_a_number(struct tr_num_error *e, struct str s)
 {
     if (s.len && s.p[0] == '-')
         return num_fail(e, s, "is not a number (negatives are written N5)");
@@ -66,7 +66,7 @@ static int not_a_number(struct num_error *e, struct str s)
 
 /* Literals are rounded to 1e-6 so that their canonical text (six decimals at most) says
  * exactly what the pipeline computes with. -ERANGE: too many digits; -EINVAL: not a number. */
-int num_decimal(struct str s, double *out, struct num_error *e)
+int tr_num_decimal(struct str s, double *out, struct tr_num_error *e)
 {
     const char *p = s.p, *end = s.p + s.len;
     uint64_t ip, fp = 0;
@@ -91,7 +91,7 @@ int num_decimal(struct str s, double *out, struct num_error *e)
     return 0;
 }
 
-int num_whole(struct str s, long *out, struct num_error *e)
+int tr_num_whole(struct str s, long *out, struct tr_num_error *e)
 {
     const char *p = s.p, *end = s.p + s.len;
     uint64_t v;
@@ -108,12 +108,12 @@ int num_whole(struct str s, long *out, struct num_error *e)
 static int find_name(const char *const *names, size_t n, struct str s)
 {
     for (size_t i = 0; i < n; i++)
-        if (names[i] && str_eq(s, names[i]))
+        if (names[i] && tr_str_eq(s, names[i]))
             return (int)i;
     return -1;
 }
 
-static int parse_operand(struct str tok, struct tr_operand *o, struct num_error *e)
+static int parse_operand(struct str tok, struct tr_operand *o, struct tr_num_error *e)
 {
     int var = find_name(var_names, NVARS, tok), rc;
 
@@ -125,15 +125,15 @@ static int parse_operand(struct str tok, struct tr_operand *o, struct num_error 
     }
     if (tok.len == 0)
         return num_fail(e, tok, "expression has an empty operand");
-    if (str_eq(tok, "bw") || str_eq(tok, "bh") || str_eq(tok, "bar"))
+    if (tr_str_eq(tok, "bw") || tr_str_eq(tok, "bh") || tr_str_eq(tok, "bar"))
         return num_fail(e, tok, "is only valid inside layers, which are not supported yet");
-    rc = num_decimal(tok, &o->value, e);
+    rc = tr_num_decimal(tok, &o->value, e);
     if (rc == -EINVAL && tok.p[0] != '-')
         e->why = "is not a number or a variable (iw ih iar cw ch car)";
     return rc ? -EINVAL : 0;
 }
 
-int num_parse(struct str s, struct tr_num *out, struct num_error *e)
+int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e)
 {
     struct str rest = s, tok;
     bool more;
@@ -141,14 +141,14 @@ int num_parse(struct str s, struct tr_num *out, struct num_error *e)
 
     memset(out, 0, sizeof(*out));
     for (;;) {
-        more = str_cut(&rest, '_', &tok);
+        more = tr_str_cut(&rest, '_', &tok);
         if (parse_operand(tok, &out->operand[out->nops++], e))
             return -EINVAL;
         if (!more)
             break;
         if (out->nops == TR_MAX_EXPR)
             return num_fail(e, (struct str){0}, "expression has more than 6 operands");
-        more = str_cut(&rest, '_', &tok);
+        more = tr_str_cut(&rest, '_', &tok);
         op = find_name(op_names, NOPS, tok);
         if (tok.len == 0)
             return num_fail(e, tok, "expression has an empty operator");
@@ -162,7 +162,7 @@ int num_parse(struct str s, struct tr_num *out, struct num_error *e)
     return 0;
 }
 
-bool num_is_constant(const struct tr_num *n)
+bool tr_num_is_constant(const struct tr_num *n)
 {
     for (unsigned i = 0; i < n->nops; i++)
         if (n->operand[i].var != TR_VAR_NONE)
@@ -170,7 +170,7 @@ bool num_is_constant(const struct tr_num *n)
     return n->kind == TR_NUM_LITERAL || n->kind == TR_NUM_EXPR;
 }
 
-void num_literal(struct tr_num *n, double v)
+void tr_num_literal(struct tr_num *n, double v)
 {
     memset(n, 0, sizeof(*n));
     n->kind = TR_NUM_LITERAL;
@@ -286,9 +286,30 @@ int tr_num_eval(const struct tr_num *n, const struct tr_vars *v, double *out)
     return 0;
 }
 
+/* ---- Client hints -------------------------------------------------------------------------- */
+
+/* Two decimals: the cache key prints the value with %g, exact for these; and fewer variants. */
+double tr_hint_dpr(double raw)
+{
+    if (!(raw > 0))
+        return 0;
+    return round(fmin(fmax(raw, 0.1), 5) * 100) / 100;
+}
+
+/* Widths above this are over every output limit anyway: the rounding then cannot overflow. */
+#define HINT_WIDTH_MAX 100000
+
+int tr_hint_width(long raw)
+{
+    if (raw <= 0)
+        return 0;
+    raw = raw < HINT_WIDTH_MAX ? raw : HINT_WIDTH_MAX;
+    return (int)((raw + 99) / 100 * 100);
+}
+
 /* ---- Canonical text ------------------------------------------------------------------------ */
 
-void out_num(struct outbuf *o, double v)
+void tr_out_decimal(struct tr_outbuf *o, double v)
 {
     char buf[48];
     int n;
@@ -298,21 +319,21 @@ void out_num(struct outbuf *o, double v)
         n--;
     if (buf[n - 1] == '.')
         n--;
-    out_printf(o, "%s%.*s", v < 0 && (n > 1 || buf[0] != '0') ? "N" : "", n, buf);
+    tr_out_printf(o, "%s%.*s", v < 0 && (n > 1 || buf[0] != '0') ? "N" : "", n, buf);
 }
 
-void out_tr_num(struct outbuf *o, const struct tr_num *n)
+void tr_out_num(struct tr_outbuf *o, const struct tr_num *n)
 {
     if (n->kind == TR_NUM_AUTO) {
-        out_printf(o, "auto");
+        tr_out_printf(o, "auto");
         return;
     }
     for (unsigned i = 0; i < n->nops && i < TR_MAX_EXPR; i++) {
         if (i > 0)
-            out_printf(o, "_%s_", op_names[n->op[i - 1]]);
+            tr_out_printf(o, "_%s_", op_names[n->op[i - 1]]);
         if (n->operand[i].var != TR_VAR_NONE)
-            out_printf(o, "%s", var_names[n->operand[i].var]);
+            tr_out_printf(o, "%s", var_names[n->operand[i].var]);
         else
-            out_num(o, n->operand[i].value);
+            tr_out_decimal(o, n->operand[i].value);
     }
 }

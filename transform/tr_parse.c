@@ -1,23 +1,25 @@
-/* transform/tr_parse.c: ImageKit transformation text -> struct tr_chain.
+/* transform/tr_parse.c: ImageKit transformation text -> struct tr_chain, and the descriptor
+ * table of every key (tr_keys[]: its name, field, parser, printer and default).
  *
- * Table-driven: one row per key names its value parser (params[]), one row per key we refuse
- * names the reason (refused[]). Text is read through bounded views of the caller's bytes,
- * which are never NUL-terminated. A named transformation (n-) is read in place, as if its
- * text stood there, so it may add params to the current step and add steps. Pure: no
- * allocation, no libvips, no globals but constant tables. */
+ * Table-driven: one row per key names how its value is read and written back (tr_keys[]),
+ * one row per chain-level key says what it does to the chain (chain_keys[]: n, di), one row
+ * per key we refuse names the reason (refused[]). Text is read through bounded views of the
+ * caller's bytes, which are never NUL-terminated. A named transformation (n-) is read in
+ * place, as if its text stood there, so it may add params to the current step and add steps.
+ * Pure: no allocation, no libvips, no globals but constant tables. */
 #include "tr_parse_i.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_PX 65535   /* ImageKit ignores larger dimensions; we refuse them (README) */
+#define MAX_PX 65535   /* ImageKit ignores larger dimensions; we refuse them (docs/) */
 #define MAX_PAGE 10000 /* pg- */
 #define SHOW_LEN 28    /* bytes of user text quoted in a message, "..." included */
-#define NO_EFFECT 1    /* a value parser's "valid, but sets nothing" (t-false, rt-0) */
 
-struct parser {
+struct tr_parser {
     struct tr_chain *chain;
     const struct tr_names *names;
     struct tr_step step; /* the step being read */
@@ -28,28 +30,16 @@ struct parser {
     char *err;
 };
 
-struct param_def;
-typedef int (*param_fn)(struct parser *p, const struct param_def *d, struct str v);
-
-enum { VALUE = 0, BARE = 1, BARE_ONLY = 2, AUTO = 4 };
-
-struct param_def {
-    const char *name;
-    int key; /* enum tr_key, or -1 for chain-level params (n, di) */
-    param_fn parse;
-    unsigned flags; /* BARE: may come without a value; BARE_ONLY: never takes one; AUTO: w-auto */
-};
-
 /* ---- Views and messages -------------------------------------------------------------------- */
 
-bool str_eq(struct str s, const char *lit)
+bool tr_str_eq(struct str s, const char *lit)
 {
     size_t n = strlen(lit);
 
     return s.len == n && memcmp(s.p, lit, n) == 0;
 }
 
-bool str_cut(struct str *s, char sep, struct str *head)
+bool tr_str_cut(struct str *s, char sep, struct str *head)
 {
     const char *at = s->len ? memchr(s->p, sep, s->len) : NULL;
 
@@ -75,7 +65,7 @@ static const char *show(struct str s, char buf[SHOW_LEN])
 }
 
 /* Set the error message, then say where: " (step 2)" or " (step 1 of n-thumb)". */
-__attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct tr_parser *p, const char *fmt, ...)
 {
     char where[24 + SHOW_LEN], name[SHOW_LEN];
     size_t n;
@@ -94,14 +84,14 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parser *p, const ch
 }
 
 /* "<key>: '<value>' <why>". */
-static int bad(struct parser *p, const struct param_def *d, struct str v, const char *why)
+static int bad(struct tr_parser *p, const struct tr_key_def *d, struct str v, const char *why)
 {
     char buf[SHOW_LEN];
 
     return fail(p, "%s: '%s' %s", d->name, show(v, buf), why);
 }
 
-static int bad_num(struct parser *p, const struct param_def *d, const struct num_error *e)
+static int bad_num(struct tr_parser *p, const struct tr_key_def *d, const struct tr_num_error *e)
 {
     if (e->token.len == 0)
         return fail(p, "%s: %s", d->name, e->why);
@@ -110,7 +100,13 @@ static int bad_num(struct parser *p, const struct param_def *d, const struct num
 
 /* ---- Words --------------------------------------------------------------------------------- */
 
-const struct tr_word tr_crop_words[] = {
+/* A list of words and what to say when a value is none of them. */
+struct word_set {
+    const struct tr_word *words;
+    const char *why;
+};
+
+static const struct tr_word crop_words[] = {
     {"maintain_ratio", TR_CROP_MAINTAIN_RATIO},
     {"force", TR_CROP_FORCE},
     {"at_max", TR_CROP_AT_MAX},
@@ -119,14 +115,14 @@ const struct tr_word tr_crop_words[] = {
     {NULL, 0},
 };
 
-const struct tr_word tr_crop_mode_words[] = {
+static const struct tr_word crop_mode_words[] = {
     {"pad_resize", TR_CM_PAD_RESIZE},
     {"extract", TR_CM_EXTRACT},
     {"pad_extract", TR_CM_PAD_EXTRACT},
     {NULL, 0},
 };
 
-const struct tr_word tr_focus_words[] = {
+static const struct tr_word focus_words[] = {
     {"center", TR_FO_CENTER},
     {"top", TR_FO_TOP},
     {"left", TR_FO_LEFT},
@@ -141,7 +137,7 @@ const struct tr_word tr_focus_words[] = {
     {NULL, 0},
 };
 
-const struct tr_word tr_flip_words[] = {
+static const struct tr_word flip_words[] = {
     {"h", TR_FLIP_H}, {"v", TR_FLIP_V}, {"h_v", TR_FLIP_HV}, {"v_h", TR_FLIP_HV}, {NULL, 0},
 };
 
@@ -151,6 +147,16 @@ const struct tr_word tr_format_words[] = {
     {"gif", TR_FMT_GIF},   {"orig", TR_FMT_ORIG}, {NULL, 0},
 };
 
+static const struct word_set crops = {
+    crop_words, "is not a crop (maintain_ratio force at_max at_max_enlarge at_least)"};
+static const struct word_set crop_modes = {crop_mode_words,
+                                           "is not a crop mode (pad_resize extract pad_extract)"};
+static const struct word_set focuses = {
+    focus_words, "is not a supported focus (a position such as top_left, auto or face)"};
+static const struct word_set flips = {flip_words, "is not a flip (h v h_v v_h)"};
+static const struct word_set formats = {tr_format_words,
+                                        "is not a format (auto jpg jpeg png webp avif gif orig)"};
+
 const char *tr_word_name(const struct tr_word *words, int value)
 {
     for (; words->name; words++)
@@ -159,20 +165,43 @@ const char *tr_word_name(const struct tr_word *words, int value)
     return "?";
 }
 
-static int parse_word(struct parser *p, const struct param_def *d, struct str v,
-                      const struct tr_word *words, const char *why, int *out)
+/* ---- Values: one parser and one printer per kind, side by side -------------------------------
+ *
+ * A parser reads v into the field of the step being read that its row names, or says why not;
+ * a printer writes that field's canonical text, which its parser reads back to the same value.
+ * Enumerations are int fields (enum tr_crop and its kind), read and written as int. */
+
+static void *field(struct tr_parser *p, const struct tr_key_def *d)
 {
-    for (; words->name; words++) {
-        if (str_eq(v, words->name)) {
-            *out = words->value;
+    return (char *)&p->step + d->field;
+}
+
+static const void *value(const struct tr_step *s, const struct tr_key_def *d)
+{
+    return (const char *)s + d->field;
+}
+
+static int parse_word(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    const struct word_set *set = d->arg;
+
+    for (const struct tr_word *w = set->words; w->name; w++) {
+        if (tr_str_eq(v, w->name)) {
+            *(int *)field(p, d) = w->value;
             return 0;
         }
     }
-    return bad(p, d, v, why);
+    return bad(p, d, v, set->why);
 }
 
-/* ---- Numbers ------------------------------------------------------------------------------- */
+static void print_word(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    const struct word_set *set = d->arg;
 
+    tr_out_printf(o, "%s", tr_word_name(set->words, *(const int *)value(s, d)));
+}
+
+/* Sizes and positions (struct tr_num): a literal, a fraction or an expression. */
 struct range {
     double lo, hi;
     bool fraction; /* a value in (0, 1) is a fraction of the image */
@@ -189,15 +218,15 @@ static const struct range dpr_range = {0.1, 5, false, false, "is out of range 0.
 
 /* A literal or an expression into n. Expressions of literals only are computed here, so that
  * "w-100_mul_2" is "w-200" (one canonical text) and its range is checked now. */
-static int parse_amount(struct parser *p, const struct param_def *d, struct str v, struct tr_num *n,
-                        const struct range *r)
+static int parse_amount(struct tr_parser *p, const struct tr_key_def *d, struct str v,
+                        struct tr_num *n, const struct range *r)
 {
-    struct num_error e;
+    struct tr_num_error e;
     double x;
 
-    if (num_parse(v, n, &e))
+    if (tr_num_parse(v, n, &e))
         return bad_num(p, d, &e);
-    if (!num_is_constant(n))
+    if (!tr_num_is_constant(n))
         return 0;
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
@@ -208,25 +237,64 @@ static int parse_amount(struct parser *p, const struct param_def *d, struct str 
         if (r->whole)
             x = round(x);
     }
-    num_literal(n, x);
+    tr_num_literal(n, x);
     return 0;
 }
 
-static int parse_whole(struct parser *p, const struct param_def *d, struct str v, long lo, long hi,
-                       int *out)
+/* A struct tr_num field; "auto" (a client hint) where the row allows it. */
+static int parse_num(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    struct num_error e;
+    struct tr_num *n = field(p, d);
+
+    if ((d->flags & TR_KEY_AUTO) && tr_str_eq(v, "auto")) {
+        n->kind = TR_NUM_AUTO;
+        return 0;
+    }
+    return parse_amount(p, d, v, n, d->arg);
+}
+
+static void print_num(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    tr_out_num(o, value(s, d));
+}
+
+/* Whole numbers (int fields) in [lo, hi]. */
+struct whole {
+    long lo, hi;
+};
+
+static const struct whole percent_whole = {0, 100};
+static const struct whole quality_whole = {1, 100};
+static const struct whole blur_whole = {1, 100};
+static const struct whole trim_whole = {1, 99};
+static const struct whole page_whole = {1, MAX_PAGE};
+static const struct whole radius_whole = {1, MAX_PX};
+
+static int parse_whole_in(struct tr_parser *p, const struct tr_key_def *d, struct str v,
+                          const struct whole *r, int *out)
+{
+    struct tr_num_error e;
     long x;
 
-    if (num_whole(v, &x, &e))
+    if (tr_num_whole(v, &x, &e))
         return bad_num(p, d, &e);
-    if (x < lo || x > hi)
-        return fail(p, "%s: %ld is out of range %ld-%ld", d->name, x, lo, hi);
+    if (x < r->lo || x > r->hi)
+        return fail(p, "%s: %ld is out of range %ld-%ld", d->name, x, r->lo, r->hi);
     *out = (int)x;
     return 0;
 }
 
-/* Decimals: [lo, hi], or (lo, hi] when lo_open. */
+static int parse_whole(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    return parse_whole_in(p, d, v, d->arg, field(p, d));
+}
+
+static void print_whole(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    tr_out_printf(o, "%d", *(const int *)value(s, d));
+}
+
+/* Decimals (double fields): [lo, hi], or (lo, hi] when lo_open. */
 struct span {
     double lo, hi;
     bool lo_open;
@@ -238,76 +306,96 @@ static const struct span degrees_span = {-360, 360, false, "is out of range N360
 static const struct span strength_span = {0, 100, true, "is out of range 0-100 (above 0)"};
 static const struct span threshold_span = {0, 1, false, "is out of range 0-1"};
 
-static int parse_decimal(struct parser *p, const struct param_def *d, struct str v,
-                         const struct span *r, double *out)
+static int parse_decimal_in(struct tr_parser *p, const struct tr_key_def *d, struct str v,
+                            const struct span *r, double *out)
 {
-    struct num_error e;
+    struct tr_num_error e;
 
-    if (num_decimal(v, out, &e))
+    if (tr_num_decimal(v, out, &e))
         return bad_num(p, d, &e);
     if (*out < r->lo || (r->lo_open && *out == r->lo) || *out > r->hi)
         return bad(p, d, v, r->why);
     return 0;
 }
 
-/* ---- Value parsers, one per kind of key ---------------------------------------------------- */
-
-static struct tr_num *num_field(struct tr_step *s, int key)
+static int parse_decimal(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    switch (key) {
-    case TR_W:
-        return &s->w;
-    case TR_H:
-        return &s->h;
-    case TR_X:
-        return &s->x;
-    case TR_Y:
-        return &s->y;
-    case TR_XC:
-        return &s->xc;
-    case TR_YC:
-        return &s->yc;
-    default:
-        return NULL;
-    }
+    return parse_decimal_in(p, d, v, d->arg, field(p, d));
 }
 
-static int parse_size(struct parser *p, const struct param_def *d, struct str v)
+static void print_decimal(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    struct tr_num *n = num_field(&p->step, d->key);
-
-    if ((d->flags & AUTO) && str_eq(v, "auto")) {
-        n->kind = TR_NUM_AUTO;
-        return 0;
-    }
-    return parse_amount(p, d, v, n, &size_range);
+    tr_out_decimal(o, *(const double *)value(s, d));
 }
 
-static int parse_pos(struct parser *p, const struct param_def *d, struct str v)
+/* true or false (bool fields). */
+static int parse_bool(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    return parse_amount(p, d, v, num_field(&p->step, d->key), &pos_range);
+    bool x = tr_str_eq(v, "true");
+
+    if (!x && !tr_str_eq(v, "false"))
+        return bad(p, d, v, "is not true or false");
+    *(bool *)field(p, d) = x;
+    return 0;
 }
 
-static int parse_dpr(struct parser *p, const struct param_def *d, struct str v)
+static void print_bool(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    if (str_eq(v, "auto")) {
-        p->step.dpr.kind = TR_NUM_AUTO;
-        return 0;
-    }
-    return parse_amount(p, d, v, &p->step.dpr, &dpr_range);
+    tr_out_printf(o, "%s", *(const bool *)value(s, d) ? "true" : "false");
 }
+
+/* A colour (struct tr_color fields). */
+static int parse_color_in(struct tr_parser *p, const struct tr_key_def *d, struct str v,
+                          struct tr_color *out)
+{
+    int rc = tr_color_parse(v, out);
+
+    if (rc == -ERANGE)
+        return bad(p, d, v, "has an opacity (last two digits) outside 00-99");
+    if (rc)
+        return bad(p, d, v, "is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name)");
+    return 0;
+}
+
+static int parse_color(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    return parse_color_in(p, d, v, field(p, d));
+}
+
+static void print_color(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    tr_out_color(o, value(s, d));
+}
+
+/* A flag that takes no value (e-grayscale): the key alone says it. */
+static int parse_flag(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    (void)p;
+    (void)d;
+    (void)v;
+    return 0;
+}
+
+static void print_nothing(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    (void)o;
+    (void)d;
+    (void)s;
+}
+
+/* ---- Values of one key each ---------------------------------------------------------------- */
 
 /* "W-H" or "W_H" (4-3, 16_9): W and H positive; n becomes W div H. -EINVAL if v is not that
  * shape. */
 static int ratio_pair(struct str v, char sep, struct tr_num *n)
 {
     struct str w, h = v;
-    struct num_error e;
+    struct tr_num_error e;
     double a, b;
 
-    if (!str_cut(&h, sep, &w) || num_decimal(w, &a, &e) || num_decimal(h, &b, &e))
+    if (!tr_str_cut(&h, sep, &w) || tr_num_decimal(w, &a, &e) || tr_num_decimal(h, &b, &e))
         return -EINVAL;
-    num_literal(n, a);
+    tr_num_literal(n, a);
     n->kind = TR_NUM_EXPR;
     n->nops = 2;
     n->op[0] = TR_OP_DIV;
@@ -316,21 +404,21 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
 }
 
 /* ar-4-3, ar-16_9, ar-1.5 or an expression (ar-iar_div_2). W-H stays a pair, so that ar-8-6
- * and ar-4_div_3 can be written as ar-4-3 by tr_canonical(). */
-static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
+ * and ar-4_div_3 can be written as ar-4-3 by print_ratio(). */
+static int parse_ar(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     struct tr_num *n = &p->step.ar;
-    struct num_error e;
+    struct tr_num_error e;
     bool pair;
     double x;
 
     if (ratio_pair(v, '-', n) && ratio_pair(v, '_', n)) {
         if (memchr(v.p, '-', v.len))
             return bad(p, d, v, "is not W-H (ar-4-3) or an expression");
-        if (num_parse(v, n, &e))
+        if (tr_num_parse(v, n, &e))
             return bad_num(p, d, &e);
     }
-    if (!num_is_constant(n))
+    if (!tr_num_is_constant(n))
         return 0;
     pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
     if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
@@ -342,167 +430,109 @@ static int parse_ar(struct parser *p, const struct param_def *d, struct str v)
     if (x < 1.0 / MAX_PX || x > MAX_PX)
         return bad(p, d, v, "is out of range (1-65535 to 65535-1)");
     if (!pair)
-        num_literal(n, x);
+        tr_num_literal(n, x);
     return 0;
 }
 
-static int parse_crop(struct parser *p, const struct param_def *d, struct str v)
+static double gcd(double a, double b)
+{
+    while (b > 0) {
+        double t = fmod(a, b);
+
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* ar as W-H: 8-6 and 4_div_3 are 4-3, a lone 1.5 is 1.5-1; other expressions as they are. */
+static void print_ratio(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    const struct tr_num *n = value(s, d);
+    double w = n->operand[0].value, h = n->operand[1].value, g;
+
+    if (n->kind == TR_NUM_LITERAL) {
+        tr_out_decimal(o, w);
+        tr_out_printf(o, "-1");
+        return;
+    }
+    if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->operand[0].var || n->operand[1].var) {
+        tr_out_num(o, n);
+        return;
+    }
+    if (w == floor(w) && h == floor(h)) {
+        g = gcd(w, h);
+        w /= g;
+        h /= g;
+    }
+    tr_out_decimal(o, w);
+    tr_out_printf(o, "-");
+    tr_out_decimal(o, h);
+}
+
+static int parse_blur(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     int x = 0;
 
-    if (parse_word(p, d, v, tr_crop_words,
-                   "is not a crop (maintain_ratio force at_max at_max_enlarge at_least)", &x))
-        return -EINVAL;
-    p->step.crop = (enum tr_crop)x;
-    return 0;
-}
-
-static int parse_crop_mode(struct parser *p, const struct param_def *d, struct str v)
-{
-    int x = 0;
-
-    if (parse_word(p, d, v, tr_crop_mode_words,
-                   "is not a crop mode (pad_resize extract pad_extract)", &x))
-        return -EINVAL;
-    p->step.crop_mode = (enum tr_crop_mode)x;
-    return 0;
-}
-
-static int parse_focus(struct parser *p, const struct param_def *d, struct str v)
-{
-    int x = 0;
-
-    if (parse_word(p, d, v, tr_focus_words,
-                   "is not a supported focus (a position such as top_left, auto or face)", &x))
-        return -EINVAL;
-    p->step.focus = (enum tr_focus)x;
-    return 0;
-}
-
-static int parse_flip(struct parser *p, const struct param_def *d, struct str v)
-{
-    int x = 0;
-
-    if (parse_word(p, d, v, tr_flip_words, "is not a flip (h v h_v v_h)", &x))
-        return -EINVAL;
-    p->step.flip = (enum tr_flip)x;
-    return 0;
-}
-
-static int parse_format(struct parser *p, const struct param_def *d, struct str v)
-{
-    int x = 0;
-
-    if (parse_word(p, d, v, tr_format_words,
-                   "is not a format (auto jpg jpeg png webp avif gif orig)", &x))
-        return -EINVAL;
-    p->step.format = (enum tr_format)x;
-    return 0;
-}
-
-static int parse_zoom(struct parser *p, const struct param_def *d, struct str v)
-{
-    return parse_decimal(p, d, v, &zoom_span, &p->step.zoom);
-}
-
-static int parse_quality(struct parser *p, const struct param_def *d, struct str v)
-{
-    return parse_whole(p, d, v, 1, 100, &p->step.quality);
-}
-
-static int parse_opacity(struct parser *p, const struct param_def *d, struct str v)
-{
-    return parse_whole(p, d, v, 0, 100, &p->step.opacity);
-}
-
-static int parse_blur(struct parser *p, const struct param_def *d, struct str v)
-{
-    int x = 0;
-
-    if (parse_whole(p, d, v, 1, 100, &x))
+    if (parse_whole_in(p, d, v, &blur_whole, &x))
         return -EINVAL;
     p->step.blur = x;
     return 0;
 }
 
-static int parse_page(struct parser *p, const struct param_def *d, struct str v)
+static int parse_page(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     if (memchr(v.p, '-', v.len) || memchr(v.p, '_', v.len))
         return bad(p, d, v, "is a page range, list or name, not supported");
-    return parse_whole(p, d, v, 1, MAX_PAGE, &p->step.page);
+    return parse_whole(p, d, v);
 }
 
-static int parse_trim(struct parser *p, const struct param_def *d, struct str v)
+static int parse_trim(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    if (str_eq(v, "true")) {
+    if (tr_str_eq(v, "true")) {
         p->step.trim = 10;
         return 0;
     }
-    if (str_eq(v, "false"))
-        return NO_EFFECT;
-    return parse_whole(p, d, v, 1, 99, &p->step.trim);
+    if (tr_str_eq(v, "false"))
+        return TR_NO_EFFECT;
+    return parse_whole(p, d, v);
 }
 
 /* Degrees clockwise, N for counter-clockwise, kept in [0, 360): rt-N90 is rt-270. */
-static int parse_rotate(struct parser *p, const struct param_def *d, struct str v)
+static int parse_rotate(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     double deg;
 
-    if (str_eq(v, "auto")) {
+    if (tr_str_eq(v, "auto")) { /* EXIF orientation is always applied: it changes nothing */
         p->step.rotate_auto = true;
-        return 0;
+        return TR_NO_EFFECT;
     }
-    if (parse_decimal(p, d, v, &degrees_span, &deg))
+    if (parse_decimal_in(p, d, v, &degrees_span, &deg))
         return -EINVAL;
     deg = round(fmod(deg + 360, 360) * 1e6) / 1e6;
     p->step.rotate = deg >= 360 ? 0 : deg;
-    return p->step.rotate == 0 ? NO_EFFECT : 0;
+    return p->step.rotate == 0 ? TR_NO_EFFECT : 0;
 }
 
-static int parse_bool(struct parser *p, const struct param_def *d, struct str v)
+static void print_rotate(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    bool x = str_eq(v, "true");
-
-    if (!x && !str_eq(v, "false"))
-        return bad(p, d, v, "is not true or false");
-    switch (d->key) {
-    case TR_PR:
-        p->step.progressive = x;
-        return 0;
-    case TR_LO:
-        p->step.lossless = x;
-        return 0;
-    case TR_MD:
-        p->step.metadata = x;
-        return 0;
-    case TR_CP:
-        p->step.color_profile = x;
-        return 0;
-    default:
-        p->step.orig = x;
-        return x ? 0 : NO_EFFECT;
-    }
+    (void)d;
+    if (s->rotate_auto)
+        tr_out_printf(o, "auto");
+    else
+        tr_out_decimal(o, s->rotate);
 }
 
-static int parse_color(struct parser *p, const struct param_def *d, struct str v,
-                       struct tr_color *out)
+/* orig-true; orig-false sets nothing. */
+static int parse_orig(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    int rc = color_parse(v, out);
+    int rc = parse_bool(p, d, v);
 
-    if (rc == -ERANGE)
-        return bad(p, d, v, "has an opacity (last two digits) outside 00-99");
-    if (rc)
-        return bad(p, d, v, "is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name)");
-    return 0;
-}
-
-static int parse_bg(struct parser *p, const struct param_def *d, struct str v)
-{
-    return parse_color(p, d, v, &p->step.bg);
+    return rc ? rc : p->step.orig ? 0 : TR_NO_EFFECT;
 }
 
 /* b-<width>_<colour>; the width may be an expression, itself made of '_': cut at the last. */
-static int parse_border(struct parser *p, const struct param_def *d, struct str v)
+static int parse_border(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     const char *u = memrchr(v.p, '_', v.len);
     struct str width, colour;
@@ -511,46 +541,64 @@ static int parse_border(struct parser *p, const struct param_def *d, struct str 
         return bad(p, d, v, "is not <width>_<colour> (b-5_FF0000)");
     width = (struct str){v.p, (size_t)(u - v.p)};
     colour = (struct str){u + 1, v.len - width.len - 1};
-    if (parse_color(p, d, colour, &p->step.border_color))
+    if (parse_color_in(p, d, colour, &p->step.border_color))
         return -EINVAL;
     return parse_amount(p, d, width, &p->step.border_width, &border_range);
 }
 
-static int parse_radius(struct parser *p, const struct param_def *d, struct str v)
+static void print_border(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    (void)d;
+    tr_out_num(o, &s->border_width);
+    tr_out_printf(o, "_");
+    tr_out_color(o, &s->border_color);
+}
+
+static int parse_radius(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     int px;
 
-    if (str_eq(v, "max")) {
+    if (tr_str_eq(v, "max")) {
         p->step.radius_max = true;
         return 0;
     }
     if (memchr(v.p, '_', v.len))
         return bad(p, d, v, "is per-corner radii or an expression, not supported yet");
-    if (parse_whole(p, d, v, 1, MAX_PX, &px))
+    if (parse_whole_in(p, d, v, &radius_whole, &px))
         return -EINVAL;
-    num_literal(&p->step.radius, px);
+    tr_num_literal(&p->step.radius, px);
     return 0;
 }
 
-static int parse_effect_flag(struct parser *p, const struct param_def *d, struct str v)
+static void print_radius(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    (void)p;
     (void)d;
-    (void)v;
-    return 0;
+    if (s->radius_max)
+        tr_out_printf(o, "max");
+    else
+        tr_out_num(o, &s->radius);
 }
 
-static int parse_sharpen(struct parser *p, const struct param_def *d, struct str v)
+/* e-sharpen bare is e-sharpen-30 (libvips's own strength): one value, one canonical text. */
+#define SHARPEN_DEFAULT 30
+
+static int parse_sharpen(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    p->step.sharpen = 0;
+    p->step.sharpen = SHARPEN_DEFAULT;
     if (v.len == 0)
         return 0;
-    return parse_decimal(p, d, v, &strength_span, &p->step.sharpen);
+    return parse_decimal_in(p, d, v, &strength_span, &p->step.sharpen);
+}
+
+static void print_sharpen(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    if (s->sharpen != SHARPEN_DEFAULT)
+        print_decimal(o, d, s);
 }
 
 /* e-usm-<radius>-<sigma>-<amount>-<threshold>; bare e-usm takes ImageKit's documented example,
- * 2-2-0.8-0.024 (README). */
-static int parse_usm(struct parser *p, const struct param_def *d, struct str v)
+ * 2-2-0.8-0.024 (docs/transformations.md). */
+static int parse_usm(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     static const double dflt[4] = {2, 2, 0.8, 0.024};
     static const struct span *const spans[4] = {&strength_span, &strength_span, &strength_span,
@@ -561,18 +609,76 @@ static int parse_usm(struct parser *p, const struct param_def *d, struct str v)
     if (v.len == 0)
         return 0;
     for (int i = 0; i < 4; i++) {
-        if (str_cut(&rest, '-', &part) != (i < 3))
+        if (tr_str_cut(&rest, '-', &part) != (i < 3))
             return bad(p, d, v, "is not <radius>-<sigma>-<amount>-<threshold>");
-        if (parse_decimal(p, d, part, spans[i], &p->step.usm[i]))
+        if (parse_decimal_in(p, d, part, spans[i], &p->step.usm[i]))
             return -EINVAL;
     }
     return 0;
 }
 
-static int parse_text(struct parser *p, struct str text);
+static void print_usm(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    (void)d;
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            tr_out_printf(o, "-");
+        tr_out_decimal(o, s->usm[i]);
+    }
+}
+
+/* ---- The descriptor table ------------------------------------------------------------------
+ *
+ * One row per key, indexed by enum tr_key (whose order is the canonical order): its name, the
+ * field of struct tr_step it fills, its parser and printer with what they share, the canonical
+ * text of the value that changes nothing (tr_canonical() leaves such a key out), and flags.
+ * A new key is one row here, its enum tr_key and field in tr.h, and its pipeline code. */
+
+#define F(member) offsetof(struct tr_step, member)
+
+const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
+    [TR_W] = {"w", F(w), parse_num, print_num, &size_range, NULL, TR_KEY_AUTO},
+    [TR_H] = {"h", F(h), parse_num, print_num, &size_range, NULL, 0},
+    [TR_AR] = {"ar", F(ar), parse_ar, print_ratio, NULL, NULL, 0},
+    [TR_C] = {"c", F(crop), parse_word, print_word, &crops, "maintain_ratio", 0},
+    [TR_CM] = {"cm", F(crop_mode), parse_word, print_word, &crop_modes, NULL, 0},
+    [TR_FO] = {"fo", F(focus), parse_word, print_word, &focuses, "center", 0},
+    [TR_Z] = {"z", F(zoom), parse_decimal, print_decimal, &zoom_span, "1", 0},
+    [TR_X] = {"x", F(x), parse_num, print_num, &pos_range, NULL, 0},
+    [TR_Y] = {"y", F(y), parse_num, print_num, &pos_range, NULL, 0},
+    [TR_XC] = {"xc", F(xc), parse_num, print_num, &pos_range, NULL, 0},
+    [TR_YC] = {"yc", F(yc), parse_num, print_num, &pos_range, NULL, 0},
+    [TR_DPR] = {"dpr", F(dpr), parse_num, print_num, &dpr_range, "1", TR_KEY_AUTO},
+    [TR_RT] = {"rt", F(rotate), parse_rotate, print_rotate, NULL, "0", 0},
+    [TR_FL] = {"fl", F(flip), parse_word, print_word, &flips, NULL, 0},
+    [TR_T] = {"t", F(trim), parse_trim, print_whole, &trim_whole, NULL, 0},
+    [TR_BG] = {"bg", F(bg), parse_color, print_color, NULL, NULL, 0},
+    [TR_B] = {"b", F(border_width), parse_border, print_border, NULL, NULL, 0},
+    [TR_R] = {"r", F(radius), parse_radius, print_radius, NULL, NULL, 0},
+    [TR_BL] = {"bl", F(blur), parse_blur, print_decimal, NULL, NULL, 0},
+    [TR_O] = {"o", F(opacity), parse_whole, print_whole, &percent_whole, "100", 0},
+    [TR_E_GRAYSCALE] = {"e-grayscale", 0, parse_flag, print_nothing, NULL, NULL, TR_KEY_BARE_ONLY},
+    [TR_E_CONTRAST] = {"e-contrast", 0, parse_flag, print_nothing, NULL, NULL, TR_KEY_BARE_ONLY},
+    [TR_E_SHARPEN] = {"e-sharpen", F(sharpen), parse_sharpen, print_sharpen, NULL, NULL,
+                      TR_KEY_BARE},
+    [TR_E_USM] = {"e-usm", F(usm), parse_usm, print_usm, NULL, NULL, TR_KEY_BARE},
+    [TR_PG] = {"pg", F(page), parse_page, print_whole, &page_whole, "1", TR_KEY_CHAIN},
+    [TR_Q] = {"q", F(quality), parse_whole, print_whole, &quality_whole, TR_STR(TR_QUALITY_DEFAULT),
+              TR_KEY_CHAIN},
+    [TR_F] = {"f", F(format), parse_word, print_word, &formats, "auto", TR_KEY_CHAIN},
+    [TR_PR] = {"pr", F(progressive), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
+    [TR_LO] = {"lo", F(lossless), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
+    [TR_MD] = {"md", F(metadata), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
+    [TR_CP] = {"cp", F(color_profile), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
+    [TR_ORIG] = {"orig", F(orig), parse_orig, print_bool, NULL, "false", TR_KEY_CHAIN},
+};
+
+/* ---- Chain-level keys ---------------------------------------------------------------------- */
+
+static int parse_text(struct tr_parser *p, struct str text);
 
 /* n-<name>: the stored text is read here, in place (one level: it cannot name another). */
-static int parse_named(struct parser *p, const struct param_def *d, struct str v)
+static int parse_named(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     const struct tr_named *nt = NULL;
     unsigned step_no = p->step_no;
@@ -582,7 +688,7 @@ static int parse_named(struct parser *p, const struct param_def *d, struct str v
     if (p->named.len)
         return bad(p, d, v, "is named inside a named transformation, which is not allowed");
     for (size_t i = 0; p->names && i < p->names->n && !nt; i++)
-        if (str_eq(v, p->names->v[i].name))
+        if (tr_str_eq(v, p->names->v[i].name))
             nt = &p->names->v[i];
     if (!nt)
         return bad(p, d, v, "is not a known named transformation");
@@ -606,8 +712,8 @@ static bool is_clean_path(const char *path, size_t len)
     if (len == 0)
         return false;
     while (more) {
-        more = str_cut(&rest, '/', &seg);
-        if (seg.len == 0 || str_eq(seg, ".") || str_eq(seg, "..") ||
+        more = tr_str_cut(&rest, '/', &seg);
+        if (seg.len == 0 || tr_str_eq(seg, ".") || tr_str_eq(seg, "..") ||
             (more && seg.p[seg.len - 1] == '@'))
             return false;
     }
@@ -615,7 +721,7 @@ static bool is_clean_path(const char *path, size_t len)
 }
 
 /* di-<path>: "@@" stands for '/'; a leading "@@" or '/' is dropped (both forms are used). */
-static int parse_default_image(struct parser *p, const struct param_def *d, struct str v)
+static int parse_default_image(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     char *dst = p->chain->default_image;
     size_t n = 0, i = 0;
@@ -643,45 +749,15 @@ static int parse_default_image(struct parser *p, const struct param_def *d, stru
     }
     return 0;
 }
-
-/* ---- The tables ---------------------------------------------------------------------------- */
-
-static const struct param_def params[] = {
-    {"w", TR_W, parse_size, AUTO},
-    {"h", TR_H, parse_size, VALUE},
-    {"ar", TR_AR, parse_ar, VALUE},
-    {"c", TR_C, parse_crop, VALUE},
-    {"cm", TR_CM, parse_crop_mode, VALUE},
-    {"fo", TR_FO, parse_focus, VALUE},
-    {"z", TR_Z, parse_zoom, VALUE},
-    {"x", TR_X, parse_pos, VALUE},
-    {"y", TR_Y, parse_pos, VALUE},
-    {"xc", TR_XC, parse_pos, VALUE},
-    {"yc", TR_YC, parse_pos, VALUE},
-    {"dpr", TR_DPR, parse_dpr, VALUE},
-    {"rt", TR_RT, parse_rotate, VALUE},
-    {"fl", TR_FL, parse_flip, VALUE},
-    {"t", TR_T, parse_trim, VALUE},
-    {"bg", TR_BG, parse_bg, VALUE},
-    {"b", TR_B, parse_border, VALUE},
-    {"r", TR_R, parse_radius, VALUE},
-    {"bl", TR_BL, parse_blur, VALUE},
-    {"o", TR_O, parse_opacity, VALUE},
-    {"e-grayscale", TR_E_GRAYSCALE, parse_effect_flag, BARE_ONLY},
-    {"e-contrast", TR_E_CONTRAST, parse_effect_flag, BARE_ONLY},
-    {"e-sharpen", TR_E_SHARPEN, parse_sharpen, BARE},
-    {"e-usm", TR_E_USM, parse_usm, BARE},
-    {"pg", TR_PG, parse_page, VALUE},
-    {"q", TR_Q, parse_quality, VALUE},
-    {"f", TR_F, parse_format, VALUE},
-    {"pr", TR_PR, parse_bool, VALUE},
-    {"lo", TR_LO, parse_bool, VALUE},
-    {"md", TR_MD, parse_bool, VALUE},
-    {"cp", TR_CP, parse_bool, VALUE},
-    {"orig", TR_ORIG, parse_bool, VALUE},
-    {"n", -1, parse_named, VALUE},
-    {"di", -1, parse_default_image, VALUE},
+/* Keys that act on the chain rather than fill a field of the step: a named transformation is
+ * read in place, a default image belongs to the chain. Layers (l-...,l-end) and conditionals
+ * (if-...,if-end) will be rows here too: their parsers open and close a nested context. */
+static const struct tr_key_def chain_keys[] = {
+    {"n", 0, parse_named, NULL, NULL, NULL, 0},
+    {"di", 0, parse_default_image, NULL, NULL, NULL, 0},
 };
+
+/* ---- Refused keys and values -------------------------------------------------------------- */
 
 /* ImageKit keys we know and refuse: each of names (space-separated) gets "<key><why>". */
 static const struct refused_key {
@@ -722,11 +798,19 @@ static const struct refused_value {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct param_def *find_param(struct str key)
+/* The row of key: a step key (*k its enum tr_key) or a chain-level one (*k -1); NULL if none. */
+static const struct tr_key_def *find_param(struct str key, int *k)
 {
-    for (size_t i = 0; i < COUNT(params) && key.len; i++)
-        if (params[i].name[0] == key.p[0] && str_eq(key, params[i].name))
-            return &params[i];
+    for (int i = 0; i < TR_KEY_COUNT && key.len; i++) {
+        if (tr_keys[i].name[0] == key.p[0] && tr_str_eq(key, tr_keys[i].name)) {
+            *k = i;
+            return &tr_keys[i];
+        }
+    }
+    *k = -1;
+    for (size_t i = 0; i < COUNT(chain_keys) && key.len; i++)
+        if (tr_str_eq(key, chain_keys[i].name))
+            return &chain_keys[i];
     return NULL;
 }
 
@@ -737,14 +821,14 @@ static bool is_listed(struct str key, const char *list)
     bool more = true;
 
     while (more) {
-        more = str_cut(&rest, ' ', &word);
+        more = tr_str_cut(&rest, ' ', &word);
         if (word.len == key.len && memcmp(word.p, key.p, key.len) == 0)
             return true;
     }
     return false;
 }
 
-static int refuse_key(struct parser *p, struct str key)
+static int refuse_key(struct tr_parser *p, struct str key)
 {
     char buf[SHOW_LEN];
 
@@ -755,7 +839,7 @@ static int refuse_key(struct parser *p, struct str key)
 }
 
 /* After v failed to parse: the reason ImageKit's value is refused, if it is one. */
-static int refuse_value(struct parser *p, const struct param_def *d, struct str v)
+static int refuse_value(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     for (size_t i = 0; i < COUNT(refused_values); i++) {
         const struct refused_value *r = &refused_values[i];
@@ -775,48 +859,48 @@ static int refuse_value(struct parser *p, const struct param_def *d, struct str 
 static bool split_key(struct str *v, struct str *key)
 {
     struct str effect;
-    bool has_value = str_cut(v, '-', key);
+    bool has_value = tr_str_cut(v, '-', key);
 
-    if (has_value && str_eq(*key, "e")) {
-        has_value = str_cut(v, '-', &effect);
+    if (has_value && tr_str_eq(*key, "e")) {
+        has_value = tr_str_cut(v, '-', &effect);
         key->len += 1 + effect.len;
     }
     return has_value;
 }
 
-static int parse_param(struct parser *p, struct str param)
+static int parse_param(struct tr_parser *p, struct str param)
 {
     struct str key, v = param;
     bool has_value = split_key(&v, &key);
-    const struct param_def *d = find_param(key);
-    int rc;
+    int k, rc;
+    const struct tr_key_def *d = find_param(key, &k);
 
     if (++p->nparams > TR_MAX_PARAMS)
         return fail(p, "more than %d parameters in one step", TR_MAX_PARAMS);
     if (!d)
         return refuse_key(p, key);
-    if (d->key >= 0 && (p->seen >> d->key & 1))
+    if (k >= 0 && (p->seen >> k & 1))
         return fail(p, "%s: given twice in one step", d->name);
-    if (has_value && (d->flags & (BARE | BARE_ONLY)) && str_eq(v, "true")) {
+    if (has_value && (d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)) && tr_str_eq(v, "true")) {
         has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
         v.len = 0;
     }
-    if (has_value && (d->flags & BARE_ONLY))
+    if (has_value && (d->flags & TR_KEY_BARE_ONLY))
         return fail(p, "%s takes no value", d->name);
-    if (has_value ? v.len == 0 : !(d->flags & (BARE | BARE_ONLY)))
+    if (has_value ? v.len == 0 : !(d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)))
         return fail(p, "%s: missing value", d->name);
     rc = d->parse(p, d, v);
     if (rc < 0)
         return refuse_value(p, d, v);
-    if (d->key < 0)
+    if (k < 0)
         return rc;
-    p->seen |= UINT64_C(1) << d->key;
-    if (rc != NO_EFFECT)
-        p->step.has |= UINT64_C(1) << d->key;
+    p->seen |= UINT64_C(1) << k;
+    if (rc != TR_NO_EFFECT)
+        p->step.has |= UINT64_C(1) << k;
     return 0;
 }
 
-static int finish_step(struct parser *p)
+static int finish_step(struct tr_parser *p)
 {
     struct tr_chain *c = p->chain;
 
@@ -847,7 +931,7 @@ static char take_param(struct str *rest, struct str *param)
     return param->p[i];
 }
 
-static int check_bytes(struct parser *p, struct str text)
+static int check_bytes(struct tr_parser *p, struct str text)
 {
     for (size_t i = 0; i < text.len; i++) {
         unsigned char c = (unsigned char)text.p[i];
@@ -860,7 +944,7 @@ static int check_bytes(struct parser *p, struct str text)
 
 /* Steps by ':', params by ','. An empty step is skipped (an empty "tr:" is no transformation;
  * the legacy SDK writes one for an empty object); an empty param is an error. */
-static int parse_text(struct parser *p, struct str text)
+static int parse_text(struct tr_parser *p, struct str text)
 {
     struct str rest = text, param;
     unsigned in_step = 0;
@@ -896,7 +980,7 @@ void tr_chain_init(struct tr_chain *c)
 int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_names *names,
              char err[TR_ERR_LEN])
 {
-    struct parser p = {.chain = c, .names = names, .step_no = 1, .err = err};
+    struct tr_parser p = {.chain = c, .names = names, .step_no = 1, .err = err};
 
     err[0] = '\0';
     if (len > TR_MAX_TEXT) {
@@ -925,9 +1009,19 @@ bool tr_chain_wants_original(const struct tr_chain *c)
     return false;
 }
 
+int tr_chain_page(const struct tr_chain *c)
+{
+    int page = 1;
+
+    for (unsigned i = 0; i < c->nsteps; i++)
+        if (tr_step_has(&c->step[i], TR_PG))
+            page = c->step[i].page;
+    return page;
+}
+
 void tr_chain_output(const struct tr_chain *c, struct tr_output *out)
 {
-    *out = (struct tr_output){.format = TR_FMT_AUTO, .quality = 80};
+    *out = (struct tr_output){.format = TR_FMT_AUTO, .quality = TR_QUALITY_DEFAULT};
     for (unsigned i = 0; i < c->nsteps; i++) {
         const struct tr_step *s = &c->step[i];
 

@@ -1,5 +1,6 @@
 /* transform/tr_parse_i.h: what the parser's files share (tr_parse.c, tr_num.c, tr_color.c,
- * tr_canon.c). Not an API: other modules include tr.h only. Everything here is pure. */
+ * tr_canon.c), the descriptor table of the keys above all. Not an API: other modules include
+ * tr.h only. Everything here is pure. */
 #ifndef TRANSFORM_TR_PARSE_I_H
 #define TRANSFORM_TR_PARSE_I_H
 
@@ -14,22 +15,22 @@ struct str {
 };
 
 /* Whether s is exactly the C string lit. */
-bool str_eq(struct str s, const char *lit);
+bool tr_str_eq(struct str s, const char *lit);
 
 /* Cut *s at the first sep (or its end) into head; *s keeps what follows sep. Returns whether
  * sep was found. */
-bool str_cut(struct str *s, char sep, struct str *head);
+bool tr_str_cut(struct str *s, char sep, struct str *head);
 
 /* ---- Output for tr_canonical() (tr_canon.c) ----------------------------------------------- */
 
 /* A bounded writer: text that does not fit sets full, and len stops growing. */
-struct outbuf {
+struct tr_outbuf {
     char *p;
     size_t cap, len;
     bool full;
 };
 
-__attribute__((format(printf, 2, 3))) void out_printf(struct outbuf *o, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void tr_out_printf(struct tr_outbuf *o, const char *fmt, ...);
 
 /* ---- Words: the names of enumerated values (tr_parse.c) ----------------------------------- */
 
@@ -38,12 +39,54 @@ struct tr_word {
     int value;
 };
 
-/* NULL-terminated tables; the first name listed for a value is its canonical spelling. */
-extern const struct tr_word tr_crop_words[], tr_crop_mode_words[], tr_focus_words[],
-    tr_flip_words[], tr_format_words[];
+/* f-'s words, NULL-terminated; the first name listed for a value is its canonical spelling. */
+extern const struct tr_word tr_format_words[];
 
 /* The canonical name of value in words, or "?" if absent. */
 const char *tr_word_name(const struct tr_word *words, int value);
+
+/* ---- The descriptor table: one row per key (tr_parse.c) ----------------------------------- */
+
+struct tr_parser; /* tr_parse.c's state while it reads a text */
+struct tr_key_def;
+
+/* Read the value v of key d into the step being read: 0, TR_NO_EFFECT when v is valid but sets
+ * nothing (t-false, rt-0: the key is then not marked as given), or -EINVAL with the message
+ * set. v is empty for a key given bare (e-sharpen). */
+typedef int (*tr_value_parse_fn)(struct tr_parser *p, const struct tr_key_def *d, struct str v);
+#define TR_NO_EFFECT 1
+
+/* Write the canonical text of key d's value in s, what follows "<key>-"; nothing when the key
+ * is written bare (e-grayscale, e-sharpen at its default strength). Its parser reads the text
+ * back to the same value. */
+typedef void (*tr_value_print_fn)(struct tr_outbuf *o, const struct tr_key_def *d,
+                                  const struct tr_step *s);
+
+enum {
+    TR_KEY_BARE = 1,      /* may come without a value (e-sharpen, e-usm) */
+    TR_KEY_BARE_ONLY = 2, /* never takes one (e-grayscale) */
+    TR_KEY_AUTO = 4,      /* takes "auto", from a client hint (w-auto, dpr-auto) */
+    TR_KEY_CHAIN = 8,     /* one value for the whole chain, the last step's that gives it; the
+                           * canonical text writes it once, at the end (q f pr lo md cp orig) */
+};
+
+struct tr_key_def {
+    const char *name; /* as written: "w", "e-usm" */
+    size_t field;     /* offsetof(struct tr_step, ...) of the value its parser fills */
+    tr_value_parse_fn parse;
+    tr_value_print_fn print; /* NULL for chain-level keys (n, di): they print nothing */
+    const void *arg;         /* what parse and print share: a range, a set of words */
+    const char *dflt;        /* the canonical text of the value that changes nothing ("1" for dpr):
+                              * tr_canonical() leaves the key out; NULL when every value does something */
+    unsigned flags;          /* TR_KEY_* */
+};
+
+/* Every step key, indexed by enum tr_key (the canonical order). */
+extern const struct tr_key_def tr_keys[TR_KEY_COUNT];
+
+/* A macro's value as a string literal: TR_STR(TR_QUALITY_DEFAULT) is "80". */
+#define TR_STR_(x) #x
+#define TR_STR(x) TR_STR_(x)
 
 /* ---- Numbers (tr_num.c) ------------------------------------------------------------------- */
 
@@ -51,44 +94,44 @@ const char *tr_word_name(const struct tr_word *words, int value);
 #define TR_NUM_MAX_FRAC_DIGITS 12 /* digits after it; the value is rounded to 1e-6 */
 
 /* Why a number did not parse: "<token> <why>" (or <why> alone when token.len is 0). */
-struct num_error {
+struct tr_num_error {
     const char *why;
     struct str token;
 };
 
 /* All of s is one decimal, "[N]digits[.digits]", rounded to 1e-6. Returns 0, or -EINVAL with
  * e set. */
-int num_decimal(struct str s, double *out, struct num_error *e);
+int tr_num_decimal(struct str s, double *out, struct tr_num_error *e);
 
 /* All of s is a whole number of at most TR_NUM_MAX_INT_DIGITS digits, no sign. Returns 0 or
  * -EINVAL with e set. */
-int num_whole(struct str s, long *out, struct num_error *e);
+int tr_num_whole(struct str s, long *out, struct tr_num_error *e);
 
 /* All of s is a literal or an expression "{v}_{op}_{v}..." of at most TR_MAX_EXPR operands.
  * A lone number is TR_NUM_LITERAL, anything else TR_NUM_EXPR (nothing is folded). Returns 0
  * or -EINVAL with e set. */
-int num_parse(struct str s, struct tr_num *out, struct num_error *e);
+int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e);
 
 /* Whether n is an expression of literals only (no variable). */
-bool num_is_constant(const struct tr_num *n);
+bool tr_num_is_constant(const struct tr_num *n);
 
 /* n as a literal with value v. */
-void num_literal(struct tr_num *n, double v);
+void tr_num_literal(struct tr_num *n, double v);
 
 /* Canonical text: "300", "0.4", "N10", "iw_div_2", "auto". */
-void out_num(struct outbuf *o, double v);
-void out_tr_num(struct outbuf *o, const struct tr_num *n);
+void tr_out_decimal(struct tr_outbuf *o, double v);
+void tr_out_num(struct tr_outbuf *o, const struct tr_num *n);
 
 /* ---- Colours (tr_color.c) ----------------------------------------------------------------- */
 
 /* RGB, RRGGBB, RRGGBBAA (AA: opacity 00-99) or a CSS colour name, any case. Returns 0, or
  * -EINVAL when s is none of these, -ERANGE when AA is not 00-99. */
-int color_parse(struct str s, struct tr_color *out);
+int tr_color_parse(struct str s, struct tr_color *out);
 
 /* Canonical text: "FF0000", or "FF000050" when not opaque. */
-void out_color(struct outbuf *o, const struct tr_color *c);
+void tr_out_color(struct tr_outbuf *o, const struct tr_color *c);
 
 /* The CSS colour name table, sorted, for tests: the i-th name (NULL past the end). */
-const char *color_name_at(size_t i, uint32_t *rgb);
+const char *tr_color_name_at(size_t i, uint32_t *rgb);
 
 #endif

@@ -49,7 +49,7 @@ const cases = [
     { name: "radius", tr: [{ radius: 20 }, { radius: "max" }], expect: "r-20:r-max" },
     { name: "blur", tr: [{ blur: 10 }], expect: "bl-10" },
     { name: "rotation N", tr: [{ rotation: "N40" }], expect: "rt-320" },
-    { name: "rotation auto", tr: [{ rotation: "auto" }], expect: "rt-auto" },
+    { name: "rotation auto", tr: [{ rotation: "auto", width: 10 }], expect: "w-10" }, // rt-auto changes nothing
     { name: "flip", tr: [{ flip: "h_v" }], v6: null, expect: "fl-h_v" },
     { name: "opacity", tr: [{ opacity: 50 }], v6: null, expect: "o-50" },
     { name: "trim", tr: [{ trim: true }, { trim: 20 }], expect: "t-10:t-20" },
