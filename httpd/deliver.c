@@ -406,11 +406,11 @@ static int derived_key(struct conn *c, const struct stat *st)
 
 static void put_entry(void *entry)
 {
-    cache_put(entry);
+    imgcache_put(entry);
 }
 
 /* A derived image from a filled cache entry; the response holds the reference. */
-static enum MHD_Result respond_entry(struct conn *c, struct cache_entry *e)
+static enum MHD_Result respond_entry(struct conn *c, struct imgcache_entry *e)
 {
     const void *data;
     size_t size;
@@ -418,18 +418,18 @@ static enum MHD_Result respond_entry(struct conn *c, struct cache_entry *e)
     const char *msg;
     uint64_t start = 0, len;
 
-    cache_entry_result(e, &data, &size, &tag, &msg);
+    imgcache_entry_result(e, &data, &size, &tag, &msg);
     c->reply.content_type = tr_format_mime((enum tr_format)tag);
     len = size;
     int ranged = pick_range(c, size, &start, &len);
     if (ranged < 0) {
-        cache_put(e);
+        imgcache_put(e);
         return respond_unsatisfiable(c, size);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
         (size_t)len, (void *)((uintptr_t)data + start), put_entry, e);
     if (!resp)
-        cache_put(e);
+        imgcache_put(e);
     return respond_body(c, resp, ranged, start, len, size);
 }
 
@@ -473,7 +473,7 @@ static void run_transform(void *arg)
 {
     struct conn *c = arg;
     struct srv *s = c->srv;
-    struct cache_entry *e = c->entry;
+    struct imgcache_entry *e = c->entry;
     char err[TR_ERR_LEN] = "";
     struct tr_image img, *owned;
     void *src = NULL;
@@ -499,11 +499,11 @@ static void run_transform(void *arg)
     }
     if (rc) {
         job_error(s, rc, err);
-        cache_fail(s->cache, e, rc, err);
+        imgcache_fail(s->cache, e, rc, err);
         return;
     }
     *owned = img;
-    cache_fill(s->cache, e, owned->data, owned->len, release_image, owned, owned->format);
+    imgcache_fill(s->cache, e, owned->data, owned->len, release_image, owned, owned->format);
 }
 
 static void wake(void *arg)
@@ -519,15 +519,15 @@ static void wake(void *arg)
 static enum MHD_Result schedule(struct conn *c)
 {
     struct srv *s = c->srv;
-    struct cache_entry *e = NULL;
+    struct imgcache_entry *e = NULL;
 
     MHD_suspend_connection(c->mhd);
     c->suspended = true;
     atomic_store(&c->woken, false);
-    int rc = cache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
+    int rc = imgcache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
     c->entry = e;
     c->err = rc < 0 ? rc : 0;
-    if (rc == CACHE_FILL) {
+    if (rc == IMGCACHE_FILL) {
         rc = pool_submit(s->pool, run_transform, c);
         if (rc == 0)
             return MHD_YES; /* the job owns c->fd, and wakes us */
@@ -535,9 +535,9 @@ static enum MHD_Result schedule(struct conn *c)
     close(c->fd);
     c->fd = -1;
     if (rc == -EBUSY || rc == -ESHUTDOWN)
-        cache_fail(s->cache, e, -EBUSY,
-                   rc == -EBUSY ? "too many transforms waiting" : "shutting down");
-    else if (rc != CACHE_WAIT)
+        imgcache_fail(s->cache, e, -EBUSY,
+                      rc == -EBUSY ? "too many transforms waiting" : "shutting down");
+    else if (rc != IMGCACHE_WAIT)
         wake(c); /* a hit that raced in, or no memory: answer at once */
     return MHD_YES;
 }
@@ -560,7 +560,7 @@ static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct st
         close(fd);
         return rc ? srv_error(c, rc, "transformation too long") : respond_not_modified(c);
     }
-    struct cache_entry *e = cache_get(s->cache, c->key, c->key_len);
+    struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
     if (e) {
         close(fd);
         return respond_entry(c, e);
@@ -615,7 +615,7 @@ enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
 
 enum MHD_Result deliver_resumed(struct conn *c)
 {
-    struct cache_entry *e = c->entry;
+    struct imgcache_entry *e = c->entry;
     const void *data;
     size_t len;
     int tag;
@@ -625,13 +625,13 @@ enum MHD_Result deliver_resumed(struct conn *c)
     c->entry = NULL;
     if (!e)
         return srv_error(c, c->err, NULL);
-    int rc = cache_entry_result(e, &data, &len, &tag, &msg);
+    int rc = imgcache_entry_result(e, &data, &len, &tag, &msg);
     if (rc == 0)
         return respond_entry(c, e);
     if (http_status_for_errno(rc) >= 500)
         log_warn("transform of %s failed: %s", c->name, msg);
     enum MHD_Result r = srv_error(c, rc, msg);
-    cache_put(e);
+    imgcache_put(e);
     return r;
 }
 
@@ -642,6 +642,6 @@ void deliver_cleanup(struct conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    cache_put(c->entry);
+    imgcache_put(c->entry);
     c->entry = NULL;
 }

@@ -1,9 +1,9 @@
-/* httpd/cache.c: a chained hash table and an LRU list under one mutex (see cache.h).
+/* httpd/imgcache.c: a chained hash table and an LRU list under one mutex (see imgcache.h).
  *
  * An entry is PENDING while its filler works, then READY (in the LRU list, counted against
  * the budget) or FAILED (out of the table). The table holds one reference to every entry it
  * indexes; responses and waiters hold the others. */
-#include "cache.h"
+#include "imgcache.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,22 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MSG_LEN 128
-#define CACHE_MIN_BUCKETS 1024
-#define CACHE_BYTES_PER_BUCKET (16 * 1024)
+#define IMGCACHE_MSG_LEN 128
+#define IMGCACHE_MIN_BUCKETS 1024
+#define IMGCACHE_BYTES_PER_BUCKET (16 * 1024)
 
 enum entry_state { ENTRY_PENDING, ENTRY_READY, ENTRY_FAILED };
 
 struct waiter {
-    cache_wake_fn wake;
+    imgcache_wake_fn wake;
     void *arg;
     struct waiter *next;
 };
 
-struct cache_entry {
-    struct cache *cache;
-    struct cache_entry *hnext;       /* hash chain */
-    struct cache_entry *prev, *next; /* LRU list, most recent first; READY and kept only */
+struct imgcache_entry {
+    struct imgcache *cache;
+    struct imgcache_entry *hnext;       /* hash chain */
+    struct imgcache_entry *prev, *next; /* LRU list, most recent first; READY and kept only */
     bool in_lru;
     uint64_t hash;
     unsigned refs;
@@ -36,20 +36,20 @@ struct cache_entry {
     struct waiter *waiters;
     const void *data;
     size_t len, cost;
-    cache_release_fn release;
+    imgcache_release_fn release;
     void *owner;
     int tag, err;
-    char msg[CACHE_MSG_LEN];
+    char msg[IMGCACHE_MSG_LEN];
     size_t klen;
     char key[]; /* klen bytes */
 };
 
-struct cache {
+struct imgcache {
     size_t budget;
     size_t nbuckets; /* a power of two */
-    struct cache_entry **bucket;
-    pthread_mutex_t lock;            /* guards everything below and every entry's fields but data */
-    struct cache_entry *head, *tail; /* LRU list: head most recent, tail least */
+    struct imgcache_entry **bucket;
+    pthread_mutex_t lock; /* guards everything below and every entry's fields but data */
+    struct imgcache_entry *head, *tail; /* LRU list: head most recent, tail least */
     size_t bytes, entries;
     uint64_t hits, misses, coalesced;
 };
@@ -64,14 +64,14 @@ static uint64_t hash_key(const char *key, size_t len)
     return h;
 }
 
-struct cache *cache_new(size_t budget)
+struct imgcache *imgcache_new(size_t budget)
 {
-    struct cache *c = calloc(1, sizeof(*c));
+    struct imgcache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->budget = budget;
-    c->nbuckets = CACHE_MIN_BUCKETS;
-    while (c->nbuckets < budget / CACHE_BYTES_PER_BUCKET && c->nbuckets < (1u << 24))
+    c->nbuckets = IMGCACHE_MIN_BUCKETS;
+    while (c->nbuckets < budget / IMGCACHE_BYTES_PER_BUCKET && c->nbuckets < (1u << 24))
         c->nbuckets *= 2;
     c->bucket = calloc(c->nbuckets, sizeof(*c->bucket));
     if (!c->bucket) {
@@ -82,7 +82,7 @@ struct cache *cache_new(size_t budget)
     return c;
 }
 
-static void entry_destroy(struct cache_entry *e)
+static void entry_destroy(struct imgcache_entry *e)
 {
     if (e->release)
         e->release(e->owner);
@@ -91,12 +91,12 @@ static void entry_destroy(struct cache_entry *e)
 
 /* Drop one reference with the lock held; returns the entry when it must now be destroyed
  * (outside the lock, since release() may be slow). */
-static struct cache_entry *unref_locked(struct cache_entry *e)
+static struct imgcache_entry *unref_locked(struct imgcache_entry *e)
 {
     return --e->refs == 0 ? e : NULL;
 }
 
-static void lru_unlink(struct cache *c, struct cache_entry *e)
+static void lru_unlink(struct imgcache *c, struct imgcache_entry *e)
 {
     *(e->prev ? &e->prev->next : &c->head) = e->next;
     *(e->next ? &e->next->prev : &c->tail) = e->prev;
@@ -104,7 +104,7 @@ static void lru_unlink(struct cache *c, struct cache_entry *e)
     e->in_lru = false;
 }
 
-static void lru_push_front(struct cache *c, struct cache_entry *e)
+static void lru_push_front(struct imgcache *c, struct imgcache_entry *e)
 {
     e->prev = NULL;
     e->next = c->head;
@@ -115,9 +115,9 @@ static void lru_push_front(struct cache *c, struct cache_entry *e)
 
 /* Take e out of the table (and the LRU list, and the budget); returns it when it must be
  * destroyed. */
-static struct cache_entry *unindex_locked(struct cache *c, struct cache_entry *e)
+static struct imgcache_entry *unindex_locked(struct imgcache *c, struct imgcache_entry *e)
 {
-    struct cache_entry **pp = &c->bucket[e->hash & (c->nbuckets - 1)];
+    struct imgcache_entry **pp = &c->bucket[e->hash & (c->nbuckets - 1)];
 
     while (*pp != e)
         pp = &(*pp)->hnext;
@@ -131,22 +131,23 @@ static struct cache_entry *unindex_locked(struct cache *c, struct cache_entry *e
     return unref_locked(e);
 }
 
-static struct cache_entry *find_locked(struct cache *c, const char *key, size_t klen, uint64_t h)
+static struct imgcache_entry *find_locked(struct imgcache *c, const char *key, size_t klen,
+                                          uint64_t h)
 {
-    for (struct cache_entry *e = c->bucket[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+    for (struct imgcache_entry *e = c->bucket[h & (c->nbuckets - 1)]; e; e = e->hnext) {
         if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
             return e;
     }
     return NULL;
 }
 
-void cache_free(struct cache *c)
+void imgcache_free(struct imgcache *c)
 {
     if (!c)
         return;
     for (size_t i = 0; i < c->nbuckets; i++) {
         while (c->bucket[i]) {
-            struct cache_entry *dead = unindex_locked(c, c->bucket[i]);
+            struct imgcache_entry *dead = unindex_locked(c, c->bucket[i]);
             if (dead)
                 entry_destroy(dead);
         }
@@ -156,12 +157,12 @@ void cache_free(struct cache *c)
     free(c);
 }
 
-struct cache_entry *cache_get(struct cache *c, const char *key, size_t klen)
+struct imgcache_entry *imgcache_get(struct imgcache *c, const char *key, size_t klen)
 {
     uint64_t h = hash_key(key, klen);
 
     pthread_mutex_lock(&c->lock);
-    struct cache_entry *e = find_locked(c, key, klen, h);
+    struct imgcache_entry *e = find_locked(c, key, klen, h);
     if (e && e->state == ENTRY_READY) {
         e->refs++;
         c->hits++;
@@ -176,9 +177,10 @@ struct cache_entry *cache_get(struct cache *c, const char *key, size_t klen)
     return e;
 }
 
-static struct cache_entry *entry_new(struct cache *c, const char *key, size_t klen, uint64_t h)
+static struct imgcache_entry *entry_new(struct imgcache *c, const char *key, size_t klen,
+                                        uint64_t h)
 {
-    struct cache_entry *e = calloc(1, sizeof(*e) + klen);
+    struct imgcache_entry *e = calloc(1, sizeof(*e) + klen);
     if (!e)
         return NULL;
     e->cache = c;
@@ -190,7 +192,7 @@ static struct cache_entry *entry_new(struct cache *c, const char *key, size_t kl
 }
 
 /* Register (wake, arg) on e; false when out of memory. */
-static bool add_waiter(struct cache_entry *e, cache_wake_fn wake, void *arg)
+static bool add_waiter(struct imgcache_entry *e, imgcache_wake_fn wake, void *arg)
 {
     struct waiter *w = malloc(sizeof(*w));
     if (!w)
@@ -202,29 +204,30 @@ static bool add_waiter(struct cache_entry *e, cache_wake_fn wake, void *arg)
     return true;
 }
 
-/* The pending or ready entry for key, joined; CACHE_HIT or CACHE_WAIT, or -ENOMEM. */
-static int join_locked(struct cache *c, struct cache_entry *e, cache_wake_fn wake, void *arg)
+/* The pending or ready entry for key, joined; IMGCACHE_HIT or IMGCACHE_WAIT, or -ENOMEM. */
+static int join_locked(struct imgcache *c, struct imgcache_entry *e, imgcache_wake_fn wake,
+                       void *arg)
 {
     if (e->state == ENTRY_PENDING && !add_waiter(e, wake, arg))
         return -ENOMEM;
     e->refs++;
     if (e->state == ENTRY_READY) {
         c->hits++;
-        return CACHE_HIT;
+        return IMGCACHE_HIT;
     }
     c->coalesced++;
-    return CACHE_WAIT;
+    return IMGCACHE_WAIT;
 }
 
-int cache_acquire(struct cache *c, const char *key, size_t klen, cache_wake_fn wake, void *arg,
-                  struct cache_entry **out)
+int imgcache_acquire(struct imgcache *c, const char *key, size_t klen, imgcache_wake_fn wake,
+                     void *arg, struct imgcache_entry **out)
 {
     uint64_t h = hash_key(key, klen);
-    int rc = CACHE_FILL;
+    int rc = IMGCACHE_FILL;
 
     *out = NULL;
     pthread_mutex_lock(&c->lock);
-    struct cache_entry *e = c->budget ? find_locked(c, key, klen, h) : NULL;
+    struct imgcache_entry *e = c->budget ? find_locked(c, key, klen, h) : NULL;
     if (e) {
         rc = join_locked(c, e, wake, arg);
     } else {
@@ -251,12 +254,12 @@ int cache_acquire(struct cache *c, const char *key, size_t klen, cache_wake_fn w
 }
 
 /* Evict least recently used entries until the budget holds; returns them chained by hnext. */
-static struct cache_entry *evict_locked(struct cache *c)
+static struct imgcache_entry *evict_locked(struct imgcache *c)
 {
-    struct cache_entry *dead = NULL;
+    struct imgcache_entry *dead = NULL;
 
     while (c->bytes > c->budget && c->tail) {
-        struct cache_entry *victim = unindex_locked(c, c->tail);
+        struct imgcache_entry *victim = unindex_locked(c, c->tail);
         if (victim) {
             victim->hnext = dead;
             dead = victim;
@@ -266,7 +269,7 @@ static struct cache_entry *evict_locked(struct cache *c)
 }
 
 /* Wake every waiter of e (taken off it under the lock) and destroy the evicted entries. */
-static void finish(struct waiter *w, struct cache_entry *dead)
+static void finish(struct waiter *w, struct imgcache_entry *dead)
 {
     while (w) {
         struct waiter *next = w->next;
@@ -275,16 +278,16 @@ static void finish(struct waiter *w, struct cache_entry *dead)
         w = next;
     }
     while (dead) {
-        struct cache_entry *next = dead->hnext;
+        struct imgcache_entry *next = dead->hnext;
         entry_destroy(dead);
         dead = next;
     }
 }
 
-void cache_fill(struct cache *c, struct cache_entry *e, const void *data, size_t len,
-                cache_release_fn release, void *owner, int tag)
+void imgcache_fill(struct imgcache *c, struct imgcache_entry *e, const void *data, size_t len,
+                   imgcache_release_fn release, void *owner, int tag)
 {
-    struct cache_entry *dead = NULL;
+    struct imgcache_entry *dead = NULL;
 
     pthread_mutex_lock(&c->lock);
     e->data = data;
@@ -308,9 +311,9 @@ void cache_fill(struct cache *c, struct cache_entry *e, const void *data, size_t
     finish(w, dead);
 }
 
-void cache_fail(struct cache *c, struct cache_entry *e, int err, const char *msg)
+void imgcache_fail(struct imgcache *c, struct imgcache_entry *e, int err, const char *msg)
 {
-    struct cache_entry *dead = NULL;
+    struct imgcache_entry *dead = NULL;
 
     pthread_mutex_lock(&c->lock);
     e->state = ENTRY_FAILED;
@@ -324,20 +327,20 @@ void cache_fail(struct cache *c, struct cache_entry *e, int err, const char *msg
     finish(w, dead);
 }
 
-void cache_put(struct cache_entry *e)
+void imgcache_put(struct imgcache_entry *e)
 {
     if (!e)
         return;
-    struct cache *c = e->cache;
+    struct imgcache *c = e->cache;
     pthread_mutex_lock(&c->lock);
-    struct cache_entry *dead = unref_locked(e);
+    struct imgcache_entry *dead = unref_locked(e);
     pthread_mutex_unlock(&c->lock);
     if (dead)
         entry_destroy(dead);
 }
 
-int cache_entry_result(const struct cache_entry *e, const void **data, size_t *len, int *tag,
-                       const char **msg)
+int imgcache_entry_result(const struct imgcache_entry *e, const void **data, size_t *len, int *tag,
+                          const char **msg)
 {
     /* Fields are written once under the lock before the waiters are woken, and never again. */
     *data = e->data;
@@ -347,7 +350,7 @@ int cache_entry_result(const struct cache_entry *e, const void **data, size_t *l
     return e->state == ENTRY_FAILED ? e->err : 0;
 }
 
-void cache_get_stats(struct cache *c, struct cache_stats *out)
+void imgcache_get_stats(struct imgcache *c, struct imgcache_stats *out)
 {
     pthread_mutex_lock(&c->lock);
     out->bytes = c->bytes;

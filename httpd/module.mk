@@ -1,7 +1,7 @@
 # blobhttpd: ImageKit-style URLs served from origin folders (issue 4).
 PROGS += blobhttpd
 
-HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/cache.o \
+HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
               $(O)/httpd/deliver.o $(O)/httpd/main.o
@@ -19,7 +19,7 @@ test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
 test_sign_LIBS := $(call pkg_libs,libcrypto)
-test_http_cache_OBJS := $(O)/httpd/cache.o
+test_http_cache_OBJS := $(O)/httpd/imgcache.o
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o

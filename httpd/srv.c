@@ -86,11 +86,11 @@ static enum MHD_Result method_not_allowed(struct conn *c)
 static enum MHD_Result healthz(struct conn *c)
 {
     struct srv *s = c->srv;
-    struct cache_stats cs;
+    struct imgcache_stats cs;
     size_t queued, running;
     char body[512];
 
-    cache_get_stats(s->cache, &cs);
+    imgcache_get_stats(s->cache, &cs);
     pool_load(s->pool, &queued, &running);
     int n = snprintf(body, sizeof(body),
                      "{\"status\":\"ok\",\"inflight\":%ld,\"served\":%lu,"
@@ -460,7 +460,7 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
     set_limits(s);
     if (open_endpoints(s, err) || load_names(s, err) || open_access_log(s, err))
         goto out_free;
-    s->cache = cache_new((size_t)conf->cache_mb << 20);
+    s->cache = imgcache_new((size_t)conf->cache_mb << 20);
     s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
     if (!s->cache || !s->pool) {
         snprintf(err, SRV_ERR_LEN, "cannot start the cache and %u workers", conf->workers);
@@ -507,7 +507,7 @@ void srv_free(struct srv *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
     pool_free(s->pool);
-    cache_free(s->cache);
+    imgcache_free(s->cache);
     for (size_t i = 0; i < s->nep; i++) {
         for (size_t j = 0; j < s->ep[i].norigins; j++)
             origin_free(s->ep[i].origin[j]);

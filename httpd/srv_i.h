@@ -3,8 +3,8 @@
 #ifndef HTTPD_SRV_I_H
 #define HTTPD_SRV_I_H
 
-#include "cache.h"
 #include "conf.h"
+#include "imgcache.h"
 #include "origin.h"
 #include "pool.h"
 #include "route.h"
@@ -37,7 +37,7 @@ struct srv {
     struct tr_names names;
     unsigned char key[SRV_MAX_KEY];
     size_t keylen;
-    struct cache *cache;
+    struct imgcache *cache;
     struct pool *pool;
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
@@ -80,9 +80,9 @@ struct conn {
     struct reply reply;
     char key[SRV_KEY_LEN];
     size_t key_len;
-    struct cache_entry *entry; /* held while suspended */
-    int err;                   /* when entry is NULL after a resume */
-    int fd;                    /* the source, read by the job; -1 otherwise */
+    struct imgcache_entry *entry; /* held while suspended */
+    int err;                      /* when entry is NULL after a resume */
+    int fd;                       /* the source, read by the job; -1 otherwise */
     off_t size;
     enum tr_format format;
     double hint_dpr;
