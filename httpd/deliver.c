@@ -120,8 +120,6 @@ static bool wants_transform(const struct conn *c, const struct tr_sniff *sn)
     return c->srv->conf->auto_optimize && sn->type != TR_SRC_SVG && sn->type != TR_SRC_PDF;
 }
 
-/* ---- Response headers ---------------------------------------------------------------------- */
-
 static int64_t mtime_ns(const struct stat *st)
 {
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -140,121 +138,6 @@ static void reply_for_file(struct conn *c, const struct stat *st, const char *ty
     rp->content_type = type;
     rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
     rp->vary_accept = rp->vary_hints = false;
-}
-
-/* Content-Disposition for ik-attachment=true: an ASCII fallback name and the exact UTF-8 one. */
-static void add_disposition(struct MHD_Response *resp, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    char ascii[256], exact[3 * 256], value[sizeof(ascii) + sizeof(exact) + 64];
-    size_t a = 0, e = 0;
-
-    base = base ? base + 1 : path;
-    for (const unsigned char *p = (const unsigned char *)base; *p && a < 255 && e < 3 * 255 - 3;
-         p++) {
-        bool plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%' && *p != ';' &&
-                     *p != '\'';
-        ascii[a++] = plain ? (char)*p : '_';
-        e += (size_t)snprintf(exact + e, sizeof(exact) - e, plain ? "%c" : "%%%02X", *p);
-    }
-    ascii[a] = '\0';
-    exact[e] = '\0';
-    snprintf(value, sizeof(value), "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
-             exact);
-    MHD_add_response_header(resp, "Content-Disposition", value);
-}
-
-static void add_headers(struct conn *c, struct MHD_Response *resp)
-{
-    const struct reply *rp = &c->reply;
-    char date[HTTP_DATE_LEN];
-
-    http_format_date(rp->mtime, date);
-    MHD_add_response_header(resp, "ETag", rp->etag);
-    MHD_add_response_header(resp, "Last-Modified", date);
-    MHD_add_response_header(resp, "Cache-Control", rp->cache_control);
-    if (rp->vary_accept || rp->vary_hints)
-        MHD_add_response_header(resp, "Vary",
-                                rp->vary_accept && rp->vary_hints
-                                    ? "Accept, Sec-CH-DPR, Sec-CH-Width"
-                                : rp->vary_accept ? "Accept"
-                                                  : "Sec-CH-DPR, Sec-CH-Width");
-    if (rp->vary_hints)
-        MHD_add_response_header(resp, "Accept-CH", "Sec-CH-DPR, Sec-CH-Width");
-    if (c->attachment)
-        add_disposition(resp, c->name);
-}
-
-/* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). */
-static bool not_modified(struct conn *c)
-{
-    const char *inm = srv_header(c, "If-None-Match");
-    const char *ims = srv_header(c, "If-Modified-Since");
-    time_t t;
-
-    if (inm)
-        return http_etag_matches(inm, c->reply.etag);
-    return ims && http_parse_date(ims, &t) == 0 && c->reply.mtime <= t;
-}
-
-static enum MHD_Result respond_not_modified(struct conn *c)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    add_headers(c, resp);
-    return srv_queue(c, 304, resp, 0);
-}
-
-/* The Range to honour: 1 with *start and *len, 0 for the whole body, -ERANGE for 416. A Range
- * is ignored when If-Range names another version. */
-static int pick_range(struct conn *c, uint64_t size, uint64_t *start, uint64_t *len)
-{
-    const char *range = srv_header(c, "Range");
-    const char *if_range = srv_header(c, "If-Range");
-    time_t t;
-
-    if (!range)
-        return 0;
-    if (if_range && if_range[0] == '"' && strcmp(if_range, c->reply.etag) != 0)
-        return 0;
-    if (if_range && if_range[0] != '"' &&
-        (http_parse_date(if_range, &t) != 0 || t != c->reply.mtime))
-        return 0;
-    return http_parse_range(range, size, start, len);
-}
-
-static enum MHD_Result respond_unsatisfiable(struct conn *c, uint64_t size)
-{
-    char cr[48];
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-
-    if (!resp)
-        return MHD_NO;
-    snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
-    MHD_add_response_header(resp, "Content-Range", cr);
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    add_headers(c, resp);
-    return srv_queue(c, 416, resp, 0);
-}
-
-/* Headers common to a 200 or 206 body, then queue it. */
-static enum MHD_Result respond_body(struct conn *c, struct MHD_Response *resp, int ranged,
-                                    uint64_t start, uint64_t len, uint64_t size)
-{
-    char cr[80];
-
-    if (!resp)
-        return srv_error(c, -ENOMEM, NULL);
-    MHD_add_response_header(resp, "Content-Type", c->reply.content_type);
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    add_headers(c, resp);
-    if (ranged) {
-        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
-                 size);
-        MHD_add_response_header(resp, "Content-Range", cr);
-    }
-    return srv_queue(c, ranged ? 206 : 200, resp, len);
 }
 
 /* ---- Originals ----------------------------------------------------------------------------- */
@@ -327,25 +210,24 @@ static enum MHD_Result deliver_original(struct conn *c, int fd, const struct sta
     uint64_t size = (uint64_t)st->st_size, start = 0, len = size;
 
     reply_for_file(c, st, type);
-    if (not_modified(c)) {
+    if (reply_is_not_modified(c)) {
         close(fd);
-        return respond_not_modified(c);
+        return reply_not_modified(c);
     }
-    int ranged = pick_range(c, size, &start, &len);
+    int ranged = reply_range(c, size, &start, &len);
     if (ranged < 0 || size == 0) {
         close(fd);
         return ranged < 0
-                   ? respond_unsatisfiable(c, size)
-                   : respond_body(c,
-                                  MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
-                                  0, 0, 0, 0);
+                   ? reply_unsatisfiable(c, size)
+                   : reply_body(c, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
+                                0, 0, 0, 0);
     }
     struct MHD_Response *resp = copied_body(c->srv, fd, start, len);
     if (resp)
         close(fd);
     else if (!(resp = MHD_create_response_from_fd_at_offset64(len, fd, start)))
         close(fd);
-    return respond_body(c, resp, ranged, start, len, size);
+    return reply_body(c, resp, ranged, start, len, size);
 }
 
 /* ---- Transforms ---------------------------------------------------------------------------- */
@@ -362,7 +244,7 @@ static bool chain_uses_hints(const struct tr_chain *ch)
 /* Sec-CH-DPR and Sec-CH-Width, for dpr-auto and w-auto; 0 when absent or out of range. */
 static void read_hints(struct conn *c)
 {
-    const char *dpr = srv_header(c, "Sec-CH-DPR"), *width = srv_header(c, "Sec-CH-Width");
+    const char *dpr = reply_header(c, "Sec-CH-DPR"), *width = reply_header(c, "Sec-CH-Width");
     char *end;
 
     c->hint_dpr = 0;
@@ -421,16 +303,16 @@ static enum MHD_Result respond_entry(struct conn *c, struct imgcache_entry *e)
     imgcache_entry_result(e, &data, &size, &tag, &msg);
     c->reply.content_type = tr_format_mime((enum tr_format)tag);
     len = size;
-    int ranged = pick_range(c, size, &start, &len);
+    int ranged = reply_range(c, size, &start, &len);
     if (ranged < 0) {
         imgcache_put(e);
-        return respond_unsatisfiable(c, size);
+        return reply_unsatisfiable(c, size);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
         (size_t)len, (void *)((uintptr_t)data + start), put_entry, e);
     if (!resp)
         imgcache_put(e);
-    return respond_body(c, resp, ranged, start, len, size);
+    return reply_body(c, resp, ranged, start, len, size);
 }
 
 static void release_image(void *owner)
@@ -548,7 +430,7 @@ static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct st
     struct srv *s = c->srv;
     struct reply *rp = &c->reply;
 
-    c->format = tr_pick_format(&c->chain, sn, srv_header(c, "Accept"), s->conf->avif_auto);
+    c->format = tr_pick_format(&c->chain, sn, reply_header(c, "Accept"), s->conf->avif_auto);
     rp->vary_accept = tr_format_varies(&c->chain);
     rp->vary_hints = chain_uses_hints(&c->chain);
     rp->mtime = st->st_mtim.tv_sec;
@@ -556,9 +438,9 @@ static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct st
     rp->cache_control = c->used_default ? s->error_cache_control : s->cache_control;
     read_hints(c);
     int rc = derived_key(c, st);
-    if (rc || not_modified(c)) {
+    if (rc || reply_is_not_modified(c)) {
         close(fd);
-        return rc ? srv_error(c, rc, "transformation too long") : respond_not_modified(c);
+        return rc ? reply_error(c, rc, "transformation too long") : reply_not_modified(c);
     }
     struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
     if (e) {
@@ -599,14 +481,14 @@ enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
 
     int rc = parse_chain(c, rt, err);
     if (rc)
-        return srv_error(c, rc, err);
+        return reply_error(c, rc, err);
     int fd = open_source(c, rt, &st);
     if (fd < 0)
-        return srv_error(c, fd, open_error(c, fd));
+        return reply_error(c, fd, open_error(c, fd));
     rc = sniff_source(fd, c->name, &sn, &type);
     if (rc) {
         close(fd);
-        return srv_error(c, rc, open_error(c, rc));
+        return reply_error(c, rc, open_error(c, rc));
     }
     if (!wants_transform(c, &sn))
         return deliver_original(c, fd, &st, type);
@@ -624,13 +506,13 @@ enum MHD_Result deliver_resumed(struct conn *c)
     c->suspended = false;
     c->entry = NULL;
     if (!e)
-        return srv_error(c, c->err, NULL);
+        return reply_error(c, c->err, NULL);
     int rc = imgcache_entry_result(e, &data, &len, &tag, &msg);
     if (rc == 0)
         return respond_entry(c, e);
     if (http_status_for_errno(rc) >= 500)
         log_warn("transform of %s failed: %s", c->name, msg);
-    enum MHD_Result r = srv_error(c, rc, msg);
+    enum MHD_Result r = reply_error(c, rc, msg);
     imgcache_put(e);
     return r;
 }

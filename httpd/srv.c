@@ -22,66 +22,6 @@
 #define DEFAULT_CACHE_CONTROL "public, s-maxage=15552000, max-age=15552000, must-revalidate"
 #define DEFAULT_ERROR_CACHE_CONTROL "public, max-age=60"
 
-const char *srv_header(struct conn *c, const char *name)
-{
-    return MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, name);
-}
-
-enum MHD_Result srv_queue(struct conn *c, unsigned status, struct MHD_Response *resp, uint64_t body)
-{
-    if (!resp)
-        return MHD_NO;
-    c->body_bytes = strcmp(c->method, "HEAD") == 0 ? 0 : body;
-    enum MHD_Result rc = MHD_queue_response(c->mhd, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-/* msg with control bytes replaced, so it is safe in a header. */
-static void header_safe(char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-    }
-}
-
-enum MHD_Result srv_error(struct conn *c, int err, const char *msg)
-{
-    int status = http_status_for_errno(err);
-    char body[256], ikerr[TR_ERR_LEN + 32];
-
-    snprintf(body, sizeof(body), "%s: %s\n", http_reason(status),
-             msg && *msg ? msg : strerror(-err));
-    snprintf(ikerr, sizeof(ikerr), "%s - %s", http_error_code(err),
-             msg && *msg ? msg : strerror(-err));
-    header_safe(ikerr);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, "ik-error", ikerr);
-    MHD_add_response_header(resp, "Cache-Control",
-                            status < 500 ? c->srv->error_cache_control : "no-store");
-    if (status == 503)
-        MHD_add_response_header(resp, "Retry-After", "1");
-    return srv_queue(c, (unsigned)status, resp, strlen(body));
-}
-
-static enum MHD_Result method_not_allowed(struct conn *c)
-{
-    static const char body[] = "Method Not Allowed: only GET and HEAD\n";
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        sizeof(body) - 1, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Allow", "GET, HEAD");
-    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(c, 405, resp, sizeof(body) - 1);
-}
-
 /* GET /healthz: liveness and a few gauges, never cached. */
 static enum MHD_Result healthz(struct conn *c)
 {
@@ -105,7 +45,7 @@ static enum MHD_Result healthz(struct conn *c)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(c, 200, resp, (uint64_t)n);
+    return reply_queue(c, 200, resp, (uint64_t)n);
 }
 
 /* ik-s / ik-t: verified whenever a key is set and the URL carries them; required on endpoints
@@ -127,7 +67,7 @@ static int check_signature(struct conn *c, const struct route *rt, const char **
 
 static void copy_header(struct conn *c, const char *name, char *out, size_t cap)
 {
-    const char *v = srv_header(c, name);
+    const char *v = reply_header(c, name);
     snprintf(out, cap, "%s", v ? v : "-");
 }
 
@@ -143,18 +83,18 @@ static enum MHD_Result begin(struct conn *c, const char *method, const char *ver
     copy_header(c, "Referer", c->referer, sizeof(c->referer));
     copy_header(c, "User-Agent", c->agent, sizeof(c->agent));
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return method_not_allowed(c);
+        return reply_not_allowed(c);
     if (c->target_len > ROUTE_MAX_TARGET)
-        return srv_error(c, -ENAMETOOLONG, "request target too long");
+        return reply_error(c, -ENAMETOOLONG, "request target too long");
     if (strcmp(c->target, "/healthz") == 0)
         return healthz(c);
-    int rc = route_match(c->srv->route, c->srv->nep, srv_header(c, "Host"), c->target,
+    int rc = route_match(c->srv->route, c->srv->nep, reply_header(c, "Host"), c->target,
                          c->target_len, &rt, err);
     if (rc)
-        return srv_error(c, rc, err[0] ? err : rc == -ENOENT ? "no such file" : NULL);
+        return reply_error(c, rc, err[0] ? err : rc == -ENOENT ? "no such file" : NULL);
     rc = check_signature(c, &rt, &msg);
     if (rc)
-        return srv_error(c, rc, msg);
+        return reply_error(c, rc, msg);
     c->attachment = rt.attachment;
     return deliver_file(c, &rt);
 }

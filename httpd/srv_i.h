@@ -1,5 +1,6 @@
-/* httpd/srv_i.h: what srv.c (the daemon, requests, logs) and deliver.c (files, transforms,
- * responses) share. Internal to blobhttpd, like libfuse's fuse_i.h. */
+/* httpd/srv_i.h: the server and connection state that srv.c (daemon, connections, routing),
+ * deliver.c (files, transforms) and reply.c (responses) share, and deliver.c's entry points.
+ * Internal to blobhttpd, like libfuse's fuse_i.h. Calls go one way: srv -> deliver -> reply. */
 #ifndef HTTPD_SRV_I_H
 #define HTTPD_SRV_I_H
 
@@ -7,6 +8,7 @@
 #include "imgcache.h"
 #include "origin.h"
 #include "pool.h"
+#include "reply.h"
 #include "route.h"
 #include "srv.h"
 #include "tr.h"
@@ -19,7 +21,6 @@
 
 #define SRV_MAX_KEY 1024
 #define SRV_KEY_LEN (TR_CANONICAL_MAX + 256) /* cache key: identity, format, canonical chain */
-#define SRV_ETAG_LEN 48
 
 struct endpoint {
     struct origin *origin[CONF_MAX_ORIGINS];
@@ -47,15 +48,6 @@ struct srv {
     atomic_long inflight;     /* requests begun and not completed */
     atomic_ulong served;      /* requests completed */
     atomic_size_t copy_bytes; /* small originals held in memory until sent (deliver.c) */
-};
-
-/* The headers of a successful response, worked out before its body exists. */
-struct reply {
-    char etag[SRV_ETAG_LEN]; /* quoted */
-    time_t mtime;
-    const char *content_type;  /* (transfer none): static */
-    const char *cache_control; /* (transfer none): from the conf */
-    bool vary_accept, vary_hints;
 };
 
 /* One per connection (libmicrohttpd's socket context), reused by each request on it. Only the
@@ -88,20 +80,6 @@ struct conn {
     double hint_dpr;
     int hint_width;
 };
-
-/* srv.c */
-
-/* A request header's value, or NULL. (transfer none): valid during the request. */
-const char *srv_header(struct conn *c, const char *name);
-
-/* Queue resp with status for the request, then drop our reference to it. body is what a GET
- * sends (for the access log). */
-enum MHD_Result srv_queue(struct conn *c, unsigned status, struct MHD_Response *resp,
-                          uint64_t body);
-
-/* Answer err (-errno) with its status, a short text body and ImageKit's ik-error header.
- * msg may be NULL (then strerror's text). */
-enum MHD_Result srv_error(struct conn *c, int err, const char *msg);
 
 /* deliver.c */
 
