@@ -2,7 +2,7 @@
  *
  * libmicrohttpd does the framing and parsing of requests; what is left for us is small and
  * lives here so it can be tested alone: the one errno -> status table, Range and conditional
- * request headers, HTTP dates, Content-Type by file extension, and escaping for the access log. */
+ * request headers, Content-Type by file extension, and escaping for the access log. */
 #ifndef HTTPD_HTTP_H
 #define HTTPD_HTTP_H
 
@@ -34,14 +34,6 @@ const char *http_reason(int status);
  * Returns 1 (a range: *start, *len set), 0 (no usable range: send everything) or -ERANGE
  * (unsatisfiable: 416). Pure. */
 int http_parse_range(const char *hdr, uint64_t size, uint64_t *start, uint64_t *len);
-
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), always NUL-terminated in out. */
-#define HTTP_DATE_LEN 32
-void http_format_date(time_t t, char out[HTTP_DATE_LEN]);
-
-/* Parse an HTTP date (IMF-fixdate, or the obsolete RFC 850 and asctime forms).
- * Returns 0, or -EINVAL when s is none of them. */
-int http_parse_date(const char *s, time_t *out);
 
 /* Whether an If-None-Match value ("*", or a list of entity tags, weak or strong) matches etag
  * (a quoted strong tag), by RFC 9110's weak comparison. Pure. */

@@ -2,6 +2,7 @@
 #include "reply.h"
 
 #include "http.h"
+#include "httpdate.h"
 #include "srv_i.h"
 
 #include <errno.h>
@@ -96,9 +97,9 @@ static void add_disposition(struct MHD_Response *resp, const char *path)
 static void add_headers(struct conn *c, struct MHD_Response *resp)
 {
     const struct reply *rp = &c->reply;
-    char date[HTTP_DATE_LEN];
+    char date[HTTPDATE_LEN];
 
-    http_format_date(rp->mtime, date);
+    httpdate_format(rp->mtime, date);
     MHD_add_response_header(resp, "ETag", rp->etag);
     MHD_add_response_header(resp, "Last-Modified", date);
     MHD_add_response_header(resp, "Cache-Control", rp->cache_control);
@@ -123,7 +124,7 @@ bool reply_is_not_modified(struct conn *c)
 
     if (inm)
         return http_etag_matches(inm, c->reply.etag);
-    return ims && http_parse_date(ims, &t) == 0 && c->reply.mtime <= t;
+    return ims && httpdate_parse(ims, &t) == 0 && c->reply.mtime <= t;
 }
 
 enum MHD_Result reply_not_modified(struct conn *c)
@@ -148,7 +149,7 @@ int reply_range(struct conn *c, uint64_t size, uint64_t *start, uint64_t *len)
     if (if_range && if_range[0] == '"' && strcmp(if_range, c->reply.etag) != 0)
         return 0;
     if (if_range && if_range[0] != '"' &&
-        (http_parse_date(if_range, &t) != 0 || t != c->reply.mtime))
+        (httpdate_parse(if_range, &t) != 0 || t != c->reply.mtime))
         return 0;
     return http_parse_range(range, size, start, len);
 }

@@ -1,4 +1,4 @@
-/* Unit test of httpd/http: errno -> status, Range, dates, entity tags, types, log escaping. */
+/* Unit test of httpd/http: errno -> status, Range, entity tags, types, log escaping. */
 #include "check.h"
 #include "http.h"
 
@@ -57,24 +57,6 @@ static void test_range(void)
     ok(http_parse_range(guarded("bytes="), 100, &start, &len) == 0, "empty spec: ignored");
 }
 
-static void test_dates(void)
-{
-    char buf[HTTP_DATE_LEN];
-    time_t t;
-
-    http_format_date(784111777, buf);
-    ok_str(buf, "Sun, 06 Nov 1994 08:49:37 GMT", "IMF-fixdate (RFC 9110's example)");
-    ok(http_parse_date(guarded("Sun, 06 Nov 1994 08:49:37 GMT"), &t) == 0 && t == 784111777,
-       "parse IMF-fixdate");
-    ok(http_parse_date(guarded("Sunday, 06-Nov-94 08:49:37 GMT"), &t) == 0 && t == 784111777,
-       "parse RFC 850");
-    ok(http_parse_date(guarded("Sun Nov  6 08:49:37 1994"), &t) == 0 && t == 784111777,
-       "parse asctime");
-    ok(http_parse_date(guarded("yesterday"), &t) == -EINVAL, "garbage refused");
-    ok(http_parse_date(guarded("Sun, 06 Nov 1994 08:49:37 GMT junk"), &t) == -EINVAL,
-       "trailing junk refused");
-}
-
 static void test_etags(void)
 {
     ok(http_etag_matches(guarded("\"abc\""), "\"abc\""), "same tag");
@@ -106,7 +88,6 @@ int main(void)
 {
     test_status();
     test_range();
-    test_dates();
     test_etags();
     test_types_and_log();
     return check_done();

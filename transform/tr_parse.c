@@ -42,25 +42,6 @@ struct param_def {
 
 /* ---- Views and messages -------------------------------------------------------------------- */
 
-bool str_eq(struct str s, const char *lit)
-{
-    size_t n = strlen(lit);
-
-    return s.len == n && memcmp(s.p, lit, n) == 0;
-}
-
-bool str_cut(struct str *s, char sep, struct str *head)
-{
-    const char *at = s->len ? memchr(s->p, sep, s->len) : NULL;
-
-    head->p = s->p;
-    head->len = at ? (size_t)(at - s->p) : s->len;
-    s->p += head->len + (at != NULL);
-    s->len -= head->len + (at != NULL);
-    return at != NULL;
-}
-
-/* User text for a message: printable ASCII only, cut to SHOW_LEN with "...". */
 static const char *show(struct str s, char buf[SHOW_LEN])
 {
     size_t n = s.len < SHOW_LEN - 1 ? s.len : SHOW_LEN - 4;
