@@ -14,6 +14,7 @@
 #include "blob.h"
 #include "clock.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -811,6 +812,7 @@ static void take(struct prefetch_file *f, off_t off, off_t end, struct prefetch_
 {
     for (off_t pos = off; pos < end;) {
         struct chunk *ch = chunk_at(f, pos);
+        assert(ch); /* the caller's scan found every chunk present */
         size_t from = (size_t)(pos - ch->off);
         size_t n = (size_t)(min_off(end, ch->off + (off_t)ch->len) - pos);
         ch->pins++;
