@@ -121,7 +121,7 @@ static int wait_for_signal(const sigset_t *set)
 
 /* Memory under libvips: glibc gives every thread that allocates its own arena (up to 8 per
  * core), and each keeps its high-water mark, so RSS creeps up with every new peak. Two arenas
- * stay flat (README, "Memory"). MALLOC_ARENA_MAX in the environment still wins. */
+ * stay flat (docs/blobhttpd.md, "Memory"). MALLOC_ARENA_MAX in the environment still wins. */
 static void tune_malloc(void)
 {
     if (!getenv("MALLOC_ARENA_MAX"))
