@@ -6,21 +6,27 @@
 #include "imgcache.h"
 
 #include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define IMGCACHE_MSG_LEN 128
-#define IMGCACHE_MIN_BUCKETS 1024
-#define IMGCACHE_BYTES_PER_BUCKET (16 * 1024)
+#define IMGCACHE_MIN_BUCKETS 256
+#define IMGCACHE_MAX_BUCKETS (1u << 24)
+#define SIPHASH_KEY_LEN 16
 
 enum entry_state { ENTRY_PENDING, ENTRY_READY, ENTRY_FAILED };
 
 struct waiter {
     imgcache_wake_fn wake;
     void *arg;
+    bool left; /* imgcache_leave(): still woken, no longer wants the result */
     struct waiter *next;
 };
 
@@ -34,6 +40,8 @@ struct imgcache_entry {
     bool indexed; /* in the hash table */
     enum entry_state state;
     struct waiter *waiters;
+    unsigned live;      /* waiters that have not left */
+    atomic_bool cancel; /* every waiter left while PENDING: the filler may stop */
     const void *data;
     size_t len, cost;
     imgcache_release_fn release;
@@ -46,7 +54,9 @@ struct imgcache_entry {
 
 struct imgcache {
     size_t budget;
-    size_t nbuckets; /* a power of two */
+    EVP_MAC_CTX *mac; /* SipHash under a random key; read-only, duplicated for each hash */
+    size_t nbuckets;  /* a power of two; doubles when nindexed exceeds it */
+    size_t nindexed;  /* entries in the table, pending ones included */
     struct imgcache_entry **bucket;
     pthread_mutex_t lock; /* guards everything below and every entry's fields but data */
     struct imgcache_entry *head, *tail; /* LRU list: head most recent, tail least */
@@ -54,14 +64,42 @@ struct imgcache {
     uint64_t hits, misses, coalesced;
 };
 
-static uint64_t hash_key(const char *key, size_t len)
+/* SipHash-2-4 of the key under the cache's random key, so no client can choose URLs that all
+ * land in one chain. OpenSSL's implementation (EVP_MAC "SIPHASH"): a library made for the job;
+ * duplicating the pre-keyed context costs under a microsecond per lookup. Returns 0 if OpenSSL
+ * fails, which only makes chains longer. */
+static uint64_t hash_key(const struct imgcache *c, const char *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ull;
-    }
+    unsigned char out[8];
+    size_t outlen = 0;
+    uint64_t h = 0;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(c->mac);
+
+    if (ctx && EVP_MAC_update(ctx, (const unsigned char *)key, len) &&
+        EVP_MAC_final(ctx, out, &outlen, sizeof(out)) && outlen == sizeof(out))
+        memcpy(&h, out, sizeof(h));
+    EVP_MAC_CTX_free(ctx);
     return h;
+}
+
+/* A SipHash context with a fresh random key and 64-bit output, or NULL. */
+static EVP_MAC_CTX *new_mac(void)
+{
+    unsigned char key[SIPHASH_KEY_LEN];
+    size_t size = 8;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+
+    EVP_MAC_free(mac); /* the context keeps its own reference */
+    if (ctx &&
+        (RAND_bytes(key, sizeof(key)) != 1 || !EVP_MAC_init(ctx, key, sizeof(key), params))) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    return ctx;
 }
 
 struct imgcache *imgcache_new(size_t budget)
@@ -71,10 +109,11 @@ struct imgcache *imgcache_new(size_t budget)
         return NULL;
     c->budget = budget;
     c->nbuckets = IMGCACHE_MIN_BUCKETS;
-    while (c->nbuckets < budget / IMGCACHE_BYTES_PER_BUCKET && c->nbuckets < (1u << 24))
-        c->nbuckets *= 2;
     c->bucket = calloc(c->nbuckets, sizeof(*c->bucket));
-    if (!c->bucket) {
+    c->mac = new_mac();
+    if (!c->bucket || !c->mac) {
+        EVP_MAC_CTX_free(c->mac);
+        free(c->bucket);
         free(c);
         return NULL;
     }
@@ -123,6 +162,7 @@ static struct imgcache_entry *unindex_locked(struct imgcache *c, struct imgcache
         pp = &(*pp)->hnext;
     *pp = e->hnext;
     e->indexed = false;
+    c->nindexed--;
     if (e->in_lru) {
         lru_unlink(c, e);
         c->bytes -= e->cost;
@@ -153,13 +193,14 @@ void imgcache_free(struct imgcache *c)
         }
     }
     pthread_mutex_destroy(&c->lock);
+    EVP_MAC_CTX_free(c->mac);
     free(c->bucket);
     free(c);
 }
 
 struct imgcache_entry *imgcache_get(struct imgcache *c, const char *key, size_t klen)
 {
-    uint64_t h = hash_key(key, klen);
+    uint64_t h = hash_key(c, key, klen);
 
     pthread_mutex_lock(&c->lock);
     struct imgcache_entry *e = find_locked(c, key, klen, h);
@@ -199,8 +240,10 @@ static bool add_waiter(struct imgcache_entry *e, imgcache_wake_fn wake, void *ar
         return false;
     w->wake = wake;
     w->arg = arg;
+    w->left = false;
     w->next = e->waiters;
     e->waiters = w;
+    e->live++;
     return true;
 }
 
@@ -219,38 +262,136 @@ static int join_locked(struct imgcache *c, struct imgcache_entry *e, imgcache_wa
     return IMGCACHE_WAIT;
 }
 
+/* Double the table (the lock held) while it holds more entries than buckets, so chains stay
+ * short however many entries the budget allows. Out of memory: keep the table as it is. */
+static void grow_locked(struct imgcache *c)
+{
+    if (c->nindexed <= c->nbuckets || c->nbuckets >= IMGCACHE_MAX_BUCKETS)
+        return;
+    size_t n = c->nbuckets * 2;
+    struct imgcache_entry **b = calloc(n, sizeof(*b));
+    if (!b)
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        while (c->bucket[i]) {
+            struct imgcache_entry *e = c->bucket[i];
+            c->bucket[i] = e->hnext;
+            e->hnext = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+        }
+    }
+    free(c->bucket);
+    c->bucket = b;
+    c->nbuckets = n;
+}
+
+/* Put e in the table, which takes a reference. */
+static void index_locked(struct imgcache *c, struct imgcache_entry *e)
+{
+    e->refs++;
+    e->indexed = true;
+    e->hnext = c->bucket[e->hash & (c->nbuckets - 1)];
+    c->bucket[e->hash & (c->nbuckets - 1)] = e;
+    c->nindexed++;
+    grow_locked(c);
+}
+
+/* A new PENDING entry for key with (wake, arg) waiting, indexed when the cache keeps
+ * anything; NULL when out of memory. */
+static struct imgcache_entry *start_locked(struct imgcache *c, const char *key, size_t klen,
+                                           uint64_t h, imgcache_wake_fn wake, void *arg)
+{
+    struct imgcache_entry *e = entry_new(c, key, klen, h);
+
+    if (!e || !add_waiter(e, wake, arg)) {
+        free(e);
+        return NULL;
+    }
+    e->refs = 1;
+    c->misses++;
+    if (c->budget)
+        index_locked(c, e);
+    return e;
+}
+
 int imgcache_acquire(struct imgcache *c, const char *key, size_t klen, imgcache_wake_fn wake,
                      void *arg, struct imgcache_entry **out)
 {
-    uint64_t h = hash_key(key, klen);
+    uint64_t h = hash_key(c, key, klen);
+    struct imgcache_entry *dead = NULL;
     int rc = IMGCACHE_FILL;
 
     *out = NULL;
     pthread_mutex_lock(&c->lock);
     struct imgcache_entry *e = c->budget ? find_locked(c, key, klen, h) : NULL;
-    if (e) {
-        rc = join_locked(c, e, wake, arg);
-    } else {
-        e = entry_new(c, key, klen, h);
-        if (!e || !add_waiter(e, wake, arg)) {
-            free(e);
-            e = NULL;
-            rc = -ENOMEM;
-        } else {
-            e->refs = 1;
-            c->misses++;
-        }
-        if (e && c->budget) {
-            e->refs++;
-            e->indexed = true;
-            e->hnext = c->bucket[h & (c->nbuckets - 1)];
-            c->bucket[h & (c->nbuckets - 1)] = e;
-        }
+    if (e && e->state == ENTRY_PENDING && atomic_load(&e->cancel)) {
+        dead = unindex_locked(c, e); /* being abandoned: a new fill serves the new caller */
+        e = NULL;
     }
+    if (e)
+        rc = join_locked(c, e, wake, arg);
+    else if (!(e = start_locked(c, key, klen, h, wake, arg)))
+        rc = -ENOMEM;
     if (rc >= 0)
         *out = e;
     pthread_mutex_unlock(&c->lock);
+    if (dead)
+        entry_destroy(dead);
     return rc;
+}
+
+int imgcache_set(struct imgcache *c, const char *key, size_t klen, const void *data, size_t len,
+                 imgcache_release_fn release, void *owner, int tag)
+{
+    uint64_t h = hash_key(c, key, klen);
+    struct imgcache_entry *e = entry_new(c, key, klen, h), *old, *dead = NULL;
+
+    if (!e)
+        return -ENOMEM;
+    pthread_mutex_lock(&c->lock);
+    old = c->budget ? find_locked(c, key, klen, h) : NULL;
+    if (old && old->state == ENTRY_PENDING) {
+        pthread_mutex_unlock(&c->lock);
+        free(e);
+        return -EBUSY;
+    }
+    if (old)
+        dead = unindex_locked(c, old);
+    e->refs = 1;
+    if (c->budget)
+        index_locked(c, e);
+    pthread_mutex_unlock(&c->lock);
+    if (dead)
+        entry_destroy(dead);
+    imgcache_fill(c, e, data, len, release, owner, tag);
+    imgcache_put(e);
+    return 0;
+}
+
+bool imgcache_leave(struct imgcache_entry *e, void *arg)
+{
+    struct imgcache *c = e->cache;
+    bool cancelled = false;
+
+    pthread_mutex_lock(&c->lock);
+    for (struct waiter *w = e->waiters; w; w = w->next) {
+        if (w->arg == arg && !w->left) {
+            w->left = true;
+            e->live--;
+            break;
+        }
+    }
+    if (e->state == ENTRY_PENDING && e->waiters && e->live == 0) {
+        atomic_store(&e->cancel, true);
+        cancelled = true;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return cancelled;
+}
+
+const atomic_bool *imgcache_cancel_flag(const struct imgcache_entry *e)
+{
+    return &e->cancel;
 }
 
 /* Evict least recently used entries until the budget holds; returns them chained by hnext. */
@@ -358,5 +499,6 @@ void imgcache_get_stats(struct imgcache *c, struct imgcache_stats *out)
     out->hits = c->hits;
     out->misses = c->misses;
     out->coalesced = c->coalesced;
+    out->buckets = c->nbuckets;
     pthread_mutex_unlock(&c->lock);
 }

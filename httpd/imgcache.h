@@ -14,10 +14,13 @@
  *     }
  *     ... imgcache_entry_result(e, ...); imgcache_put(e);
  *
- * Thread-safe. No I/O, no libvips. */
+ * Keys are hashed with SipHash under a random key chosen at imgcache_new(), and the table grows
+ * with the entries, so no set of URLs makes lookups slow. Thread-safe. No I/O, no libvips. */
 #ifndef HTTPD_IMGCACHE_H
 #define HTTPD_IMGCACHE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +65,23 @@ void imgcache_fill(struct imgcache *c, struct imgcache_entry *e, const void *dat
  * waiter; the entry is dropped from the cache, so the next request tries again. */
 void imgcache_fail(struct imgcache *c, struct imgcache_entry *e, int err, const char *msg);
 
+/* Store data[0..len) under key as a ready entry at once, replacing a ready one with that key
+ * (for small records, not for derived images: those go through imgcache_acquire()). Ownership
+ * as for imgcache_fill(); on failure release is not called. Returns 0, -EBUSY while key is being
+ * filled, or -ENOMEM. */
+int imgcache_set(struct imgcache *c, const char *key, size_t klen, const void *data, size_t len,
+                 imgcache_release_fn release, void *owner, int tag);
+
+/* The waiter registered with arg on a PENDING entry no longer wants the result (its client
+ * left). It is still woken when the entry completes. When no waiter is left, the entry's
+ * cancel flag is set and a later imgcache_acquire() of its key starts a new fill instead of
+ * joining it. Returns whether this call set the flag. */
+bool imgcache_leave(struct imgcache_entry *e, void *arg);
+
+/* The flag imgcache_leave() sets, for the filler to poll (tr_request.cancel). (transfer none):
+ * valid while a reference to e is held. */
+const atomic_bool *imgcache_cancel_flag(const struct imgcache_entry *e);
+
 /* Put back one reference; the data is freed with the last one once the entry is evicted. */
 void imgcache_put(struct imgcache_entry *e);
 
@@ -74,6 +94,7 @@ int imgcache_entry_result(const struct imgcache_entry *e, const void **data, siz
 struct imgcache_stats {
     size_t bytes, entries;            /* kept now */
     uint64_t hits, misses, coalesced; /* since start */
+    size_t buckets;                   /* of the hash table, which grows with the entries */
 };
 void imgcache_get_stats(struct imgcache *c, struct imgcache_stats *out);
 

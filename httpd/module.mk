@@ -23,6 +23,7 @@ test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
 test_sign_LIBS := $(call pkg_libs,libcrypto)
 test_http_cache_OBJS := $(O)/httpd/imgcache.o
+test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o

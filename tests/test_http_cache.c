@@ -1,6 +1,7 @@
-/* Unit test of httpd/cache (test_http_cache): hits, LRU eviction under a byte budget, references
- * that outlive eviction, single flight (one fill for concurrent misses), failures, the disabled
- * cache. */
+/* Unit test of httpd/imgcache (test_http_cache): hits, LRU eviction under a byte budget,
+ * references that outlive eviction, single flight (one fill for concurrent misses), failures,
+ * the disabled cache, a table that grows, records set in place, and cancellation when the last
+ * waiter leaves. */
 #include "check.h"
 #include "imgcache.h"
 
@@ -177,11 +178,100 @@ static void test_single_flight(void)
     imgcache_free(c);
 }
 
+/* Many small entries: the table doubles past one entry per bucket and every key still hits. */
+static void test_growth(void)
+{
+    struct imgcache *c = imgcache_new(64u << 20);
+    struct imgcache_stats st;
+    char key[32];
+    int missing = 0;
+
+    imgcache_get_stats(c, &st);
+    size_t first = st.buckets;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        imgcache_put(put_new(c, key, 16, 1));
+    }
+    imgcache_get_stats(c, &st);
+    ok(st.entries == 5000 && st.buckets >= 4096 && st.buckets > first,
+       "5000 entries: the table grew from %zu to %zu buckets", first, st.buckets);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        struct imgcache_entry *e = imgcache_get(c, key, strlen(key));
+        missing += !e;
+        imgcache_put(e);
+    }
+    ok(missing == 0, "every key found after growing (%d missing)", missing);
+    imgcache_free(c);
+}
+
+/* imgcache_set() stores a record at once and replaces the previous one. */
+static void test_set(void)
+{
+    struct imgcache *c = imgcache_new(1 << 20);
+    const void *data;
+    size_t len;
+    int tag, before = atomic_load(&released);
+    const char *msg;
+    char *a = strdup("first"), *b = strdup("second");
+
+    ok(imgcache_set(c, "r", 1, a, 6, release, a, 1) == 0, "set a record");
+    ok(imgcache_set(c, "r", 1, b, 7, release, b, 2) == 0, "set it again");
+    ok(atomic_load(&released) == before + 1, "the replaced record was released");
+    struct imgcache_entry *e = imgcache_get(c, "r", 1);
+    ok(e && imgcache_entry_result(e, &data, &len, &tag, &msg) == 0 && tag == 2 &&
+           strcmp(data, "second") == 0,
+       "a lookup finds the newer record");
+    imgcache_put(e);
+    struct imgcache_entry *p;
+    imgcache_acquire(c, "p", 1, wake, NULL, &p);
+    char *x = strdup("x");
+    ok(imgcache_set(c, "p", 1, x, 2, release, x, 0) == -EBUSY, "not over an entry being filled");
+    free(x);
+    imgcache_fail(c, p, -EIO, NULL);
+    imgcache_put(p);
+    imgcache_free(c);
+}
+
+/* Two clients wait on one fill; the flag is set when the last one leaves, not before; both
+ * are still woken; a new caller then starts a fresh fill instead of joining the abandoned one. */
+static void test_leave(void)
+{
+    struct imgcache *c = imgcache_new(1 << 20);
+    struct imgcache_entry *e1, *e2, *e3;
+    int w1 = 0, w2 = 0, w3 = 0, before = atomic_load(&woken);
+
+    ok(imgcache_acquire(c, "k", 1, wake, &w1, &e1) == IMGCACHE_FILL, "first caller fills");
+    ok(imgcache_acquire(c, "k", 1, wake, &w2, &e2) == IMGCACHE_WAIT && e2 == e1,
+       "second caller waits on the same entry");
+    const atomic_bool *cancel = imgcache_cancel_flag(e1);
+    ok(!imgcache_leave(e1, &w1) && !atomic_load(cancel), "one of two leaves: not cancelled");
+    ok(!imgcache_leave(e1, &w1) && !atomic_load(cancel), "leaving twice counts once");
+    ok(imgcache_leave(e1, &w2) && atomic_load(cancel), "the last one leaves: cancelled");
+    ok(imgcache_acquire(c, "k", 1, wake, &w3, &e3) == IMGCACHE_FILL && e3 != e1,
+       "a new caller starts a new fill");
+    ok(!atomic_load(imgcache_cancel_flag(e3)), "the new fill is not cancelled");
+    imgcache_fail(c, e1, -ECANCELED, "client left");
+    ok(atomic_load(&woken) == before + 2, "both who left were woken");
+    char *d = strdup("ok");
+    imgcache_fill(c, e3, d, 3, release, d, 0);
+    struct imgcache_entry *hit = imgcache_get(c, "k", 1);
+    ok(hit == e3, "the new fill's result is what the key holds");
+    imgcache_put(hit);
+    imgcache_put(e1);
+    imgcache_put(e2);
+    imgcache_put(e3);
+    imgcache_free(c);
+}
+
 int main(void)
 {
     test_hit_and_evict();
     test_too_big_and_failure();
     test_disabled();
     test_single_flight();
+    test_growth();
+    test_set();
+    test_leave();
     return check_done();
 }
