@@ -1,8 +1,12 @@
-/* httpd/deliver.c: from a routed request to a response. Originals and other files go out as
- * file descriptors (sendfile) with Range and conditional requests; images are transformed on
- * the worker pool, through the derived-image cache. */
+/* httpd/deliver.c: from a routed request to a response. Every file-system call on an origin
+ * runs on the origin pool while the connection is suspended, never on libmicrohttpd's I/O
+ * threads: a stalled mount holds origin threads, not the server. Originals go out from memory
+ * (small) or as file descriptors (sendfile) with Range and conditional requests; images are
+ * transformed on the transform pool, through the derived-image cache. */
 #include "srv_i.h"
 
+#include "clock.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 
@@ -29,14 +33,13 @@ static int open_in_origins(const struct endpoint *ep, const char *rel, struct st
     return fd == -ENOTDIR ? -ENOENT : fd;
 }
 
-/* The requested file, or the chain's default image (di-) when it is missing. */
-static int open_source(struct conn *c, const struct route *rt, struct stat *st)
+/* The requested file (c->name), or the chain's default image (di-) when it is missing. */
+static int open_source(struct conn *c, struct stat *st)
 {
-    const struct endpoint *ep = &c->srv->ep[rt->endpoint];
+    const struct endpoint *ep = &c->srv->ep[c->endpoint];
     char err[ROUTE_ERR_LEN];
 
-    snprintf(c->name, sizeof(c->name), "%s", rt->path);
-    int fd = open_in_origins(ep, rt->path, st);
+    int fd = open_in_origins(ep, c->name, st);
     if (fd != -ENOENT || !c->chain.default_image[0])
         return fd;
     if (route_clean_path(c->chain.default_image, strlen(c->chain.default_image), c->name,
@@ -138,6 +141,7 @@ static void reply_for_file(struct conn *c, const struct stat *st, const char *ty
     rp->content_type = type;
     rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
     rp->vary_accept = rp->vary_hints = false;
+    rp->document = http_type_is_document(type);
 }
 
 /* ---- Originals ----------------------------------------------------------------------------- */
@@ -179,10 +183,14 @@ static void copy_free(void *cls)
     free(cp);
 }
 
-/* Returns a response holding bytes [start, start + len) of fd, or NULL (too big, over the
- * budget, out of memory, or a short read): then the caller sends the fd as before. */
-static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, uint64_t len)
+/* Returns a response holding bytes [start, start + len) of fd, or NULL: with *err 0 when the
+ * range is too big, over the budget or memory ran out (then the caller sends the fd), or with
+ * *err the read's -errno (then the file cannot be sent: a sendfile() of the same fd would fail
+ * the same way, after a 200 went out). */
+static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, uint64_t len,
+                                        int *err)
 {
+    *err = 0;
     if (len > COPY_MAX)
         return NULL;
     if (atomic_fetch_add(&s->copy_bytes, len) + len > COPY_BUDGET) {
@@ -191,7 +199,9 @@ static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, u
     }
     struct copy *cp = malloc(sizeof(*cp) + len);
     struct MHD_Response *resp = NULL;
-    if (cp && pread_full(fd, cp->data, len, (off_t)start) == 0) {
+    if (cp)
+        *err = pread_full(fd, cp->data, len, (off_t)start);
+    if (cp && *err == 0) {
         *cp = (struct copy){.srv = s, .len = len};
         resp = MHD_create_response_from_buffer_with_free_callback_cls(len, cp->data, copy_free, cp);
     }
@@ -222,11 +232,16 @@ static enum MHD_Result deliver_original(struct conn *c, int fd, const struct sta
                    : reply_body(c, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
                                 0, 0, 0, 0);
     }
-    struct MHD_Response *resp = copied_body(c->srv, fd, start, len);
-    if (resp)
+    int err;
+    struct MHD_Response *resp = copied_body(c->srv, fd, start, len, &err);
+    if (resp || err)
         close(fd);
     else if (!(resp = MHD_create_response_from_fd_at_offset64(len, fd, start)))
         close(fd);
+    if (err) {
+        log_warn("cannot read %s: %s", c->name, strerror(-err));
+        return reply_error(c, -EIO, "cannot read the file from the origin");
+    }
     return reply_body(c, resp, ranged, start, len, size);
 }
 
@@ -268,7 +283,7 @@ static int derived_key(struct conn *c, const struct stat *st)
     unsigned int mdlen = 0;
 
     int n = snprintf(c->key, sizeof(c->key),
-                     "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%g|%d|", ENGINE_VERSION,
+                     "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%a|%d|", ENGINE_VERSION,
                      (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
                      (uint64_t)mtime_ns(st), tr_format_name(c->format), c->hint_dpr, c->hint_width);
     int m = tr_canonical(&c->chain, c->key + n, sizeof(c->key) - (size_t)n);
@@ -345,6 +360,10 @@ static void job_error(struct srv *s, int rc, char err[TR_ERR_LEN])
         return;
     if (rc == -E2BIG)
         snprintf(err, TR_ERR_LEN, "source larger than %u MiB", s->conf->max_input_mb);
+    else if (rc == -ETIMEDOUT)
+        snprintf(err, TR_ERR_LEN, "transform took longer than %u s", s->conf->transform_timeout);
+    else if (rc == -ECANCELED)
+        snprintf(err, TR_ERR_LEN, "every client waiting for this transform left");
     else
         snprintf(err, TR_ERR_LEN, "cannot read the source: %s", strerror(-rc));
 }
@@ -370,7 +389,11 @@ static void run_transform(void *arg)
                                 .format = c->format,
                                 .limits = &s->limits,
                                 .hint_dpr = c->hint_dpr,
-                                .hint_width = c->hint_width};
+                                .hint_width = c->hint_width,
+                                .max_mem = (size_t)s->conf->max_transform_mb << 20,
+                                .deadline_ns = clock_now_ns() +
+                                               (uint64_t)s->conf->transform_timeout * 1000000000u,
+                                .cancel = imgcache_cancel_flag(e)};
         rc = tr_apply(&rq, &img, err);
         free(src);
     }
@@ -396,63 +419,152 @@ static void wake(void *arg)
     MHD_resume_connection(c->mhd);
 }
 
-/* A cache miss: suspend the connection, then join or start the entry's fill. A hit that
- * raced in, or an error, resumes at once; deliver_resumed() answers. */
-static enum MHD_Result schedule(struct conn *c)
+/* A cache miss, on an origin thread: join or start the entry's fill. Returns true when the
+ * cache now wakes the connection (the fill or the one it joined ends, or fails), after which
+ * c is not touched here; false when the caller must (a hit that raced in, no memory). */
+static bool schedule(struct conn *c)
 {
     struct srv *s = c->srv;
     struct imgcache_entry *e = NULL;
 
-    MHD_suspend_connection(c->mhd);
-    c->suspended = true;
-    atomic_store(&c->woken, false);
+    c->in_job = false; /* from now on the I/O thread answers, after the resume */
     int rc = imgcache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
     c->entry = e;
     c->err = rc < 0 ? rc : 0;
-    if (rc == IMGCACHE_FILL) {
-        rc = pool_submit(s->pool, run_transform, c);
-        if (rc == 0)
-            return MHD_YES; /* the job owns c->fd, and wakes us */
+    if (rc != IMGCACHE_FILL && rc != IMGCACHE_WAIT) {
+        close(c->fd);
+        c->fd = -1;
+        return false;
     }
+    guard_watch(s->guard, c, true);
+    if (rc == IMGCACHE_WAIT) {
+        close(c->fd);
+        c->fd = -1;
+        return true;
+    }
+    rc = pool_submit(s->pool, run_transform, c);
+    if (rc == 0)
+        return true; /* the job owns c->fd, and wakes us */
     close(c->fd);
     c->fd = -1;
-    if (rc == -EBUSY || rc == -ESHUTDOWN)
-        imgcache_fail(s->cache, e, -EBUSY,
-                      rc == -EBUSY ? "too many transforms waiting" : "shutting down");
-    else if (rc != IMGCACHE_WAIT)
-        wake(c); /* a hit that raced in, or no memory: answer at once */
-    return MHD_YES;
+    imgcache_fail(s->cache, e, -EBUSY,
+                  rc == -EBUSY ? "too many transforms waiting" : "shutting down");
+    return true;
 }
 
-static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct stat *st,
-                                         const struct tr_sniff *sn)
+/* ---- Answering cache hits without the origin ------------------------------------------------ */
+
+/* What a cache hit needs to be answered without touching the origin: written by the origin job
+ * that last checked the source (its identity gives the derived key), read by later requests
+ * for the same URL within --recheck seconds. Kept in the derived-image cache under the URL's
+ * alias key, so it is evicted like anything else. */
+struct memo {
+    uint64_t checked_ns;
+    struct reply reply;
+    bool used_default;
+    size_t key_len;
+    char key[SRV_KEY_LEN];
+    char name[ROUTE_MAX_PATH];
+};
+
+/* The alias key of a request: everything a derived image depends on except the source's
+ * identity (endpoint, path, hints, Accept when f-auto looks at it, the canonical chain).
+ * Variable parts carry their length, so no two requests share one. alias_len 0: too long. */
+static void memo_key(struct conn *c)
+{
+    const char *accept = c->reply.vary_accept ? reply_header(c, "Accept") : NULL;
+    size_t cap = sizeof(c->alias);
+
+    accept = accept ? accept : "";
+    int n = snprintf(c->alias, cap, "memo|%zu|%zu:%s|%a|%d|%zu:%s|", c->endpoint, strlen(c->name),
+                     c->name, c->hint_dpr, c->hint_width, strlen(accept), accept);
+    int m = n > 0 && (size_t)n < cap ? tr_canonical(&c->chain, c->alias + n, cap - (size_t)n) : -1;
+    c->alias_len = m < 0 ? 0 : (size_t)(n + m);
+}
+
+static void memo_free(void *owner)
+{
+    free(owner);
+}
+
+/* Remember that c's URL maps to c->key as of now (on an origin thread, the source just
+ * checked). Failing to remember only costs a later request an origin check. */
+static void memo_store(struct conn *c)
+{
+    struct srv *s = c->srv;
+    struct memo *mo;
+
+    if (!s->conf->recheck || !c->alias_len || !(mo = malloc(sizeof(*mo))))
+        return;
+    mo->checked_ns = clock_now_ns();
+    mo->reply = c->reply;
+    mo->used_default = c->used_default;
+    mo->key_len = c->key_len;
+    memcpy(mo->key, c->key, c->key_len);
+    snprintf(mo->name, sizeof(mo->name), "%s", c->name);
+    if (imgcache_set(s->cache, c->alias, c->alias_len, mo, sizeof(*mo), memo_free, mo, 0))
+        free(mo);
+}
+
+/* The derived image for c's URL when its memo is recent and the image is cached, with c's
+ * reply, key and name filled in from the memo; NULL otherwise. On an I/O thread: no I/O. */
+static struct imgcache_entry *memo_lookup(struct conn *c)
+{
+    struct srv *s = c->srv;
+    const void *data;
+    size_t len;
+    int tag;
+    const char *msg;
+    struct imgcache_entry *e = NULL, *m;
+
+    if (!s->conf->recheck || !c->alias_len || !(m = imgcache_get(s->cache, c->alias, c->alias_len)))
+        return NULL;
+    imgcache_entry_result(m, &data, &len, &tag, &msg);
+    const struct memo *mo = data;
+    if (clock_now_ns() - mo->checked_ns < (uint64_t)s->conf->recheck * 1000000000u)
+        e = imgcache_get(s->cache, mo->key, mo->key_len);
+    if (e) {
+        c->reply = mo->reply;
+        c->used_default = mo->used_default;
+        c->key_len = mo->key_len;
+        memcpy(c->key, mo->key, mo->key_len);
+        snprintf(c->name, sizeof(c->name), "%s", mo->name);
+    }
+    imgcache_put(m);
+    return e;
+}
+
+/* ---- From the origin, on an origin thread ------------------------------------------------- */
+
+/* Returns true when the cache now wakes the connection (see schedule()). */
+static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
+                              const struct tr_sniff *sn)
 {
     struct srv *s = c->srv;
     struct reply *rp = &c->reply;
 
     c->format = tr_pick_format(&c->chain, sn, reply_header(c, "Accept"), s->conf->avif_auto);
-    rp->vary_accept = tr_format_varies(&c->chain);
-    rp->vary_hints = chain_uses_hints(&c->chain);
     rp->mtime = st->st_mtim.tv_sec;
     rp->content_type = tr_format_mime(c->format);
     rp->cache_control = c->used_default ? s->error_cache_control : s->cache_control;
-    read_hints(c);
+    rp->document = false;
     int rc = derived_key(c, st);
     if (rc || reply_is_not_modified(c)) {
         close(fd);
-        return rc ? reply_error(c, rc, "transformation too long") : reply_not_modified(c);
+        rc ? reply_error(c, rc, "transformation too long") : reply_not_modified(c);
+        return false;
     }
+    memo_store(c);
     struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
     if (e) {
         close(fd);
-        return respond_entry(c, e);
+        respond_entry(c, e);
+        return false;
     }
     c->fd = fd;
     c->size = st->st_size;
     return schedule(c);
 }
-
-/* ---- Entry points -------------------------------------------------------------------------- */
 
 static const char *open_error(struct conn *c, int err)
 {
@@ -466,47 +578,121 @@ static const char *open_error(struct conn *c, int err)
     case EACCES:
     case EPERM:
         return "permission denied";
+    case EMFILE:
+    case ENFILE:
+        log_warn("cannot open %s: %s", c->name, strerror(-err));
+        return "out of file descriptors";
     default:
         log_warn("cannot open %s: %s", c->name, strerror(-err));
         return "the origin failed";
     }
 }
 
-enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
+/* Open, sniff, then answer or hand over to a transform. Returns true when the cache now
+ * wakes the connection; otherwise a response (or c->err) waits for the resume. */
+static bool serve(struct conn *c)
 {
-    char err[TR_ERR_LEN] = "";
     struct stat st;
     struct tr_sniff sn;
     const char *type;
 
+    int fd = open_source(c, &st);
+    if (fd < 0) {
+        reply_error(c, fd, open_error(c, fd));
+        return false;
+    }
+    int rc = sniff_source(fd, c->name, &sn, &type);
+    if (rc) {
+        close(fd);
+        reply_error(c, rc, open_error(c, rc));
+        return false;
+    }
+    if (!wants_transform(c, &sn)) {
+        deliver_original(c, fd, &st, type);
+        return false;
+    }
+    return deliver_transform(c, fd, &st, &sn);
+}
+
+static void origin_job(void *arg)
+{
+    struct conn *c = arg;
+    atomic_uint *jobs = &c->srv->ep[c->endpoint].jobs;
+
+    c->in_job = true;
+    bool handed = serve(c);
+    atomic_fetch_sub(jobs, 1);
+    if (!handed) {
+        c->in_job = false;
+        wake(c);
+    }
+}
+
+/* Suspend the connection and queue its origin job. One endpoint may hold at most
+ * ep_job_cap jobs, so a stalled origin leaves threads to the others. */
+static enum MHD_Result start_job(struct conn *c)
+{
+    struct srv *s = c->srv;
+    struct endpoint *ep = &s->ep[c->endpoint];
+
+    if (atomic_fetch_add(&ep->jobs, 1) >= s->ep_job_cap) {
+        atomic_fetch_sub(&ep->jobs, 1);
+        return reply_error(c, -EBUSY, "too many requests waiting on this origin");
+    }
+    MHD_suspend_connection(c->mhd);
+    c->suspended = true;
+    atomic_store(&c->woken, false);
+    int rc = pool_submit(s->io_pool, origin_job, c);
+    if (rc) {
+        atomic_fetch_sub(&ep->jobs, 1);
+        c->err = -EBUSY;
+        c->err_msg = rc == -EBUSY ? "too many requests waiting on origins" : "shutting down";
+        wake(c);
+    }
+    return MHD_YES;
+}
+
+/* ---- Entry points -------------------------------------------------------------------------- */
+
+enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
+{
+    char err[TR_ERR_LEN] = "";
+
+    c->endpoint = rt->endpoint;
+    snprintf(c->name, sizeof(c->name), "%s", rt->path);
     int rc = parse_chain(c, rt, err);
     if (rc)
         return reply_error(c, rc, err);
-    int fd = open_source(c, rt, &st);
-    if (fd < 0)
-        return reply_error(c, fd, open_error(c, fd));
-    rc = sniff_source(fd, c->name, &sn, &type);
-    if (rc) {
-        close(fd);
-        return reply_error(c, rc, open_error(c, rc));
-    }
-    if (!wants_transform(c, &sn))
-        return deliver_original(c, fd, &st, type);
-    return deliver_transform(c, fd, &st, &sn);
+    c->reply.vary_accept = tr_format_varies(&c->chain);
+    c->reply.vary_hints = chain_uses_hints(&c->chain);
+    read_hints(c);
+    memo_key(c);
+    struct imgcache_entry *e = memo_lookup(c);
+    if (!e)
+        return start_job(c);
+    if (!reply_is_not_modified(c))
+        return respond_entry(c, e);
+    imgcache_put(e);
+    return reply_not_modified(c);
 }
 
 enum MHD_Result deliver_resumed(struct conn *c)
 {
     struct imgcache_entry *e = c->entry;
+    struct MHD_Response *resp = c->pending;
     const void *data;
     size_t len;
     int tag;
     const char *msg;
 
+    guard_watch(c->srv->guard, c, false);
     c->suspended = false;
     c->entry = NULL;
+    c->pending = NULL;
+    if (resp)
+        return reply_queue(c, c->pending_status, resp, c->pending_body);
     if (!e)
-        return reply_error(c, c->err, NULL);
+        return reply_error(c, c->err, c->err_msg);
     int rc = imgcache_entry_result(e, &data, &len, &tag, &msg);
     if (rc == 0)
         return respond_entry(c, e);
@@ -524,6 +710,15 @@ void deliver_cleanup(struct conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    if (c->pending)
+        MHD_destroy_response(c->pending);
+    c->pending = NULL;
     imgcache_put(c->entry);
     c->entry = NULL;
+}
+
+void deliver_client_left(struct conn *c)
+{
+    if (c->entry && imgcache_leave(c->entry, c))
+        log_debug("every client of a transform of %s left: cancelling it", c->name);
 }

@@ -36,6 +36,10 @@ int http_status_for_errno(int err)
         return 422;
     case HTTP_ERR_BUSY:
     case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ECANCELED:
+    case ESHUTDOWN:
         return 503;
     case ETIMEDOUT:
         return 504;
@@ -278,6 +282,11 @@ const char *http_mime_for_path(const char *path)
             return mimes[i].type;
     }
     return NULL;
+}
+
+bool http_type_is_document(const char *type)
+{
+    return type && (strstr(type, "html") || strstr(type, "xml"));
 }
 
 size_t http_log_escape(const char *in, char *out, size_t cap)

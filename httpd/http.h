@@ -18,8 +18,9 @@
 
 /* The one errno -> HTTP status table: -ENOENT 404, -EINVAL 400, -EACCES 403, -E2BIG 413,
  * -ENAMETOOLONG 414, -EBADMSG 422 (a source that is not a decodable image), -EKEYREJECTED and
- * -EKEYEXPIRED 401, -EBUSY and -ENOMEM 503, -ETIMEDOUT 504, failing origins (-EIO, -ENOTCONN,
- * ...) 502, anything else 500. err is a negative errno. */
+ * -EKEYEXPIRED 401, -EBUSY, -ENOMEM, -EMFILE/-ENFILE (out of descriptors), -ECANCELED and
+ * -ESHUTDOWN 503, -ETIMEDOUT 504, failing origins (-EIO, -ENOTCONN, ...) 502, anything else
+ * 500. err is a negative errno. */
 int http_status_for_errno(int err);
 
 /* The code ImageKit puts first in its ik-error header: "ENOENT", "ELIMIT" (-E2BIG), ...
@@ -42,6 +43,10 @@ bool http_etag_matches(const char *if_none_match, const char *etag);
 /* Content-Type for a file name, from its extension (case-insensitive); NULL when unknown.
  * (transfer none): a static string. */
 const char *http_mime_for_path(const char *path);
+
+/* Whether a browser that opens a body of this Content-Type renders it as a document that can
+ * run script (HTML, XHTML, SVG and any other XML); such originals are sandboxed. Pure. */
+bool http_type_is_document(const char *type);
 
 /* Copy in to out (capacity cap, always NUL-terminated) for a log line: '"', '\\' and bytes
  * outside printable ASCII become \xHH, as nginx writes them. Returns the length written. */

@@ -19,6 +19,17 @@ const char *reply_header(struct conn *c, const char *name)
 enum MHD_Result reply_queue(struct conn *c, unsigned status, struct MHD_Response *resp,
                             uint64_t body)
 {
+    if (c->in_job && !resp) {
+        c->err = -ENOMEM;
+        c->err_msg = NULL;
+        return MHD_NO;
+    }
+    if (c->in_job) {
+        c->pending = resp;
+        c->pending_status = status;
+        c->pending_body = body;
+        return MHD_YES;
+    }
     if (!resp)
         return MHD_NO;
     c->body_bytes = strcmp(c->method, "HEAD") == 0 ? 0 : body;
@@ -51,6 +62,7 @@ enum MHD_Result reply_error(struct conn *c, int err, const char *msg)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "ik-error", ikerr);
     MHD_add_response_header(resp, "Cache-Control",
                             status < 500 ? c->srv->error_cache_control : "no-store");
@@ -103,6 +115,9 @@ static void add_headers(struct conn *c, struct MHD_Response *resp)
     MHD_add_response_header(resp, "ETag", rp->etag);
     MHD_add_response_header(resp, "Last-Modified", date);
     MHD_add_response_header(resp, "Cache-Control", rp->cache_control);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (rp->document)
+        MHD_add_response_header(resp, "Content-Security-Policy", "sandbox");
     if (rp->vary_accept || rp->vary_hints)
         MHD_add_response_header(resp, "Vary",
                                 rp->vary_accept && rp->vary_hints

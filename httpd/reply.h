@@ -29,7 +29,8 @@ struct reply {
 const char *reply_header(struct conn *c, const char *name);
 
 /* Queue resp with status for the request, then drop our reference to it. body is what a GET
- * sends (for the access log). resp NULL: MHD_NO (the connection closes). */
+ * sends (for the access log). resp NULL: MHD_NO (the connection closes). On an origin thread
+ * (c->in_job), the response is kept in c->pending instead, for the resume to queue. */
 enum MHD_Result reply_queue(struct conn *c, unsigned status, struct MHD_Response *resp,
                             uint64_t body);
 
@@ -44,7 +45,8 @@ enum MHD_Result reply_not_allowed(struct conn *c);
  * so a 304 answers it. */
 bool reply_is_not_modified(struct conn *c);
 
-/* 304 with c->reply's validators. */
+/* 304 with c->reply's validators. Every response of a file carries X-Content-Type-Options:
+ * nosniff, and one with c->reply.document set also Content-Security-Policy: sandbox. */
 enum MHD_Result reply_not_modified(struct conn *c);
 
 /* The Range to honour for a body of size bytes: 1 with *start and *len, 0 for the whole body,

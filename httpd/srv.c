@@ -1,10 +1,15 @@
-/* httpd/srv.c: libmicrohttpd setup, request dispatch, access log, health, graceful stop. */
+/* httpd/srv.c: libmicrohttpd setup, request dispatch, access log, health, reload, graceful
+ * stop. */
 #include "srv.h"
 #include "srv_i.h"
 
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "sign.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,18 +32,20 @@ static enum MHD_Result healthz(struct conn *c)
 {
     struct srv *s = c->srv;
     struct imgcache_stats cs;
-    size_t queued, running;
-    char body[512];
+    size_t queued, running, oqueued, orunning;
+    char body[640];
 
     imgcache_get_stats(s->cache, &cs);
     pool_load(s->pool, &queued, &running);
+    pool_load(s->io_pool, &oqueued, &orunning);
     int n = snprintf(body, sizeof(body),
                      "{\"status\":\"ok\",\"inflight\":%ld,\"served\":%lu,"
+                     "\"origin_running\":%zu,\"origin_queued\":%zu,"
                      "\"transforms_running\":%zu,\"transforms_queued\":%zu,"
                      "\"cache_bytes\":%zu,\"cache_entries\":%zu,\"cache_hits\":%" PRIu64
                      ",\"cache_misses\":%" PRIu64 ",\"cache_coalesced\":%" PRIu64 "}\n",
-                     atomic_load(&s->inflight), atomic_load(&s->served), running, queued, cs.bytes,
-                     cs.entries, cs.hits, cs.misses, cs.coalesced);
+                     atomic_load(&s->inflight), atomic_load(&s->served), orunning, oqueued, running,
+                     queued, cs.bytes, cs.entries, cs.hits, cs.misses, cs.coalesced);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -54,9 +61,12 @@ static int check_signature(struct conn *c, const struct route *rt, const char **
 {
     struct srv *s = c->srv;
 
-    if (!s->keylen)
+    pthread_rwlock_rdlock(&s->key.lock);
+    int rc =
+        s->key.len ? sign_verify(s->key.bytes, s->key.len, rt->rest, rt->rest_len, time(NULL)) : 0;
+    pthread_rwlock_unlock(&s->key.lock);
+    if (rc == 0)
         return 0;
-    int rc = sign_verify(s->key, s->keylen, rt->rest, rt->rest_len, time(NULL));
     if (rc == -ENOKEY && !s->ep[rt->endpoint].require_sig)
         return 0;
     *msg = rc == -ENOKEY        ? "unsigned URL: this endpoint requires ik-s"
@@ -120,6 +130,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (!c->headers_seen || *upload_size) {
         /* libmicrohttpd 0.9.75 closes the connection when the first call queues a response
          * (it cannot know the body was read), so answer once the (empty) body is done. */
+        if (!c->headers_seen)
+            guard_expect_head(c->srv->guard, c, false);
         c->headers_seen = true;
         *upload_size = 0;
         return MHD_YES;
@@ -148,6 +160,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->body_bytes = 0;
     c->attachment = c->used_default = c->suspended = c->headers_seen = false;
     c->entry = NULL;
+    c->pending = NULL;
+    c->in_job = false;
+    c->err_msg = NULL;
+    c->alias_len = 0;
     c->fd = -1;
     clock_gettime(CLOCK_REALTIME, &c->start);
     return c;
@@ -172,7 +188,7 @@ static void client_address(struct MHD_Connection *mc, char *out, size_t cap)
 static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc)
 {
     char addr[INET6_ADDRSTRLEN], when[40], line[SRV_LOG_LINE];
-    char target[1024], referer[512], agent[512];
+    char method[64], version[48], target[1024], referer[512], agent[512];
     struct tm tm;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_HTTP_STATUS);
@@ -180,12 +196,14 @@ static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc)
     client_address(mc, addr, sizeof(addr));
     localtime_r(&c->start.tv_sec, &tm);
     strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+    http_log_escape(c->method, method, sizeof(method));
+    http_log_escape(c->version, version, sizeof(version));
     http_log_escape(c->target, target, sizeof(target));
     http_log_escape(c->referer, referer, sizeof(referer));
     http_log_escape(c->agent, agent, sizeof(agent));
     int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s %s\" %u %" PRIu64 " \"%s\" \"%s\"\n",
-                     addr, when, c->method, target, c->version, ci ? ci->http_status : 0,
-                     c->body_bytes, referer, agent);
+                     addr, when, method, target, version, ci ? ci->http_status : 0, c->body_bytes,
+                     referer, agent);
     if (n > (int)sizeof(line) - 1) {
         n = (int)sizeof(line) - 1;
         line[n - 1] = '\n';
@@ -205,6 +223,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         deliver_cleanup(c);
         if (s->access_fd >= 0)
             access_log(s, c, mc);
+        guard_expect_head(s->guard, c, true);
     }
     atomic_fetch_add(&s->served, 1);
     atomic_fetch_sub(&s->inflight, 1);
@@ -213,18 +232,24 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    struct conn *c;
+    struct srv *s = cls;
+    struct conn *c = *socket_context;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        c = calloc(1, sizeof(*c));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = ci ? calloc(1, sizeof(*c)) : NULL;
         if (c) {
-            c->srv = cls;
+            c->srv = s;
             c->mhd = mc;
             c->fd = -1;
+            c->sock = ci->connect_fd;
+            guard_add(s->guard, c);
         }
         *socket_context = c;
-    } else {
-        free(*socket_context);
+    } else if (c) {
+        guard_remove(s->guard, c); /* before libmicrohttpd closes the socket */
+        free(c);
         *socket_context = NULL;
     }
 }
@@ -285,6 +310,7 @@ static int start_daemon(struct srv *s, char err[SRV_ERR_LEN])
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_THREAD_POOL_SIZE, conf->io_threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, conf->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
@@ -310,7 +336,7 @@ static int open_endpoints(struct srv *s, char err[SRV_ERR_LEN])
         const struct conf_endpoint *ce = &conf->endpoint[s->nep];
         struct endpoint *ep = &s->ep[s->nep];
         s->route[s->nep] = (struct route_endpoint){ce->host, ce->prefix};
-        ep->require_sig = s->keylen > 0 && !ce->public;
+        ep->require_sig = s->key.len > 0 && !ce->public;
         for (ep->norigins = 0; ep->norigins < ce->norigins; ep->norigins++) {
             int rc = 0;
             ep->origin[ep->norigins] = origin_new(ce->origin[ep->norigins], &rc);
@@ -369,6 +395,26 @@ static int open_access_log(struct srv *s, char err[SRV_ERR_LEN])
     return 0;
 }
 
+/* The cache, the transform and origin pools and the guard. With several endpoints, one may
+ * hold at most three quarters of the origin threads, so a stalled one leaves the rest to the
+ * others. */
+static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
+{
+    const struct conf *conf = s->conf;
+
+    s->ep_job_cap = s->nep > 1 ? conf->origin_threads - conf->origin_threads / 4 : UINT_MAX;
+    s->cache = imgcache_new((size_t)conf->cache_mb << 20);
+    s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
+    s->io_pool = pool_new(conf->origin_threads, conf->origin_queue, NULL);
+    s->guard = guard_new(conf->header_timeout);
+    if (!s->cache || !s->pool || !s->io_pool || !s->guard) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the cache, %u workers and %u origin threads",
+                 conf->workers, conf->origin_threads);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static void set_limits(struct srv *s)
 {
     const struct conf *conf = s->conf;
@@ -386,7 +432,7 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
 {
     struct srv *s = calloc(1, sizeof(*s));
 
-    if (!s || keylen > sizeof(s->key)) {
+    if (!s || keylen > sizeof(s->key.bytes)) {
         snprintf(err, SRV_ERR_LEN, s ? "signing key longer than %d bytes" : "out of memory",
                  SRV_MAX_KEY);
         free(s);
@@ -395,17 +441,14 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
     s->conf = conf;
     s->listen_fd = -1;
     s->access_fd = -1;
-    memcpy(s->key, key, keylen);
-    s->keylen = keylen;
+    pthread_rwlock_init(&s->key.lock, NULL);
+    memcpy(s->key.bytes, key, keylen);
+    s->key.len = keylen;
     set_limits(s);
     if (open_endpoints(s, err) || load_names(s, err) || open_access_log(s, err))
         goto out_free;
-    s->cache = imgcache_new((size_t)conf->cache_mb << 20);
-    s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
-    if (!s->cache || !s->pool) {
-        snprintf(err, SRV_ERR_LEN, "cannot start the cache and %u workers", conf->workers);
+    if (start_pools(s, err))
         goto out_free;
-    }
     if (start_daemon(s, err))
         goto out_free;
     return s;
@@ -441,11 +484,14 @@ void srv_free(struct srv *s)
 {
     if (!s)
         return;
-    pool_stop(s->pool); /* queued transforms finish and resume their connections */
+    pool_stop(s->io_pool); /* origin jobs finish (some hand over to transforms) */
+    pool_stop(s->pool);    /* queued transforms finish and resume their connections */
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
+    guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
+    pool_free(s->io_pool);
     pool_free(s->pool);
     imgcache_free(s->cache);
     for (size_t i = 0; i < s->nep; i++) {
@@ -454,5 +500,40 @@ void srv_free(struct srv *s)
     }
     if (s->own_access_fd)
         close(s->access_fd);
+    OPENSSL_cleanse(s->key.bytes, sizeof(s->key.bytes));
+    pthread_rwlock_destroy(&s->key.lock);
     free(s);
+}
+
+bool srv_busy(struct srv *s)
+{
+    size_t oq, orun, q, run;
+
+    pool_load(s->io_pool, &oq, &orun);
+    pool_load(s->pool, &q, &run);
+    return oq + orun + q + run > 0;
+}
+
+void srv_set_key(struct srv *s, const void *key, size_t keylen)
+{
+    pthread_rwlock_wrlock(&s->key.lock);
+    OPENSSL_cleanse(s->key.bytes, sizeof(s->key.bytes));
+    keylen = keylen < sizeof(s->key.bytes) ? keylen : sizeof(s->key.bytes);
+    memcpy(s->key.bytes, key, keylen);
+    s->key.len = keylen;
+    pthread_rwlock_unlock(&s->key.lock);
+}
+
+int srv_reopen_access_log(struct srv *s)
+{
+    if (!s->own_access_fd)
+        return 0;
+    int fd = open(s->conf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    /* dup2() swaps the file under the same descriptor at once: a line being written goes
+     * whole to the old file or to the new one. */
+    int rc = dup2(fd, s->access_fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }
