@@ -19,7 +19,8 @@ static void test_status(void)
         {-EKEYEXPIRED, 401},  {-EACCES, 403},       {-ELOOP, 403},   {-EXDEV, 403},
         {-E2BIG, 413},        {-ENAMETOOLONG, 414}, {-EBADMSG, 422}, {-EBUSY, 503},
         {-ENOMEM, 503},       {-ETIMEDOUT, 504},    {-EIO, 502},     {-ENOTCONN, 502},
-        {-ECONNREFUSED, 502}, {-EPROTO, 500},
+        {-ECONNREFUSED, 502}, {-EPROTO, 500},       {-EMFILE, 503},  {-ENFILE, 503},
+        {-ECANCELED, 503},    {-ESHUTDOWN, 503},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         ok(http_status_for_errno(table[i].err) == table[i].status, "%s -> %d",
@@ -76,6 +77,15 @@ static void test_types_and_log(void)
     ok_str(http_mime_for_path("a/b.MP4"), "video/mp4", "extension without case");
     ok_str(http_mime_for_path("x.css"), "text/css; charset=utf-8", "css");
     ok_str(http_mime_for_path("f.woff2"), "font/woff2", "woff2");
+    static const char *const documents[] = {
+        "text/html; charset=utf-8", "image/svg+xml", "application/xml",
+        "application/xhtml+xml",    "text/xml",      "application/rss+xml"};
+    for (size_t i = 0; i < sizeof(documents) / sizeof(documents[0]); i++)
+        ok(http_type_is_document(documents[i]), "%s is a document", documents[i]);
+    static const char *const inert[] = {"image/jpeg", "text/plain; charset=utf-8", "text/css",
+                                        "video/mp4",  "application/pdf",           "font/woff2"};
+    for (size_t i = 0; i < sizeof(inert) / sizeof(inert[0]); i++)
+        ok(!http_type_is_document(inert[i]), "%s is no document", inert[i]);
     ok(http_mime_for_path("a.b/c") == NULL, "a dot in a folder name is no extension");
     ok(http_mime_for_path("noext") == NULL, "no extension");
     http_log_escape("a\"b\\c\x01\xff", out, sizeof(out));
