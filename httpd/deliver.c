@@ -506,9 +506,9 @@ static void memo_store(struct conn *c)
         free(mo);
 }
 
-/* The derived image for c's URL when its memo is recent and the image is cached, with c's
- * reply, key and name filled in from the memo; NULL otherwise. On an I/O thread: no I/O. */
-static struct imgcache_entry *memo_lookup(struct conn *c)
+/* The derived image for c's URL when its memo is recent (any age when stale) and the image
+ * is cached, with c's reply, key and name filled in from the memo; NULL otherwise. No I/O. */
+static struct imgcache_entry *memo_lookup(struct conn *c, bool stale)
 {
     struct srv *s = c->srv;
     const void *data;
@@ -521,7 +521,7 @@ static struct imgcache_entry *memo_lookup(struct conn *c)
         return NULL;
     imgcache_entry_result(m, &data, &len, &tag, &msg);
     const struct memo *mo = data;
-    if (clock_now_ns() - mo->checked_ns < (uint64_t)s->conf->recheck * 1000000000u)
+    if (stale || clock_now_ns() - mo->checked_ns < (uint64_t)s->conf->recheck * 1000000000u)
         e = imgcache_get(s->cache, mo->key, mo->key_len);
     if (e) {
         c->reply = mo->reply;
@@ -532,6 +532,15 @@ static struct imgcache_entry *memo_lookup(struct conn *c)
     }
     imgcache_put(m);
     return e;
+}
+
+/* Answer from a derived image that memo_lookup() found: 304 or the image. */
+static enum MHD_Result respond_memo(struct conn *c, struct imgcache_entry *e)
+{
+    if (!reply_is_not_modified(c))
+        return respond_entry(c, e);
+    imgcache_put(e);
+    return reply_not_modified(c);
 }
 
 /* ---- From the origin, on an origin thread ------------------------------------------------- */
@@ -588,6 +597,21 @@ static const char *open_error(struct conn *c, int err)
     }
 }
 
+/* The origin failed (err): a derived image it gave this URL before is still better than an
+ * error (stale-if-error); else the error. */
+static void origin_failed(struct conn *c, int err)
+{
+    struct imgcache_entry *e = NULL;
+    const char *msg = open_error(c, err);
+
+    if (http_status_for_errno(err) >= 500)
+        e = memo_lookup(c, true);
+    if (e)
+        respond_memo(c, e);
+    else
+        reply_error(c, err, msg);
+}
+
 /* Open, sniff, then answer or hand over to a transform. Returns true when the cache now
  * wakes the connection; otherwise a response (or c->err) waits for the resume. */
 static bool serve(struct conn *c)
@@ -598,13 +622,13 @@ static bool serve(struct conn *c)
 
     int fd = open_source(c, &st);
     if (fd < 0) {
-        reply_error(c, fd, open_error(c, fd));
+        origin_failed(c, fd);
         return false;
     }
     int rc = sniff_source(fd, c->name, &sn, &type);
     if (rc) {
         close(fd);
-        reply_error(c, rc, open_error(c, rc));
+        origin_failed(c, rc);
         return false;
     }
     if (!wants_transform(c, &sn)) {
@@ -667,13 +691,8 @@ enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
     c->reply.vary_hints = chain_uses_hints(&c->chain);
     read_hints(c);
     memo_key(c);
-    struct imgcache_entry *e = memo_lookup(c);
-    if (!e)
-        return start_job(c);
-    if (!reply_is_not_modified(c))
-        return respond_entry(c, e);
-    imgcache_put(e);
-    return reply_not_modified(c);
+    struct imgcache_entry *e = memo_lookup(c, false);
+    return e ? respond_memo(c, e) : start_job(c);
 }
 
 enum MHD_Result deliver_resumed(struct conn *c)

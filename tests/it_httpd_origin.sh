@@ -35,6 +35,9 @@ wait_until 10 eval "! kill -0 $BLOBFS_PID 2>/dev/null"
 is "blobfs killed: 502" "$(status "$U/docs/readme.txt" -D "$T/h")" 502
 ok "ik-error ENOTCONN" grep -q '^ENOTCONN' <<<"$(header ik-error "$T/h")"
 is "blobfs killed: a transform 502s too" "$(status "$U/tr:w-50/photos/cat.jpg")" 502
+is "but one derived before is still served from the cache" \
+    "$(status "$U/tr:w-100/photos/cat.jpg" -o "$T/img")" 200
+is "the right one" "$(dims "$T/img")" 100x67
 is "still up after that" "$(status "$HTTPD_URL/local/x.txt")" 200
 
 codes=$(for i in $(seq 70); do status "$U/docs/readme.txt"; echo; done | sort | uniq -c | xargs)
