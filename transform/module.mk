@@ -1,4 +1,4 @@
-# transform: ImageKit-style transformation strings on libvips (issue 3).
+# transform: ImageKit-style transformation strings on libvips (docs/transformations.md).
 
 # ---- parser (pure: no libvips, no allocation) ----------------------------------------------
 TR_PARSE_OBJS := $(O)/transform/tr_parse.o $(O)/transform/tr_num.o $(O)/transform/tr_color.o \
