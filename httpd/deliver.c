@@ -715,7 +715,7 @@ enum MHD_Result deliver_resumed(struct conn *c)
     int rc = imgcache_entry_result(e, &data, &len, &tag, &msg);
     if (rc == 0)
         return respond_entry(c, e);
-    if (http_status_for_errno(rc) >= 500)
+    if (http_status_for_errno(rc) >= 500 && rc != -ECANCELED)
         log_warn("transform of %s failed: %s", c->name, msg);
     enum MHD_Result r = reply_error(c, rc, msg);
     imgcache_put(e);
