@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define SNIFF_BYTES 4096
+#define TAG_ORIGINAL (-1) /* a cache entry holding an original file's bytes, not a tr_format */
 #define ENGINE_VERSION "blobhttpd-1" /* part of every derived ETag: bump when output changes */
 
 /* ---- Finding the file ---------------------------------------------------------------------- */
@@ -212,8 +213,10 @@ static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, u
     return resp;
 }
 
-/* The file as it is: from a copy when small, else from its fd (libmicrohttpd sendfile()s it
- * and closes fd). */
+static int keep_original(struct conn *c, int fd, const struct stat *st);
+
+/* The file as it is: when small, whole from the cache (kept there now) or a ranged copy; else
+ * from its fd (libmicrohttpd sendfile()s it and closes fd). */
 static enum MHD_Result deliver_original(struct conn *c, int fd, const struct stat *st,
                                         const char *type)
 {
@@ -232,8 +235,13 @@ static enum MHD_Result deliver_original(struct conn *c, int fd, const struct sta
                    : reply_body(c, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
                                 0, 0, 0, 0);
     }
-    int err;
-    struct MHD_Response *resp = copied_body(c->srv, fd, start, len, &err);
+    int kept = ranged || size > COPY_MAX ? 1 : keep_original(c, fd, st);
+    if (kept == 0) {
+        close(fd);
+        return MHD_YES; /* answered from the cache */
+    }
+    int err = kept < 0 ? kept : 0;
+    struct MHD_Response *resp = err ? NULL : copied_body(c->srv, fd, start, len, &err);
     if (resp || err)
         close(fd);
     else if (!(resp = MHD_create_response_from_fd_at_offset64(len, fd, start)))
@@ -316,7 +324,8 @@ static enum MHD_Result respond_entry(struct conn *c, struct imgcache_entry *e)
     uint64_t start = 0, len;
 
     imgcache_entry_result(e, &data, &size, &tag, &msg);
-    c->reply.content_type = tr_format_mime((enum tr_format)tag);
+    if (tag != TAG_ORIGINAL)
+        c->reply.content_type = tr_format_mime((enum tr_format)tag);
     len = size;
     int ranged = reply_range(c, size, &start, &len);
     if (ranged < 0) {
@@ -544,6 +553,36 @@ static enum MHD_Result respond_memo(struct conn *c, struct imgcache_entry *e)
 }
 
 /* ---- From the origin, on an origin thread ------------------------------------------------- */
+
+/* A small original, read whole into the cache under its identity, with a memo: the URL's next
+ * requests within --recheck are answered from memory on the I/O thread, like cache hits, with
+ * no origin call and no thread hop. Returns 0 when it answered, the read's -errno, or 1 when
+ * the caller sends the file as usual (cache or recheck off, no memory, too big to keep). */
+static int keep_original(struct conn *c, int fd, const struct stat *st)
+{
+    struct srv *s = c->srv;
+    size_t size = (size_t)st->st_size;
+    char *buf;
+
+    if (!s->conf->recheck || !s->conf->cache_mb || !c->alias_len || !(buf = malloc(size)))
+        return 1;
+    int err = pread_full(fd, buf, size, 0);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    c->key_len = (size_t)snprintf(c->key, sizeof(c->key), "orig|%s", c->reply.etag);
+    if (imgcache_set(s->cache, c->key, c->key_len, buf, size, memo_free, buf, TAG_ORIGINAL)) {
+        free(buf);
+        return 1;
+    }
+    struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
+    if (!e)
+        return 1; /* larger than the whole budget: not kept */
+    memo_store(c);
+    respond_entry(c, e);
+    return 0;
+}
 
 /* Returns true when the cache now wakes the connection (see schedule()). */
 static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
