@@ -3,6 +3,7 @@
 #
 #   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform
 #   make SAN=1      the same with ASan + UBSan, into build/san/bin/
+#   make WERROR=0   warnings do not stop the build (default 1: they do)
 #   make test       install what is missing (scripts/setup.sh), then run every test
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
@@ -18,9 +19,15 @@ O   := build/rel
 BIN := bin
 endif
 
-WARN := -std=c11 -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
+# WERROR=0 builds with the same warnings but does not stop on them (for packagers, whose
+# compilers may warn about things ours does not); tests and CI build with the default, 1.
+WERROR ?= 1
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wold-style-definition -Wformat=2 -Wwrite-strings -Wcast-qual \
-        -Wvla -Wundef -Wimplicit-fallthrough -fno-common
+        -Wvla -Wundef -Wimplicit-fallthrough -Wnull-dereference -fno-common
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
 ifdef SAN
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

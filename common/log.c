@@ -11,13 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Set once by log_open() before threads start, read-only afterwards (log.h). */
+/* Set once by log_open() before threads start, read-only afterwards (log.h); log_reopen()
+ * changes the file behind fd, never fd itself. */
 static struct {
     const char *prog;
     enum log_level level;
     int fd; /* -1: syslog */
     bool own_fd;
-} logger = {"blobkit", LOG_LV_INFO, STDERR_FILENO, false};
+    const char *path; /* own_fd: the file, for log_reopen() */
+} logger = {"blobkit", LOG_LV_INFO, STDERR_FILENO, false, NULL};
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -39,7 +41,22 @@ int log_open(const char *prog, const char *dest, enum log_level level)
         return -errno;
     logger.fd = fd;
     logger.own_fd = true;
+    logger.path = dest;
     return 0;
+}
+
+int log_reopen(void)
+{
+    if (!logger.own_fd)
+        return 0;
+    int fd = open(logger.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    /* dup2() replaces the file under the same descriptor at once, so a thread writing a line
+     * meanwhile writes it whole to the old file or to the new one. */
+    int rc = dup2(fd, logger.fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }
 
 void log_detach(void)

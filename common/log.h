@@ -25,6 +25,11 @@ int log_open(const char *prog, const char *dest, enum log_level level);
  * A file or syslog destination is kept. */
 void log_detach(void);
 
+/* Open a log file again at the path given to log_open() (after rotation, on SIGHUP); lines
+ * go to the new file from then on. stderr and syslog need nothing. dest must still be valid
+ * (log_open() keeps the pointer). Returns 0 or -errno (the old file stays in use). */
+int log_reopen(void);
+
 /* Close a log file opened by log_open(). */
 void log_close(void);
 

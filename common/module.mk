@@ -1,6 +1,10 @@
-# common: the little both programs share (logging, percent-decoding).
-COMMON_OBJS := $(O)/common/log.o $(O)/common/pct.o
+# common: the little both programs share (logging, percent-decoding, HTTP dates, the monotonic
+# clock; str.h is header only).
+COMMON_OBJS := $(O)/common/log.o $(O)/common/pct.o $(O)/common/httpdate.o $(O)/common/clock.o
 
-UNIT_TESTS += test_log test_pct
+UNIT_TESTS += test_log test_pct test_httpdate test_clock test_str
 test_log_OBJS := $(O)/common/log.o
 test_pct_OBJS := $(O)/common/pct.o
+test_httpdate_OBJS := $(O)/common/httpdate.o
+test_clock_OBJS := $(O)/common/clock.o
+test_str_OBJS :=

@@ -3,6 +3,8 @@
 
 #include "blob_name.h"
 #include "blob_sas.h"
+#include "clock.h"
+#include "httpdate.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -94,14 +96,6 @@ static void buf_release(struct buf *b)
     memset(b, 0, sizeof(*b));
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -183,7 +177,7 @@ struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas)
     c->o.container = c->container;
     pthread_mutex_init(&c->lock, NULL);
     set_sas_locked(c, sas_copy);
-    c->rng = (uint64_t)now_ms() ^ (uint64_t)(uintptr_t)c;
+    c->rng = (uint64_t)clock_now_ms() ^ (uint64_t)(uintptr_t)c;
     return c;
 }
 
@@ -227,10 +221,10 @@ static bool is_read(const struct request *rq)
  * start of the stall window along: a slow reader is never a stalled origin. */
 static size_t to_sink(struct request *rq, const char *data, size_t len)
 {
-    uint64_t t0 = now_ms();
+    uint64_t t0 = clock_now_ms();
     int ret = rq->sink(rq->sink_arg, data, len);
 
-    rq->last_sink_ms = rq->last_byte_ms = now_ms();
+    rq->last_sink_ms = rq->last_byte_ms = clock_now_ms();
     rq->mark_ms += rq->last_sink_ms - t0;
     if (ret < 0) {
         rq->sink_err = ret;
@@ -272,7 +266,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     struct request *rq = arg;
-    uint64_t now = now_ms(), window = (uint64_t)rq->c->o.stall_timeout_s * 1000;
+    uint64_t now = clock_now_ms(), window = (uint64_t)rq->c->o.stall_timeout_s * 1000;
 
     (void)dltotal;
     (void)dlnow;
@@ -496,7 +490,7 @@ static void attempt_options(struct request *rq, struct curl_slist *hdrs)
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, rq->sink ? 0L : rq->c->o.stall_timeout_s);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, rq->sink ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, rq);
-    rq->mark_ms = rq->last_sink_ms = rq->last_byte_ms = now_ms();
+    rq->mark_ms = rq->last_sink_ms = rq->last_byte_ms = clock_now_ms();
     rq->mark_got = rq->got;
     rq->stalled = false;
 }
@@ -543,14 +537,14 @@ static bool sink_stopped(struct request *rq)
 static enum outcome perform(struct request *rq)
 {
     const struct blob_retry_policy *p = &rq->c->o.retry;
-    uint64_t start = now_ms();
+    uint64_t start = clock_now_ms();
     size_t got = rq->got;
 
     for (unsigned n = 0;; n++) {
         enum outcome out = attempt(rq);
         if (rq->sink && rq->got > got) {
             n = 0;
-            start = now_ms();
+            start = clock_now_ms();
             got = rq->got;
         }
         if (out != RETRY || n + 1 >= p->max_attempts)
@@ -560,7 +554,7 @@ static enum outcome perform(struct request *rq)
                                                header(rq->h, "x-ms-retry-after-ms"), time(NULL))
                          : -1;
         unsigned delay = blob_retry_delay_ms(p, n, asked, next_random(rq->c));
-        if (now_ms() - start + delay > p->budget_ms)
+        if (clock_now_ms() - start + delay > p->budget_ms)
             return out;
         log_debug("%s '%s': retrying in %u ms (attempt %u)", rq->what, rq->name, delay, n + 2);
         sleep_ms(delay);
@@ -740,7 +734,7 @@ static int head_request(struct request *rq, const char *name, struct blob_attr *
     memset(out, 0, sizeof(*out));
     char *end = NULL;
     long long size = len ? strtoll(len, &end, 10) : -1;
-    if (size < 0 || *end || !etag || !mtime || blob_xml_parse_date(mtime, &out->mtime)) {
+    if (size < 0 || *end || !etag || !mtime || httpdate_parse(mtime, &out->mtime)) {
         log_warn("cannot read the properties of '%s': incomplete answer", name);
         return -EIO;
     }

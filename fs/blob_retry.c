@@ -1,7 +1,7 @@
 /* fs/blob_retry.c: backoff arithmetic (see blob_retry.h). */
 #include "blob_retry.h"
 
-#include "blob_xml.h"
+#include "httpdate.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ long blob_retry_after_ms(const char *retry_after, const char *retry_after_ms, ti
     if (s >= 0)
         return s > 86400 ? 86400000L : s * 1000;
     time_t when;
-    if (blob_xml_parse_date(retry_after, &when))
+    if (httpdate_parse(retry_after, &when))
         return -1;
     return when <= now ? 0 : (long)(when - now) * 1000;
 }

@@ -3,6 +3,7 @@
 #include "blob_xml.h"
 
 #include "blob_name.h"
+#include "httpdate.h"
 #include "pct.h"
 
 #include <errno.h>
@@ -49,18 +50,6 @@ static char *read_text(xmlTextReaderPtr r)
     return s;
 }
 
-int blob_xml_parse_date(const char *s, time_t *out)
-{
-    struct tm tm;
-
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end || *end != '\0')
-        return -EINVAL;
-    *out = timegm(&tm);
-    return 0;
-}
-
 static int parse_size(const char *s, off_t *out)
 {
     char *end;
@@ -102,7 +91,7 @@ static int read_property(struct walk *w, const char *name)
     if (is(name, "Content-Length"))
         err = parse_size(text, &w->cur->size);
     else if (is(name, "Last-Modified"))
-        err = blob_xml_parse_date(text, &w->cur->mtime) ? -EPROTO : 0;
+        err = httpdate_parse(text, &w->cur->mtime) ? -EPROTO : 0;
     else if (is(name, "Etag"))
         err = copy_etag(text, w->cur->etag);
     else if (is(text, "directory"))

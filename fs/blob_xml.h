@@ -47,7 +47,4 @@ void blob_page_release(struct blob_page *page);
  * Returns 0, or -EPROTO when the body is no such document (HTML, empty, ...). */
 int blob_xml_parse_error(const char *xml, size_t len, char *code, size_t cap);
 
-/* Parse an RFC 1123 date ("Tue, 13 Sep 2022 08:20:48 GMT"). Returns 0 or -EINVAL. */
-int blob_xml_parse_date(const char *s, time_t *out);
-
 #endif

@@ -8,6 +8,7 @@
 
 #include "blob.h"
 #include "blob_name.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -77,14 +78,6 @@ struct cache {
     cache_notify_fn notify;
     void *notify_arg;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- tables ---- */
 
@@ -411,7 +404,7 @@ static int pass_init(struct cache *c, struct node *d, struct pass *p)
     p->dir_ino = d->ino;
     p->number = ++d->dir->pass;
     p->first = d->dir->listed == 0;
-    p->expires = now_s() + c->o.attr_timeout;
+    p->expires = clock_now_s() + c->o.attr_timeout;
     p->prefix = list_prefix(d);
     if (!p->prefix)
         return -ENOMEM;
@@ -537,7 +530,7 @@ static void finish_pass(struct cache *c, struct pass *p, struct node *d)
             retire(c, d, n, true);
     }
     d->dir->complete = true;
-    d->dir->listed = now_s();
+    d->dir->listed = clock_now_s();
 }
 
 static bool listing_fresh(const struct cache *c, const struct node *d, double now)
@@ -558,7 +551,7 @@ static int refresh_dir(struct cache *c, uint64_t ino)
     }
     if (!d || !d->dir)
         return -ENOENT;
-    if (listing_fresh(c, d, now_s()))
+    if (listing_fresh(c, d, clock_now_s()))
         return 0;
     int err = pass_init(c, d, &p);
     if (err)
@@ -658,7 +651,7 @@ static int remote_head(struct cache *c, const char *path, struct found *f)
 static int settle(struct cache *c, uint64_t parent, const char *name, const struct found *f,
                   bool ref, struct cache_entry *out)
 {
-    double now = now_s();
+    double now = clock_now_s();
     struct node *d = ino_find(c, parent);
 
     if (!d || !d->dir)
@@ -680,7 +673,7 @@ static int settle(struct cache *c, uint64_t parent, const char *name, const stru
 static int lookup_locked(struct cache *c, uint64_t parent, const char *name, bool ref,
                          struct cache_entry *out)
 {
-    double now = now_s();
+    double now = clock_now_s();
     struct node *d = ino_find(c, parent);
     struct found f;
 
@@ -732,7 +725,7 @@ int cache_getattr(struct cache *c, uint64_t ino, struct cache_entry *out)
     pthread_mutex_lock(&c->lock);
     struct node *n = ino_find(c, ino);
     int err = n ? 0 : -ENOENT;
-    if (n && !n->dir && n->current && n->expires <= now_s()) {
+    if (n && !n->dir && n->current && n->expires <= clock_now_s()) {
         struct cache_entry fresh;
         char *name = strdup(n->name);
         err = name ? lookup_locked(c, n->parent, name, false, &fresh) : -ENOMEM;
@@ -742,7 +735,7 @@ int cache_getattr(struct cache *c, uint64_t ino, struct cache_entry *out)
             err = n ? 0 : -ENOENT; /* gone: this inode keeps what it was */
     }
     if (!err) {
-        fill(n, now_s(), out);
+        fill(n, clock_now_s(), out);
         if (n->dir)
             out->timeout = c->o.attr_timeout;
     }
@@ -858,7 +851,7 @@ int cache_opendir(struct cache *c, uint64_t ino, struct cache_dir **out, bool *k
     pthread_mutex_lock(&c->lock);
     struct node *d = ino_find(c, ino);
     int err = !d ? -ENOENT : !d->dir ? -ENOTDIR : !c->o.can_list ? -EACCES : 0;
-    if (!err && !listing_fresh(c, d, now_s()))
+    if (!err && !listing_fresh(c, d, clock_now_s()))
         err = refresh_dir(c, ino);
     d = ino_find(c, ino);
     if (!err && !d)
@@ -889,7 +882,7 @@ int cache_dir_entry(struct cache *c, const struct cache_dir *d, size_t i, bool r
     struct node *n = ino_find(c, d->inos[i]);
     if (!n || !n->current || n->parent != d->ino)
         n = dent_find(c, d->ino, d->names[i]);
-    int err = n ? take(n, ref, now_s(), out) : -ENOENT;
+    int err = n ? take(n, ref, clock_now_s(), out) : -ENOENT;
     pthread_mutex_unlock(&c->lock);
     return err;
 }
@@ -909,7 +902,7 @@ void cache_dir_free(struct cache_dir *d)
 /* Drop nodes the kernel forgot: at once when superseded, after a grace when expired. */
 static void sweep(struct cache *c)
 {
-    double now = now_s();
+    double now = clock_now_s();
 
     for (size_t i = 0; i < c->inos.cap; i++) {
         for (struct node *n = c->inos.slot[i], *next; n; n = next) {
@@ -959,7 +952,7 @@ static void deliver(struct cache *c, struct notice *q)
 static void *run(void *arg)
 {
     struct cache *c = arg;
-    double next_sweep = now_s() + SWEEP_EVERY_S;
+    double next_sweep = clock_now_s() + SWEEP_EVERY_S;
 
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
@@ -972,13 +965,11 @@ static void *run(void *arg)
             pthread_mutex_lock(&c->lock);
             continue;
         }
-        if (now_s() >= next_sweep) {
+        if (clock_now_s() >= next_sweep) {
             sweep(c);
-            next_sweep = now_s() + SWEEP_EVERY_S;
+            next_sweep = clock_now_s() + SWEEP_EVERY_S;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += 1;
+        struct timespec ts = clock_deadline_ms(1000);
         pthread_cond_timedwait(&c->wake, &c->lock, &ts);
     }
     pthread_mutex_unlock(&c->lock);

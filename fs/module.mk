@@ -1,4 +1,4 @@
-# blobfs: the read-only FUSE filesystem over one Azure Blob container (issue 2).
+# blobfs: the read-only FUSE filesystem over one Azure Blob container (docs/blobfs.md).
 BLOBFS_VERSION := 0.1.0
 BLOBFS_DEPS := fuse3 libcurl libxml-2.0
 
@@ -13,13 +13,12 @@ $(O)/fs/%.o: CPPFLAGS += -DFUSE_USE_VERSION=312 -DBLOBFS_VERSION='"$(BLOBFS_VERS
 
 # Unit tests of the pure modules.
 UNIT_TESTS += test_blob_xml test_blob_name test_blob_sas test_blob_retry
-test_blob_xml_OBJS := $(O)/fs/blob_xml.o $(O)/fs/blob_name.o $(O)/common/pct.o
+test_blob_xml_OBJS := $(O)/fs/blob_xml.o $(O)/fs/blob_name.o $(O)/common/pct.o \
+                      $(O)/common/httpdate.o
 test_blob_xml_LIBS := $(call pkg_libs,libxml-2.0)
 test_blob_name_OBJS := $(O)/fs/blob_name.o
 test_blob_sas_OBJS := $(O)/fs/blob_sas.o $(O)/fs/blob_name.o $(O)/common/pct.o
-test_blob_retry_OBJS := $(O)/fs/blob_retry.o $(O)/fs/blob_xml.o $(O)/fs/blob_name.o \
-                        $(O)/common/pct.o
-test_blob_retry_LIBS := $(call pkg_libs,libxml-2.0)
+test_blob_retry_OBJS := $(O)/fs/blob_retry.o $(O)/common/httpdate.o
 $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 
 # The cache over a stand-in for blob_list and blob_head (tests/test_cache.c).

@@ -12,7 +12,9 @@
 #include "prefetch.h"
 
 #include "blob.h"
+#include "clock.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -130,29 +132,6 @@ struct prefetch_pool {
     unsigned nthreads;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A CLOCK_MONOTONIC deadline ms from now, for pthread_cond_timedwait(). */
-static struct timespec deadline_ms(long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 static bool is_past(const struct timespec *t)
 {
     struct timespec now;
@@ -164,7 +143,7 @@ static bool is_past(const struct timespec *t)
 /* The sooner of a deadline and one slice from now. */
 static struct timespec slice_until(const struct timespec *deadline)
 {
-    struct timespec slice = deadline_ms(WAIT_SLICE_MS);
+    struct timespec slice = clock_deadline_ms(WAIT_SLICE_MS);
 
     if (slice.tv_sec > deadline->tv_sec ||
         (slice.tv_sec == deadline->tv_sec && slice.tv_nsec > deadline->tv_nsec))
@@ -194,7 +173,7 @@ static void note_failure(struct prefetch_file *f, int err)
         f->stale = -ESTALE;
     } else {
         f->failed = err;
-        f->failed_at = now_s();
+        f->failed_at = clock_now_s();
     }
 }
 
@@ -203,7 +182,7 @@ static int file_error(const struct prefetch_file *f)
 {
     if (f->stale)
         return f->stale;
-    if (f->failed && now_s() - f->failed_at < FAILURE_MEMORY_S)
+    if (f->failed && clock_now_s() - f->failed_at < FAILURE_MEMORY_S)
         return f->failed;
     return 0;
 }
@@ -351,7 +330,7 @@ static bool must_wait(const struct prefetch_file *f, const struct stream *s)
  * at most IDLE_S. Returns 0, STOP_IDLE or STOP_UNWANTED. */
 static int wait_for_reader(struct prefetch_file *f, struct stream *s)
 {
-    struct timespec deadline = deadline_ms(IDLE_S * 1000L);
+    struct timespec deadline = clock_deadline_ms(IDLE_S * 1000L);
 
     while (must_wait(f, s) && !is_past(&deadline)) {
         struct timespec until = slice_until(&deadline);
@@ -377,7 +356,7 @@ static void chunk_link(struct prefetch_file *f, struct chunk *ch)
 static int new_chunk(struct prefetch_file *f, struct stream *s)
 {
     size_t len = (size_t)min_off(CHUNK, s->end - s->pos), cap = capacity(len);
-    struct timespec deadline = deadline_ms(BUDGET_WAIT_S * 1000L);
+    struct timespec deadline = clock_deadline_ms(BUDGET_WAIT_S * 1000L);
     char *data;
 
     int err = buffer_get(f->pool, cap, NULL, &data);
@@ -833,6 +812,7 @@ static void take(struct prefetch_file *f, off_t off, off_t end, struct prefetch_
 {
     for (off_t pos = off; pos < end;) {
         struct chunk *ch = chunk_at(f, pos);
+        assert(ch); /* the caller's scan found every chunk present */
         size_t from = (size_t)(pos - ch->off);
         size_t n = (size_t)(min_off(end, ch->off + (off_t)ch->len) - pos);
         ch->pins++;

@@ -71,6 +71,27 @@ static const struct option_def defs[] = {
      64, NULL},
     {"max-connections", "N", "concurrent connections (default 1024)", K_UINT, F(max_connections), 1,
      100000, NULL},
+    {"max-connections-per-ip", "N",
+     "concurrent connections from one client address; beyond that refused (default 256)", K_UINT,
+     F(max_connections_per_ip), 1, 100000, NULL},
+    {"header-timeout", "SECONDS",
+     "a request head must arrive within this long of the connection opening or of the previous "
+     "response (default 10)",
+     K_UINT, F(header_timeout), 1, 3600, NULL},
+    {"origin-threads", "N",
+     "threads for file-system calls on origins (open, stat, small reads); default 32", K_UINT,
+     F(origin_threads), 1, 1024, NULL},
+    {"origin-queue", "N", "origin calls that may wait for a thread; beyond that 503 (default 256)",
+     K_UINT, F(origin_queue), 1, 100000, NULL},
+    {"recheck", "SECONDS",
+     "a derived image's source is checked on its origin at most this often per URL; cache hits "
+     "in between never touch the origin (default 5)",
+     K_UINT, F(recheck), 0, 86400, NULL},
+    {"max-transform-mb", "N",
+     "pixel memory one transform may hold, in MiB; beyond 413 (default 512)", K_UINT,
+     F(max_transform_mb), 1, 1 << 20, NULL},
+    {"transform-timeout", "SECONDS", "longest a transform may run; beyond 504 (default 30)", K_UINT,
+     F(transform_timeout), 1, 3600, NULL},
     {"timeout", "SECONDS", "idle connection timeout (default 30)", K_UINT, F(timeout), 1, 3600,
      NULL},
     {"shutdown-timeout", "SECONDS",
@@ -106,6 +127,13 @@ void conf_init(struct conf *c)
     c->queue = 256;
     c->vips_threads = 1;
     c->max_connections = 1024;
+    c->max_connections_per_ip = 256;
+    c->header_timeout = 10;
+    c->origin_threads = 32;
+    c->origin_queue = 256;
+    c->recheck = 5;
+    c->max_transform_mb = 512;
+    c->transform_timeout = 30;
     c->timeout = 30;
     c->shutdown_timeout = 10;
     c->max_input_mb = 40;

@@ -43,8 +43,9 @@ struct conf {
     char *cache_control, *error_cache_control;
     bool auto_optimize, avif_auto;
     unsigned workers, queue, io_threads, vips_threads;
-    unsigned max_connections, timeout, shutdown_timeout;
-    unsigned max_input_mb, max_megapixels;
+    unsigned max_connections, max_connections_per_ip, timeout, header_timeout, shutdown_timeout;
+    unsigned origin_threads, origin_queue, recheck;
+    unsigned max_input_mb, max_megapixels, max_transform_mb, transform_timeout;
     char *access_log; /* NULL: none; "-": stdout */
     char *log;        /* NULL or "-": stderr, "syslog", or a file */
     enum log_level log_level;

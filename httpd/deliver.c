@@ -1,8 +1,12 @@
-/* httpd/deliver.c: from a routed request to a response. Originals and other files go out as
- * file descriptors (sendfile) with Range and conditional requests; images are transformed on
- * the worker pool, through the derived-image cache. */
+/* httpd/deliver.c: from a routed request to a response. Every file-system call on an origin
+ * runs on the origin pool while the connection is suspended, never on libmicrohttpd's I/O
+ * threads: a stalled mount holds origin threads, not the server. Originals go out from memory
+ * (small) or as file descriptors (sendfile) with Range and conditional requests; images are
+ * transformed on the transform pool, through the derived-image cache. */
 #include "srv_i.h"
 
+#include "clock.h"
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #define SNIFF_BYTES 4096
+#define TAG_ORIGINAL (-1) /* a cache entry holding an original file's bytes, not a tr_format */
 #define ENGINE_VERSION "blobhttpd-2" /* part of every derived ETag: bump when output changes */
 
 /* ---- Finding the file ---------------------------------------------------------------------- */
@@ -29,14 +34,13 @@ static int open_in_origins(const struct endpoint *ep, const char *rel, struct st
     return fd == -ENOTDIR ? -ENOENT : fd;
 }
 
-/* The requested file, or the chain's default image (di-) when it is missing. */
-static int open_source(struct conn *c, const struct route *rt, struct stat *st)
+/* The requested file (c->name), or the chain's default image (di-) when it is missing. */
+static int open_source(struct conn *c, struct stat *st)
 {
-    const struct endpoint *ep = &c->srv->ep[rt->endpoint];
+    const struct endpoint *ep = &c->srv->ep[c->endpoint];
     char err[ROUTE_ERR_LEN];
 
-    snprintf(c->name, sizeof(c->name), "%s", rt->path);
-    int fd = open_in_origins(ep, rt->path, st);
+    int fd = open_in_origins(ep, c->name, st);
     if (fd != -ENOENT || !c->chain.default_image[0])
         return fd;
     if (route_clean_path(c->chain.default_image, strlen(c->chain.default_image), c->name,
@@ -120,8 +124,6 @@ static bool wants_transform(const struct conn *c, const struct tr_sniff *sn)
     return c->srv->conf->auto_optimize && sn->type != TR_SRC_SVG && sn->type != TR_SRC_PDF;
 }
 
-/* ---- Response headers ---------------------------------------------------------------------- */
-
 static int64_t mtime_ns(const struct stat *st)
 {
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
@@ -140,121 +142,7 @@ static void reply_for_file(struct conn *c, const struct stat *st, const char *ty
     rp->content_type = type;
     rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
     rp->vary_accept = rp->vary_hints = false;
-}
-
-/* Content-Disposition for ik-attachment=true: an ASCII fallback name and the exact UTF-8 one. */
-static void add_disposition(struct MHD_Response *resp, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    char ascii[256], exact[3 * 256], value[sizeof(ascii) + sizeof(exact) + 64];
-    size_t a = 0, e = 0;
-
-    base = base ? base + 1 : path;
-    for (const unsigned char *p = (const unsigned char *)base; *p && a < 255 && e < 3 * 255 - 3;
-         p++) {
-        bool plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%' && *p != ';' &&
-                     *p != '\'';
-        ascii[a++] = plain ? (char)*p : '_';
-        e += (size_t)snprintf(exact + e, sizeof(exact) - e, plain ? "%c" : "%%%02X", *p);
-    }
-    ascii[a] = '\0';
-    exact[e] = '\0';
-    snprintf(value, sizeof(value), "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii,
-             exact);
-    MHD_add_response_header(resp, "Content-Disposition", value);
-}
-
-static void add_headers(struct conn *c, struct MHD_Response *resp)
-{
-    const struct reply *rp = &c->reply;
-    char date[HTTP_DATE_LEN];
-
-    http_format_date(rp->mtime, date);
-    MHD_add_response_header(resp, "ETag", rp->etag);
-    MHD_add_response_header(resp, "Last-Modified", date);
-    MHD_add_response_header(resp, "Cache-Control", rp->cache_control);
-    if (rp->vary_accept || rp->vary_hints)
-        MHD_add_response_header(resp, "Vary",
-                                rp->vary_accept && rp->vary_hints
-                                    ? "Accept, Sec-CH-DPR, Sec-CH-Width"
-                                : rp->vary_accept ? "Accept"
-                                                  : "Sec-CH-DPR, Sec-CH-Width");
-    if (rp->vary_hints)
-        MHD_add_response_header(resp, "Accept-CH", "Sec-CH-DPR, Sec-CH-Width");
-    if (c->attachment)
-        add_disposition(resp, c->name);
-}
-
-/* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). */
-static bool not_modified(struct conn *c)
-{
-    const char *inm = srv_header(c, "If-None-Match");
-    const char *ims = srv_header(c, "If-Modified-Since");
-    time_t t;
-
-    if (inm)
-        return http_etag_matches(inm, c->reply.etag);
-    return ims && http_parse_date(ims, &t) == 0 && c->reply.mtime <= t;
-}
-
-static enum MHD_Result respond_not_modified(struct conn *c)
-{
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    add_headers(c, resp);
-    return srv_queue(c, 304, resp, 0);
-}
-
-/* The Range to honour: 1 with *start and *len, 0 for the whole body, -ERANGE for 416. A Range
- * is ignored when If-Range names another version. */
-static int pick_range(struct conn *c, uint64_t size, uint64_t *start, uint64_t *len)
-{
-    const char *range = srv_header(c, "Range");
-    const char *if_range = srv_header(c, "If-Range");
-    time_t t;
-
-    if (!range)
-        return 0;
-    if (if_range && if_range[0] == '"' && strcmp(if_range, c->reply.etag) != 0)
-        return 0;
-    if (if_range && if_range[0] != '"' &&
-        (http_parse_date(if_range, &t) != 0 || t != c->reply.mtime))
-        return 0;
-    return http_parse_range(range, size, start, len);
-}
-
-static enum MHD_Result respond_unsatisfiable(struct conn *c, uint64_t size)
-{
-    char cr[48];
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-
-    if (!resp)
-        return MHD_NO;
-    snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
-    MHD_add_response_header(resp, "Content-Range", cr);
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    add_headers(c, resp);
-    return srv_queue(c, 416, resp, 0);
-}
-
-/* Headers common to a 200 or 206 body, then queue it. */
-static enum MHD_Result respond_body(struct conn *c, struct MHD_Response *resp, int ranged,
-                                    uint64_t start, uint64_t len, uint64_t size)
-{
-    char cr[80];
-
-    if (!resp)
-        return srv_error(c, -ENOMEM, NULL);
-    MHD_add_response_header(resp, "Content-Type", c->reply.content_type);
-    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
-    add_headers(c, resp);
-    if (ranged) {
-        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, start, start + len - 1,
-                 size);
-        MHD_add_response_header(resp, "Content-Range", cr);
-    }
-    return srv_queue(c, ranged ? 206 : 200, resp, len);
+    rp->document = http_type_is_document(type);
 }
 
 /* ---- Originals ----------------------------------------------------------------------------- */
@@ -296,10 +184,14 @@ static void copy_free(void *cls)
     free(cp);
 }
 
-/* Returns a response holding bytes [start, start + len) of fd, or NULL (too big, over the
- * budget, out of memory, or a short read): then the caller sends the fd as before. */
-static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, uint64_t len)
+/* Returns a response holding bytes [start, start + len) of fd, or NULL: with *err 0 when the
+ * range is too big, over the budget or memory ran out (then the caller sends the fd), or with
+ * *err the read's -errno (then the file cannot be sent: a sendfile() of the same fd would fail
+ * the same way, after a 200 went out). */
+static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, uint64_t len,
+                                        int *err)
 {
+    *err = 0;
     if (len > COPY_MAX)
         return NULL;
     if (atomic_fetch_add(&s->copy_bytes, len) + len > COPY_BUDGET) {
@@ -308,7 +200,9 @@ static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, u
     }
     struct copy *cp = malloc(sizeof(*cp) + len);
     struct MHD_Response *resp = NULL;
-    if (cp && pread_full(fd, cp->data, len, (off_t)start) == 0) {
+    if (cp)
+        *err = pread_full(fd, cp->data, len, (off_t)start);
+    if (cp && *err == 0) {
         *cp = (struct copy){.srv = s, .len = len};
         resp = MHD_create_response_from_buffer_with_free_callback_cls(len, cp->data, copy_free, cp);
     }
@@ -319,33 +213,44 @@ static struct MHD_Response *copied_body(struct srv *s, int fd, uint64_t start, u
     return resp;
 }
 
-/* The file as it is: from a copy when small, else from its fd (libmicrohttpd sendfile()s it
- * and closes fd). */
+static int keep_original(struct conn *c, int fd, const struct stat *st);
+
+/* The file as it is: when small, whole from the cache (kept there now) or a ranged copy; else
+ * from its fd (libmicrohttpd sendfile()s it and closes fd). */
 static enum MHD_Result deliver_original(struct conn *c, int fd, const struct stat *st,
                                         const char *type)
 {
     uint64_t size = (uint64_t)st->st_size, start = 0, len = size;
 
     reply_for_file(c, st, type);
-    if (not_modified(c)) {
+    if (reply_is_not_modified(c)) {
         close(fd);
-        return respond_not_modified(c);
+        return reply_not_modified(c);
     }
-    int ranged = pick_range(c, size, &start, &len);
+    int ranged = reply_range(c, size, &start, &len);
     if (ranged < 0 || size == 0) {
         close(fd);
         return ranged < 0
-                   ? respond_unsatisfiable(c, size)
-                   : respond_body(c,
-                                  MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
-                                  0, 0, 0, 0);
+                   ? reply_unsatisfiable(c, size)
+                   : reply_body(c, MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT),
+                                0, 0, 0, 0);
     }
-    struct MHD_Response *resp = copied_body(c->srv, fd, start, len);
-    if (resp)
+    int kept = ranged || size > COPY_MAX ? 1 : keep_original(c, fd, st);
+    if (kept == 0) {
+        close(fd);
+        return MHD_YES; /* answered from the cache */
+    }
+    int err = kept < 0 ? kept : 0;
+    struct MHD_Response *resp = err ? NULL : copied_body(c->srv, fd, start, len, &err);
+    if (resp || err)
         close(fd);
     else if (!(resp = MHD_create_response_from_fd_at_offset64(len, fd, start)))
         close(fd);
-    return respond_body(c, resp, ranged, start, len, size);
+    if (err) {
+        log_warn("cannot read %s: %s", c->name, strerror(-err));
+        return reply_error(c, -EIO, "cannot read the file from the origin");
+    }
+    return reply_body(c, resp, ranged, start, len, size);
 }
 
 /* ---- Transforms ---------------------------------------------------------------------------- */
@@ -362,7 +267,7 @@ static bool chain_uses_hints(const struct tr_chain *ch)
 /* Sec-CH-DPR and Sec-CH-Width, for dpr-auto and w-auto; 0 when absent or out of range. */
 static void read_hints(struct conn *c)
 {
-    const char *dpr = srv_header(c, "Sec-CH-DPR"), *width = srv_header(c, "Sec-CH-Width");
+    const char *dpr = reply_header(c, "Sec-CH-DPR"), *width = reply_header(c, "Sec-CH-Width");
     char *end;
 
     c->hint_dpr = 0;
@@ -386,7 +291,7 @@ static int derived_key(struct conn *c, const struct stat *st)
     unsigned int mdlen = 0;
 
     int n = snprintf(c->key, sizeof(c->key),
-                     "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%g|%d|", ENGINE_VERSION,
+                     "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%a|%d|", ENGINE_VERSION,
                      (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
                      (uint64_t)mtime_ns(st), tr_format_name(c->format), c->hint_dpr, c->hint_width);
     int m = tr_canonical(&c->chain, c->key + n, sizeof(c->key) - (size_t)n);
@@ -406,11 +311,11 @@ static int derived_key(struct conn *c, const struct stat *st)
 
 static void put_entry(void *entry)
 {
-    cache_put(entry);
+    imgcache_put(entry);
 }
 
 /* A derived image from a filled cache entry; the response holds the reference. */
-static enum MHD_Result respond_entry(struct conn *c, struct cache_entry *e)
+static enum MHD_Result respond_entry(struct conn *c, struct imgcache_entry *e)
 {
     const void *data;
     size_t size;
@@ -418,19 +323,20 @@ static enum MHD_Result respond_entry(struct conn *c, struct cache_entry *e)
     const char *msg;
     uint64_t start = 0, len;
 
-    cache_entry_result(e, &data, &size, &tag, &msg);
-    c->reply.content_type = tr_format_mime((enum tr_format)tag);
+    imgcache_entry_result(e, &data, &size, &tag, &msg);
+    if (tag != TAG_ORIGINAL)
+        c->reply.content_type = tr_format_mime((enum tr_format)tag);
     len = size;
-    int ranged = pick_range(c, size, &start, &len);
+    int ranged = reply_range(c, size, &start, &len);
     if (ranged < 0) {
-        cache_put(e);
-        return respond_unsatisfiable(c, size);
+        imgcache_put(e);
+        return reply_unsatisfiable(c, size);
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
         (size_t)len, (void *)((uintptr_t)data + start), put_entry, e);
     if (!resp)
-        cache_put(e);
-    return respond_body(c, resp, ranged, start, len, size);
+        imgcache_put(e);
+    return reply_body(c, resp, ranged, start, len, size);
 }
 
 static void release_image(void *owner)
@@ -463,6 +369,10 @@ static void job_error(struct srv *s, int rc, char err[TR_ERR_LEN])
         return;
     if (rc == -E2BIG)
         snprintf(err, TR_ERR_LEN, "source larger than %u MiB", s->conf->max_input_mb);
+    else if (rc == -ETIMEDOUT)
+        snprintf(err, TR_ERR_LEN, "transform took longer than %u s", s->conf->transform_timeout);
+    else if (rc == -ECANCELED)
+        snprintf(err, TR_ERR_LEN, "every client waiting for this transform left");
     else
         snprintf(err, TR_ERR_LEN, "cannot read the source: %s", strerror(-rc));
 }
@@ -473,7 +383,7 @@ static void run_transform(void *arg)
 {
     struct conn *c = arg;
     struct srv *s = c->srv;
-    struct cache_entry *e = c->entry;
+    struct imgcache_entry *e = c->entry;
     char err[TR_ERR_LEN] = "";
     struct tr_image img, *owned;
     void *src = NULL;
@@ -488,7 +398,11 @@ static void run_transform(void *arg)
                                 .format = c->format,
                                 .limits = &s->limits,
                                 .hint_dpr = c->hint_dpr,
-                                .hint_width = c->hint_width};
+                                .hint_width = c->hint_width,
+                                .max_mem = (size_t)s->conf->max_transform_mb << 20,
+                                .deadline_ns = clock_now_ns() +
+                                               (uint64_t)s->conf->transform_timeout * 1000000000u,
+                                .cancel = imgcache_cancel_flag(e)};
         rc = tr_apply(&rq, &img, err);
         free(src);
     }
@@ -499,11 +413,11 @@ static void run_transform(void *arg)
     }
     if (rc) {
         job_error(s, rc, err);
-        cache_fail(s->cache, e, rc, err);
+        imgcache_fail(s->cache, e, rc, err);
         return;
     }
     *owned = img;
-    cache_fill(s->cache, e, owned->data, owned->len, release_image, owned, owned->format);
+    imgcache_fill(s->cache, e, owned->data, owned->len, release_image, owned, owned->format);
 }
 
 static void wake(void *arg)
@@ -514,63 +428,191 @@ static void wake(void *arg)
     MHD_resume_connection(c->mhd);
 }
 
-/* A cache miss: suspend the connection, then join or start the entry's fill. A hit that
- * raced in, or an error, resumes at once; deliver_resumed() answers. */
-static enum MHD_Result schedule(struct conn *c)
+/* A cache miss, on an origin thread: join or start the entry's fill. Returns true when the
+ * cache now wakes the connection (the fill or the one it joined ends, or fails), after which
+ * c is not touched here; false when the caller must (a hit that raced in, no memory). */
+static bool schedule(struct conn *c)
 {
     struct srv *s = c->srv;
-    struct cache_entry *e = NULL;
+    struct imgcache_entry *e = NULL;
 
-    MHD_suspend_connection(c->mhd);
-    c->suspended = true;
-    atomic_store(&c->woken, false);
-    int rc = cache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
+    c->in_job = false; /* from now on the I/O thread answers, after the resume */
+    int rc = imgcache_acquire(s->cache, c->key, c->key_len, wake, c, &e);
     c->entry = e;
     c->err = rc < 0 ? rc : 0;
-    if (rc == CACHE_FILL) {
-        rc = pool_submit(s->pool, run_transform, c);
-        if (rc == 0)
-            return MHD_YES; /* the job owns c->fd, and wakes us */
+    if (rc != IMGCACHE_FILL && rc != IMGCACHE_WAIT) {
+        close(c->fd);
+        c->fd = -1;
+        return false;
     }
+    guard_watch(s->guard, c, true);
+    if (rc == IMGCACHE_WAIT) {
+        close(c->fd);
+        c->fd = -1;
+        return true;
+    }
+    rc = pool_submit(s->pool, run_transform, c);
+    if (rc == 0)
+        return true; /* the job owns c->fd, and wakes us */
     close(c->fd);
     c->fd = -1;
-    if (rc == -EBUSY || rc == -ESHUTDOWN)
-        cache_fail(s->cache, e, -EBUSY,
-                   rc == -EBUSY ? "too many transforms waiting" : "shutting down");
-    else if (rc != CACHE_WAIT)
-        wake(c); /* a hit that raced in, or no memory: answer at once */
-    return MHD_YES;
+    imgcache_fail(s->cache, e, -EBUSY,
+                  rc == -EBUSY ? "too many transforms waiting" : "shutting down");
+    return true;
 }
 
-static enum MHD_Result deliver_transform(struct conn *c, int fd, const struct stat *st,
-                                         const struct tr_sniff *sn)
+/* ---- Answering cache hits without the origin ------------------------------------------------ */
+
+/* What a cache hit needs to be answered without touching the origin: written by the origin job
+ * that last checked the source (its identity gives the derived key), read by later requests
+ * for the same URL within --recheck seconds. Kept in the derived-image cache under the URL's
+ * alias key, so it is evicted like anything else. */
+struct memo {
+    uint64_t checked_ns;
+    struct reply reply;
+    bool used_default;
+    size_t key_len;
+    char key[SRV_KEY_LEN];
+    char name[ROUTE_MAX_PATH];
+};
+
+/* The alias key of a request: everything a derived image depends on except the source's
+ * identity (endpoint, path, hints, Accept when f-auto looks at it, the canonical chain).
+ * Variable parts carry their length, so no two requests share one. alias_len 0: too long. */
+static void memo_key(struct conn *c)
+{
+    const char *accept = c->reply.vary_accept ? reply_header(c, "Accept") : NULL;
+    size_t cap = sizeof(c->alias);
+
+    accept = accept ? accept : "";
+    int n = snprintf(c->alias, cap, "memo|%zu|%zu:%s|%a|%d|%zu:%s|", c->endpoint, strlen(c->name),
+                     c->name, c->hint_dpr, c->hint_width, strlen(accept), accept);
+    int m = n > 0 && (size_t)n < cap ? tr_canonical(&c->chain, c->alias + n, cap - (size_t)n) : -1;
+    c->alias_len = m < 0 ? 0 : (size_t)(n + m);
+}
+
+static void memo_free(void *owner)
+{
+    free(owner);
+}
+
+/* Remember that c's URL maps to c->key as of now (on an origin thread, the source just
+ * checked). Failing to remember only costs a later request an origin check. */
+static void memo_store(struct conn *c)
+{
+    struct srv *s = c->srv;
+    struct memo *mo;
+
+    if (!s->conf->recheck || !c->alias_len || !(mo = malloc(sizeof(*mo))))
+        return;
+    mo->checked_ns = clock_now_ns();
+    mo->reply = c->reply;
+    mo->used_default = c->used_default;
+    mo->key_len = c->key_len;
+    memcpy(mo->key, c->key, c->key_len);
+    snprintf(mo->name, sizeof(mo->name), "%s", c->name);
+    if (imgcache_set(s->cache, c->alias, c->alias_len, mo, sizeof(*mo), memo_free, mo, 0))
+        free(mo);
+}
+
+/* The derived image for c's URL when its memo is recent (any age when stale) and the image
+ * is cached, with c's reply, key and name filled in from the memo; NULL otherwise. No I/O. */
+static struct imgcache_entry *memo_lookup(struct conn *c, bool stale)
+{
+    struct srv *s = c->srv;
+    const void *data;
+    size_t len;
+    int tag;
+    const char *msg;
+    struct imgcache_entry *e = NULL, *m;
+
+    if (!s->conf->recheck || !c->alias_len || !(m = imgcache_get(s->cache, c->alias, c->alias_len)))
+        return NULL;
+    imgcache_entry_result(m, &data, &len, &tag, &msg);
+    const struct memo *mo = data;
+    if (stale || clock_now_ns() - mo->checked_ns < (uint64_t)s->conf->recheck * 1000000000u)
+        e = imgcache_get(s->cache, mo->key, mo->key_len);
+    if (e) {
+        c->reply = mo->reply;
+        c->used_default = mo->used_default;
+        c->key_len = mo->key_len;
+        memcpy(c->key, mo->key, mo->key_len);
+        snprintf(c->name, sizeof(c->name), "%s", mo->name);
+    }
+    imgcache_put(m);
+    return e;
+}
+
+/* Answer from a derived image that memo_lookup() found: 304 or the image. */
+static enum MHD_Result respond_memo(struct conn *c, struct imgcache_entry *e)
+{
+    if (!reply_is_not_modified(c))
+        return respond_entry(c, e);
+    imgcache_put(e);
+    return reply_not_modified(c);
+}
+
+/* ---- From the origin, on an origin thread ------------------------------------------------- */
+
+/* A small original, read whole into the cache under its identity, with a memo: the URL's next
+ * requests within --recheck are answered from memory on the I/O thread, like cache hits, with
+ * no origin call and no thread hop. Returns 0 when it answered, the read's -errno, or 1 when
+ * the caller sends the file as usual (cache or recheck off, no memory, too big to keep). */
+static int keep_original(struct conn *c, int fd, const struct stat *st)
+{
+    struct srv *s = c->srv;
+    size_t size = (size_t)st->st_size;
+    char *buf;
+
+    if (!s->conf->recheck || !s->conf->cache_mb || !c->alias_len || !(buf = malloc(size)))
+        return 1;
+    int err = pread_full(fd, buf, size, 0);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    c->key_len = (size_t)snprintf(c->key, sizeof(c->key), "orig|%s", c->reply.etag);
+    if (imgcache_set(s->cache, c->key, c->key_len, buf, size, memo_free, buf, TAG_ORIGINAL)) {
+        free(buf);
+        return 1;
+    }
+    struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
+    if (!e)
+        return 1; /* larger than the whole budget: not kept */
+    memo_store(c);
+    respond_entry(c, e);
+    return 0;
+}
+
+/* Returns true when the cache now wakes the connection (see schedule()). */
+static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
+                              const struct tr_sniff *sn)
 {
     struct srv *s = c->srv;
     struct reply *rp = &c->reply;
 
-    c->format = tr_pick_format(&c->chain, sn, srv_header(c, "Accept"), s->conf->avif_auto);
-    rp->vary_accept = tr_format_varies(&c->chain);
-    rp->vary_hints = chain_uses_hints(&c->chain);
+    c->format = tr_pick_format(&c->chain, sn, reply_header(c, "Accept"), s->conf->avif_auto);
     rp->mtime = st->st_mtim.tv_sec;
     rp->content_type = tr_format_mime(c->format);
     rp->cache_control = c->used_default ? s->error_cache_control : s->cache_control;
-    read_hints(c);
+    rp->document = false;
     int rc = derived_key(c, st);
-    if (rc || not_modified(c)) {
+    if (rc || reply_is_not_modified(c)) {
         close(fd);
-        return rc ? srv_error(c, rc, "transformation too long") : respond_not_modified(c);
+        rc ? reply_error(c, rc, "transformation too long") : reply_not_modified(c);
+        return false;
     }
-    struct cache_entry *e = cache_get(s->cache, c->key, c->key_len);
+    memo_store(c);
+    struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
     if (e) {
         close(fd);
-        return respond_entry(c, e);
+        respond_entry(c, e);
+        return false;
     }
     c->fd = fd;
     c->size = st->st_size;
     return schedule(c);
 }
-
-/* ---- Entry points -------------------------------------------------------------------------- */
 
 static const char *open_error(struct conn *c, int err)
 {
@@ -584,54 +626,138 @@ static const char *open_error(struct conn *c, int err)
     case EACCES:
     case EPERM:
         return "permission denied";
+    case EMFILE:
+    case ENFILE:
+        log_warn("cannot open %s: %s", c->name, strerror(-err));
+        return "out of file descriptors";
     default:
         log_warn("cannot open %s: %s", c->name, strerror(-err));
         return "the origin failed";
     }
 }
 
-enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
+/* The origin failed (err): a derived image it gave this URL before is still better than an
+ * error (stale-if-error); else the error. */
+static void origin_failed(struct conn *c, int err)
 {
-    char err[TR_ERR_LEN] = "";
+    struct imgcache_entry *e = NULL;
+    const char *msg = open_error(c, err);
+
+    if (http_status_for_errno(err) >= 500)
+        e = memo_lookup(c, true);
+    if (e)
+        respond_memo(c, e);
+    else
+        reply_error(c, err, msg);
+}
+
+/* Open, sniff, then answer or hand over to a transform. Returns true when the cache now
+ * wakes the connection; otherwise a response (or c->err) waits for the resume. */
+static bool serve(struct conn *c)
+{
     struct stat st;
     struct tr_sniff sn;
     const char *type;
 
-    int rc = parse_chain(c, rt, err);
-    if (rc)
-        return srv_error(c, rc, err);
-    int fd = open_source(c, rt, &st);
-    if (fd < 0)
-        return srv_error(c, fd, open_error(c, fd));
-    rc = sniff_source(fd, c->name, &sn, &type);
+    int fd = open_source(c, &st);
+    if (fd < 0) {
+        origin_failed(c, fd);
+        return false;
+    }
+    int rc = sniff_source(fd, c->name, &sn, &type);
     if (rc) {
         close(fd);
-        return srv_error(c, rc, open_error(c, rc));
+        origin_failed(c, rc);
+        return false;
     }
-    if (!wants_transform(c, &sn))
-        return deliver_original(c, fd, &st, type);
+    if (!wants_transform(c, &sn)) {
+        deliver_original(c, fd, &st, type);
+        return false;
+    }
     return deliver_transform(c, fd, &st, &sn);
+}
+
+static void origin_job(void *arg)
+{
+    struct conn *c = arg;
+    atomic_uint *jobs = &c->srv->ep[c->endpoint].jobs;
+
+    c->in_job = true;
+    bool handed = serve(c);
+    atomic_fetch_sub(jobs, 1);
+    if (!handed) {
+        c->in_job = false;
+        wake(c);
+    }
+}
+
+/* Suspend the connection and queue its origin job. One endpoint may hold at most
+ * ep_job_cap jobs, so a stalled origin leaves threads to the others. */
+static enum MHD_Result start_job(struct conn *c)
+{
+    struct srv *s = c->srv;
+    struct endpoint *ep = &s->ep[c->endpoint];
+
+    if (atomic_fetch_add(&ep->jobs, 1) >= s->ep_job_cap) {
+        atomic_fetch_sub(&ep->jobs, 1);
+        return reply_error(c, -EBUSY, "too many requests waiting on this origin");
+    }
+    MHD_suspend_connection(c->mhd);
+    c->suspended = true;
+    atomic_store(&c->woken, false);
+    int rc = pool_submit(s->io_pool, origin_job, c);
+    if (rc) {
+        atomic_fetch_sub(&ep->jobs, 1);
+        c->err = -EBUSY;
+        c->err_msg = rc == -EBUSY ? "too many requests waiting on origins" : "shutting down";
+        wake(c);
+    }
+    return MHD_YES;
+}
+
+/* ---- Entry points -------------------------------------------------------------------------- */
+
+enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
+{
+    char err[TR_ERR_LEN] = "";
+
+    c->endpoint = rt->endpoint;
+    snprintf(c->name, sizeof(c->name), "%s", rt->path);
+    int rc = parse_chain(c, rt, err);
+    if (rc)
+        return reply_error(c, rc, err);
+    c->reply.vary_accept = tr_format_varies(&c->chain);
+    c->reply.vary_hints = chain_uses_hints(&c->chain);
+    read_hints(c);
+    memo_key(c);
+    struct imgcache_entry *e = memo_lookup(c, false);
+    return e ? respond_memo(c, e) : start_job(c);
 }
 
 enum MHD_Result deliver_resumed(struct conn *c)
 {
-    struct cache_entry *e = c->entry;
+    struct imgcache_entry *e = c->entry;
+    struct MHD_Response *resp = c->pending;
     const void *data;
     size_t len;
     int tag;
     const char *msg;
 
+    guard_watch(c->srv->guard, c, false);
     c->suspended = false;
     c->entry = NULL;
+    c->pending = NULL;
+    if (resp)
+        return reply_queue(c, c->pending_status, resp, c->pending_body);
     if (!e)
-        return srv_error(c, c->err, NULL);
-    int rc = cache_entry_result(e, &data, &len, &tag, &msg);
+        return reply_error(c, c->err, c->err_msg);
+    int rc = imgcache_entry_result(e, &data, &len, &tag, &msg);
     if (rc == 0)
         return respond_entry(c, e);
-    if (http_status_for_errno(rc) >= 500)
+    if (http_status_for_errno(rc) >= 500 && rc != -ECANCELED)
         log_warn("transform of %s failed: %s", c->name, msg);
-    enum MHD_Result r = srv_error(c, rc, msg);
-    cache_put(e);
+    enum MHD_Result r = reply_error(c, rc, msg);
+    imgcache_put(e);
     return r;
 }
 
@@ -642,6 +768,15 @@ void deliver_cleanup(struct conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    cache_put(c->entry);
+    if (c->pending)
+        MHD_destroy_response(c->pending);
+    c->pending = NULL;
+    imgcache_put(c->entry);
     c->entry = NULL;
+}
+
+void deliver_client_left(struct conn *c)
+{
+    if (c->entry && imgcache_leave(c->entry, c))
+        log_debug("every client of a transform of %s left: cancelling it", c->name);
 }

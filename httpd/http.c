@@ -36,6 +36,10 @@ int http_status_for_errno(int err)
         return 422;
     case HTTP_ERR_BUSY:
     case ENOMEM:
+    case EMFILE:
+    case ENFILE:
+    case ECANCELED:
+    case ESHUTDOWN:
         return 503;
     case ETIMEDOUT:
         return 504;
@@ -170,38 +174,6 @@ int http_parse_range(const char *hdr, uint64_t size, uint64_t *start, uint64_t *
     return rc == 0 ? 1 : 0;
 }
 
-void http_format_date(time_t t, char out[HTTP_DATE_LEN])
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm)) {
-        out[0] = '\0';
-        return;
-    }
-    snprintf(out, HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-int http_parse_date(const char *s, time_t *out)
-{
-    /* strptime's %a/%b follow the C locale, which is what a server process runs in. */
-    static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                        "%a %b %e %H:%M:%S %Y"};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(s, forms[i], &tm);
-        if (end && *skip_ows(end) == '\0') {
-            *out = timegm(&tm);
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 /* The next entity tag of a list at *pp without its W/ prefix, quotes included. */
 static bool next_etag(const char **pp, const char **tag, size_t *len)
 {
@@ -310,6 +282,11 @@ const char *http_mime_for_path(const char *path)
             return mimes[i].type;
     }
     return NULL;
+}
+
+bool http_type_is_document(const char *type)
+{
+    return type && (strstr(type, "html") || strstr(type, "xml"));
 }
 
 size_t http_log_escape(const char *in, char *out, size_t cap)

@@ -2,7 +2,7 @@
  *
  * libmicrohttpd does the framing and parsing of requests; what is left for us is small and
  * lives here so it can be tested alone: the one errno -> status table, Range and conditional
- * request headers, HTTP dates, Content-Type by file extension, and escaping for the access log. */
+ * request headers, Content-Type by file extension, and escaping for the access log. */
 #ifndef HTTPD_HTTP_H
 #define HTTPD_HTTP_H
 
@@ -18,8 +18,9 @@
 
 /* The one errno -> HTTP status table: -ENOENT 404, -EINVAL 400, -EACCES 403, -E2BIG 413,
  * -ENAMETOOLONG 414, -EBADMSG 422 (a source that is not a decodable image), -EKEYREJECTED and
- * -EKEYEXPIRED 401, -EBUSY and -ENOMEM 503, -ETIMEDOUT 504, failing origins (-EIO, -ENOTCONN,
- * ...) 502, anything else 500. err is a negative errno. */
+ * -EKEYEXPIRED 401, -EBUSY, -ENOMEM, -EMFILE/-ENFILE (out of descriptors), -ECANCELED and
+ * -ESHUTDOWN 503, -ETIMEDOUT 504, failing origins (-EIO, -ENOTCONN, ...) 502, anything else
+ * 500. err is a negative errno. */
 int http_status_for_errno(int err);
 
 /* The code ImageKit puts first in its ik-error header: "ENOENT", "ELIMIT" (-E2BIG), ...
@@ -35,14 +36,6 @@ const char *http_reason(int status);
  * (unsatisfiable: 416). Pure. */
 int http_parse_range(const char *hdr, uint64_t size, uint64_t *start, uint64_t *len);
 
-/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), always NUL-terminated in out. */
-#define HTTP_DATE_LEN 32
-void http_format_date(time_t t, char out[HTTP_DATE_LEN]);
-
-/* Parse an HTTP date (IMF-fixdate, or the obsolete RFC 850 and asctime forms).
- * Returns 0, or -EINVAL when s is none of them. */
-int http_parse_date(const char *s, time_t *out);
-
 /* Whether an If-None-Match value ("*", or a list of entity tags, weak or strong) matches etag
  * (a quoted strong tag), by RFC 9110's weak comparison. Pure. */
 bool http_etag_matches(const char *if_none_match, const char *etag);
@@ -50,6 +43,10 @@ bool http_etag_matches(const char *if_none_match, const char *etag);
 /* Content-Type for a file name, from its extension (case-insensitive); NULL when unknown.
  * (transfer none): a static string. */
 const char *http_mime_for_path(const char *path);
+
+/* Whether a browser that opens a body of this Content-Type renders it as a document that can
+ * run script (HTML, XHTML, SVG and any other XML); such originals are sandboxed. Pure. */
+bool http_type_is_document(const char *type);
 
 /* Copy in to out (capacity cap, always NUL-terminated) for a log line: '"', '\\' and bytes
  * outside printable ASCII become \xHH, as nginx writes them. Returns the length written. */

@@ -3,8 +3,9 @@
  *     blobhttpd --listen 127.0.0.1:8080 --endpoint /demo=/mnt/media
  *
  * main() fills the one struct conf (command line and --config files), reads the signing key
- * from its file, starts libvips and the server, then waits for SIGTERM/SIGINT in sigwait():
- * signals are blocked in every thread, so no handler runs anywhere. */
+ * from its file, starts libvips and the server, then waits for signals in sigtimedwait():
+ * signals are blocked in every thread, so no handler runs anywhere. SIGTERM/SIGINT stop;
+ * SIGHUP reopens the logs and re-reads the signing key (docs/blobhttpd.md, "Reload"). */
 #include "conf.h"
 #include "log.h"
 #include "srv.h"
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define BLOBHTTPD_VERSION "0.1.0"
@@ -105,8 +108,8 @@ static int read_key(const char *path, unsigned char *key, size_t cap)
     return n > 0 ? (int)n : -ENODATA;
 }
 
-/* Wait for SIGTERM or SIGINT; meanwhile, every TRIM_INTERVAL_S, give the memory freed after a
- * burst of large images back to the kernel (malloc_trim: what imgproxy does for libvips). */
+/* Wait for SIGTERM, SIGINT or SIGHUP; meanwhile, every TRIM_INTERVAL_S, give the memory freed after
+ * a burst of large images back to the kernel (malloc_trim: what imgproxy does for libvips). */
 static int wait_for_signal(const sigset_t *set)
 {
     struct timespec interval = {TRIM_INTERVAL_S, 0};
@@ -121,7 +124,7 @@ static int wait_for_signal(const sigset_t *set)
 
 /* Memory under libvips: glibc gives every thread that allocates its own arena (up to 8 per
  * core), and each keeps its high-water mark, so RSS creeps up with every new peak. Two arenas
- * stay flat (README, "Memory"). MALLOC_ARENA_MAX in the environment still wins. */
+ * stay flat (docs/blobhttpd.md, "Memory"). MALLOC_ARENA_MAX in the environment still wins. */
 static void tune_malloc(void)
 {
     if (!getenv("MALLOC_ARENA_MAX"))
@@ -134,8 +137,49 @@ static void block_signals(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* SIGHUP: reopen both logs (after rotation) and re-read the signing key file. A key that
+ * cannot be read keeps the old one. Nothing else reloads: options need a restart. */
+static void reload(const struct conf *conf, struct srv *s)
+{
+    unsigned char key[KEY_MAX];
+    int rc = log_reopen();
+
+    if (rc)
+        log_error("cannot reopen log %s: %s", conf->log, strerror(-rc));
+    rc = srv_reopen_access_log(s);
+    if (rc)
+        log_error("cannot reopen access log %s: %s", conf->access_log, strerror(-rc));
+    if (conf->sign_key_file) {
+        rc = read_key(conf->sign_key_file, key, sizeof(key));
+        if (rc > 0)
+            srv_set_key(s, key, (size_t)rc);
+        else
+            log_error("cannot read signing key %s: %s (the old key stays)", conf->sign_key_file,
+                      rc == -ENODATA ? "file is empty" : strerror(-rc));
+        explicit_bzero(key, sizeof(key));
+    }
+    log_info("SIGHUP: logs reopened%s", conf->sign_key_file ? ", signing key re-read" : "");
+}
+
+/* After the drain: free everything, unless jobs are still stuck on a hung origin, which
+ * pool_stop() would wait for without end; then leave at once, as --shutdown-timeout says. */
+static void finish(struct srv *s, long left)
+{
+    if (left && srv_busy(s)) {
+        log_warn("%ld request(s) still in flight at shutdown, some stuck on an origin: exiting "
+                 "without waiting for them",
+                 left);
+        log_close();
+        _exit(0);
+    }
+    if (left)
+        log_warn("%ld request(s) still in flight at shutdown", left);
+    srv_free(s);
 }
 
 static int serve(const struct conf *conf, const unsigned char *key, size_t keylen,
@@ -159,16 +203,36 @@ static int serve(const struct conf *conf, const unsigned char *key, size_t keyle
     log_info("listening on %s (port %u), %zu endpoint(s), %u transform workers",
              conf->listen ? conf->listen : "127.0.0.1:8080", srv_port(s), conf->nendpoints,
              conf->workers);
-    sig = wait_for_signal(&set);
+    while ((sig = wait_for_signal(&set)) == SIGHUP)
+        reload(conf, s);
     log_info("signal %d: stopping (waiting up to %us for requests in flight)", sig,
              conf->shutdown_timeout);
-    long left = srv_drain(s);
-    if (left)
-        log_warn("%ld request(s) still in flight at shutdown", left);
-    srv_free(s);
+    finish(s, srv_drain(s));
     tr_shutdown();
     log_info("stopped");
     return 0;
+}
+
+/* Descriptors: each connection and each origin file being served holds one, so start with
+ * the most the hard limit allows rather than the usual soft 1024. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* A core dump would hold the signing key and clients' requests: none, and no ptrace by other
+ * processes of the same user either. */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -179,6 +243,8 @@ int main(int argc, char **argv)
     int keylen = 0, rc = 2;
 
     tune_malloc();
+    no_core_dumps();
+    raise_nofile();
     conf_init(&conf);
     int parsed = parse_args(&conf, argc, argv);
     if (parsed != 0) {
@@ -204,7 +270,7 @@ int main(int argc, char **argv)
     rc = serve(&conf, key, (size_t)keylen, argv[0]);
     log_close();
 out_conf:
-    memset(key, 0, sizeof(key));
+    explicit_bzero(key, sizeof(key));
     conf_release(&conf);
     return rc;
 }

@@ -1,16 +1,19 @@
-# blobhttpd: ImageKit-style URLs served from origin folders (issue 4).
+# blobhttpd: ImageKit-style URLs served from origin folders (docs/blobhttpd.md).
 PROGS += blobhttpd
 
-HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/cache.o \
+HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/main.o
+              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
 
-blobhttpd_OBJS := $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS := $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
+# blobhttpd links transform's objects and libraries (TR_APPLY_OBJS, TR_VIPS_LIBS from
+# transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
+# rules are made after every module.mk is read, so the order of the includes does not matter.
+blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
@@ -19,7 +22,8 @@ test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
 test_sign_LIBS := $(call pkg_libs,libcrypto)
-test_http_cache_OBJS := $(O)/httpd/cache.o
+test_http_cache_OBJS := $(O)/httpd/imgcache.o
+test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o

@@ -12,15 +12,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define ORIGIN_MAX_REOPEN 64
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/* An open folder; replaced when its mount dies, freed when the last opener is done with it. */
+struct dir {
+    int fd;
+    unsigned refs; /* under the origin's lock: the origin's own, plus each open in progress */
+};
 
 struct origin {
     char *path;
-    _Atomic int dirfd;              /* read without the lock; replaced under it */
-    pthread_mutex_t lock;           /* guards retired, nretired and the replacement of dirfd */
-    int retired[ORIGIN_MAX_REOPEN]; /* replaced fds: another thread may still be using one */
-    unsigned nretired;
+    pthread_mutex_t lock; /* guards cur and every dir's refs */
+    struct dir *cur;
+    bool mount;             /* the folder was a mount point at startup (a blobfs mount) */
     atomic_bool no_openat2; /* the kernel said ENOSYS once */
 };
 
@@ -30,22 +34,59 @@ static int open_dir(const char *path)
     return fd < 0 ? -errno : fd;
 }
 
+/* Whether the folder at fd is the root of a mount: its parent lies on another device. */
+static bool is_mount_point(int fd)
+{
+    struct stat self, parent;
+
+    return fstat(fd, &self) == 0 && fstatat(fd, "..", &parent, 0) == 0 &&
+           (self.st_dev != parent.st_dev || self.st_ino == parent.st_ino);
+}
+
+static struct dir *dir_new(int fd)
+{
+    struct dir *d = malloc(sizeof(*d));
+
+    if (!d) {
+        close(fd);
+        return NULL;
+    }
+    *d = (struct dir){.fd = fd, .refs = 1};
+    return d;
+}
+
+/* Drop a reference to d, the lock held; returns d when it must now be closed and freed. */
+static struct dir *unref_locked(struct dir *d)
+{
+    return --d->refs == 0 ? d : NULL;
+}
+
+static void dir_free(struct dir *d)
+{
+    if (d) {
+        close(d->fd);
+        free(d);
+    }
+}
+
 struct origin *origin_new(const char *path, int *err)
 {
     struct origin *o = calloc(1, sizeof(*o));
-    if (!o) {
-        *err = -ENOMEM;
-        return NULL;
+    int fd = -ENOMEM;
+
+    if (o && (o->path = strdup(path)))
+        fd = open_dir(path);
+    if (fd >= 0) {
+        o->mount = is_mount_point(fd);
+        o->cur = dir_new(fd);
     }
-    o->path = strdup(path);
-    int fd = o->path ? open_dir(path) : -ENOMEM;
-    if (fd < 0) {
-        *err = fd;
-        free(o->path);
+    if (!o || !o->cur) {
+        *err = fd < 0 ? fd : -ENOMEM;
+        if (o)
+            free(o->path);
         free(o);
         return NULL;
     }
-    atomic_init(&o->dirfd, fd);
     pthread_mutex_init(&o->lock, NULL);
     return o;
 }
@@ -54,9 +95,7 @@ void origin_free(struct origin *o)
 {
     if (!o)
         return;
-    for (unsigned i = 0; i < o->nretired; i++)
-        close(o->retired[i]);
-    close(atomic_load(&o->dirfd));
+    dir_free(o->cur); /* every open is done: no other reference is left */
     pthread_mutex_destroy(&o->lock);
     free(o->path);
     free(o);
@@ -125,36 +164,67 @@ static int open_beneath(struct origin *o, int dirfd, const char *rel)
     return origin_open_walk(dirfd, rel);
 }
 
-/* The mount under the folder died and perhaps came back: open the folder again, once per
- * failing fd. Returns the fd to retry with, or -ENOTCONN. */
-static int reopen(struct origin *o, int failed)
+static struct dir *get_dir(struct origin *o)
 {
-    int fd = -ENOTCONN;
-
     pthread_mutex_lock(&o->lock);
-    if (atomic_load(&o->dirfd) != failed) {
-        fd = atomic_load(&o->dirfd);
-    } else if (o->nretired < ORIGIN_MAX_REOPEN) {
-        int fresh = open_dir(o->path);
-        if (fresh >= 0) {
-            o->retired[o->nretired++] = failed;
-            atomic_store(&o->dirfd, fresh);
-            fd = fresh;
-        }
-    }
+    struct dir *d = o->cur;
+    d->refs++;
     pthread_mutex_unlock(&o->lock);
-    return fd;
+    return d;
+}
+
+static void put_dir(struct origin *o, struct dir *d)
+{
+    pthread_mutex_lock(&o->lock);
+    struct dir *dead = unref_locked(d);
+    pthread_mutex_unlock(&o->lock);
+    dir_free(dead);
+}
+
+/* The mount under the folder died (ENOTCONN) and perhaps came back: open the folder again. A
+ * folder that was a mount point must be one again, or it is the empty directory under a
+ * lazily unmounted mount, where every file would look missing. Returns a reference to the
+ * folder to retry with (a newer one than failed), or NULL while the mount is not back. Every
+ * failing request tries again, so a remount is found whatever happened before. */
+static struct dir *reopen(struct origin *o, struct dir *failed)
+{
+    int fd = open_dir(o->path);
+    struct dir *fresh = NULL, *dead = NULL, *use = NULL;
+
+    if (fd >= 0 && o->mount && !is_mount_point(fd)) {
+        close(fd);
+        fd = -ENOTCONN;
+    }
+    if (fd >= 0)
+        fresh = dir_new(fd);
+    pthread_mutex_lock(&o->lock);
+    if (o->cur != failed) {
+        use = o->cur; /* another request reopened it already */
+    } else if (fresh) {
+        dead = unref_locked(o->cur);
+        o->cur = use = fresh;
+        fresh = NULL;
+    }
+    if (use)
+        use->refs++;
+    pthread_mutex_unlock(&o->lock);
+    dir_free(dead);
+    dir_free(fresh);
+    return use;
 }
 
 int origin_open(struct origin *o, const char *rel, struct stat *st)
 {
-    int dirfd = atomic_load(&o->dirfd);
-    int fd = open_beneath(o, dirfd, rel);
+    struct dir *d = get_dir(o);
+    int fd = open_beneath(o, d->fd, rel);
 
     if (fd == -ENOTCONN) {
-        int again = reopen(o, dirfd);
-        if (again >= 0)
-            fd = open_beneath(o, again, rel);
+        struct dir *again = reopen(o, d);
+        if (again) {
+            fd = open_beneath(o, again->fd, rel);
+            put_dir(o, again);
+        }
     }
+    put_dir(o, d);
     return fd < 0 ? fd : check_regular(fd, st);
 }

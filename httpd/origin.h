@@ -4,7 +4,8 @@
  * relative to it with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): no "..", absolute path
  * or symlink can lead outside, whatever the URL said. Kernels without openat2 get a walk of
  * openat(O_NOFOLLOW) per segment, which refuses the same things. When the folder's mount went
- * away under us (ENOTCONN: blobfs died and was mounted again), it is reopened once. */
+ * away under us (ENOTCONN: blobfs died), every request tries to open the folder again, until
+ * it is a mount point again: a lazily unmounted folder is never taken for an empty origin. */
 #ifndef HTTPD_ORIGIN_H
 #define HTTPD_ORIGIN_H
 

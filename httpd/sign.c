@@ -1,6 +1,8 @@
 /* httpd/sign.c: ik-s / ik-t verification (see sign.h). */
 #include "sign.h"
 
+#include "str.h"
+
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,11 +12,6 @@
 #include <string.h>
 
 #define SIGN_MAX_TEXT 8192
-
-struct str {
-    const char *p;
-    size_t len;
-};
 
 /* The query pairs a signature never covers: the SDKs add them after signing, or they are the
  * signature itself. */

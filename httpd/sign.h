@@ -1,5 +1,5 @@
 /* httpd/sign.h: ImageKit signed URLs (ik-s, ik-t), verified exactly as the official SDKs sign
- * them (../shared/reference/imagekit.md section 4). Pure apart from OpenSSL's HMAC.
+ * them (docs/blobhttpd.md, "Signed URLs"). Pure apart from OpenSSL's HMAC.
  *
  * The SDKs sign the URL they emit, minus "urlEndpoint/", plus the expiry:
  *     HMAC-SHA1(key, "tr:w-300/a.jpg?x=1" + "1767225600") -> ik-s, lowercase hex

@@ -1,10 +1,15 @@
-/* httpd/srv.c: libmicrohttpd setup, request dispatch, access log, health, graceful stop. */
+/* httpd/srv.c: libmicrohttpd setup, request dispatch, access log, health, reload, graceful
+ * stop. */
 #include "srv.h"
 #include "srv_i.h"
 
+#include "guard.h"
 #include "http.h"
 #include "log.h"
 #include "sign.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,90 +27,32 @@
 #define DEFAULT_CACHE_CONTROL "public, s-maxage=15552000, max-age=15552000, must-revalidate"
 #define DEFAULT_ERROR_CACHE_CONTROL "public, max-age=60"
 
-const char *srv_header(struct conn *c, const char *name)
-{
-    return MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, name);
-}
-
-enum MHD_Result srv_queue(struct conn *c, unsigned status, struct MHD_Response *resp, uint64_t body)
-{
-    if (!resp)
-        return MHD_NO;
-    c->body_bytes = strcmp(c->method, "HEAD") == 0 ? 0 : body;
-    enum MHD_Result rc = MHD_queue_response(c->mhd, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-/* msg with control bytes replaced, so it is safe in a header. */
-static void header_safe(char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-    }
-}
-
-enum MHD_Result srv_error(struct conn *c, int err, const char *msg)
-{
-    int status = http_status_for_errno(err);
-    char body[256], ikerr[TR_ERR_LEN + 32];
-
-    snprintf(body, sizeof(body), "%s: %s\n", http_reason(status),
-             msg && *msg ? msg : strerror(-err));
-    snprintf(ikerr, sizeof(ikerr), "%s - %s", http_error_code(err),
-             msg && *msg ? msg : strerror(-err));
-    header_safe(ikerr);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, "ik-error", ikerr);
-    MHD_add_response_header(resp, "Cache-Control",
-                            status < 500 ? c->srv->error_cache_control : "no-store");
-    if (status == 503)
-        MHD_add_response_header(resp, "Retry-After", "1");
-    return srv_queue(c, (unsigned)status, resp, strlen(body));
-}
-
-static enum MHD_Result method_not_allowed(struct conn *c)
-{
-    static const char body[] = "Method Not Allowed: only GET and HEAD\n";
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        sizeof(body) - 1, (void *)(uintptr_t)body, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Allow", "GET, HEAD");
-    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(c, 405, resp, sizeof(body) - 1);
-}
-
 /* GET /healthz: liveness and a few gauges, never cached. */
 static enum MHD_Result healthz(struct conn *c)
 {
     struct srv *s = c->srv;
-    struct cache_stats cs;
-    size_t queued, running;
-    char body[512];
+    struct imgcache_stats cs;
+    size_t queued, running, oqueued, orunning;
+    char body[640];
 
-    cache_get_stats(s->cache, &cs);
+    imgcache_get_stats(s->cache, &cs);
     pool_load(s->pool, &queued, &running);
+    pool_load(s->io_pool, &oqueued, &orunning);
     int n = snprintf(body, sizeof(body),
                      "{\"status\":\"ok\",\"inflight\":%ld,\"served\":%lu,"
+                     "\"origin_running\":%zu,\"origin_queued\":%zu,"
                      "\"transforms_running\":%zu,\"transforms_queued\":%zu,"
                      "\"cache_bytes\":%zu,\"cache_entries\":%zu,\"cache_hits\":%" PRIu64
                      ",\"cache_misses\":%" PRIu64 ",\"cache_coalesced\":%" PRIu64 "}\n",
-                     atomic_load(&s->inflight), atomic_load(&s->served), running, queued, cs.bytes,
-                     cs.entries, cs.hits, cs.misses, cs.coalesced);
+                     atomic_load(&s->inflight), atomic_load(&s->served), orunning, oqueued, running,
+                     queued, cs.bytes, cs.entries, cs.hits, cs.misses, cs.coalesced);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(c, 200, resp, (uint64_t)n);
+    return reply_queue(c, 200, resp, (uint64_t)n);
 }
 
 /* ik-s / ik-t: verified whenever a key is set and the URL carries them; required on endpoints
@@ -114,9 +61,12 @@ static int check_signature(struct conn *c, const struct route *rt, const char **
 {
     struct srv *s = c->srv;
 
-    if (!s->keylen)
+    pthread_rwlock_rdlock(&s->key.lock);
+    int rc =
+        s->key.len ? sign_verify(s->key.bytes, s->key.len, rt->rest, rt->rest_len, time(NULL)) : 0;
+    pthread_rwlock_unlock(&s->key.lock);
+    if (rc == 0)
         return 0;
-    int rc = sign_verify(s->key, s->keylen, rt->rest, rt->rest_len, time(NULL));
     if (rc == -ENOKEY && !s->ep[rt->endpoint].require_sig)
         return 0;
     *msg = rc == -ENOKEY        ? "unsigned URL: this endpoint requires ik-s"
@@ -127,7 +77,7 @@ static int check_signature(struct conn *c, const struct route *rt, const char **
 
 static void copy_header(struct conn *c, const char *name, char *out, size_t cap)
 {
-    const char *v = srv_header(c, name);
+    const char *v = reply_header(c, name);
     snprintf(out, cap, "%s", v ? v : "-");
 }
 
@@ -143,18 +93,18 @@ static enum MHD_Result begin(struct conn *c, const char *method, const char *ver
     copy_header(c, "Referer", c->referer, sizeof(c->referer));
     copy_header(c, "User-Agent", c->agent, sizeof(c->agent));
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return method_not_allowed(c);
+        return reply_not_allowed(c);
     if (c->target_len > ROUTE_MAX_TARGET)
-        return srv_error(c, -ENAMETOOLONG, "request target too long");
+        return reply_error(c, -ENAMETOOLONG, "request target too long");
     if (strcmp(c->target, "/healthz") == 0)
         return healthz(c);
-    int rc = route_match(c->srv->route, c->srv->nep, srv_header(c, "Host"), c->target,
+    int rc = route_match(c->srv->route, c->srv->nep, reply_header(c, "Host"), c->target,
                          c->target_len, &rt, err);
     if (rc)
-        return srv_error(c, rc, err[0] ? err : rc == -ENOENT ? "no such file" : NULL);
+        return reply_error(c, rc, err[0] ? err : rc == -ENOENT ? "no such file" : NULL);
     rc = check_signature(c, &rt, &msg);
     if (rc)
-        return srv_error(c, rc, msg);
+        return reply_error(c, rc, msg);
     c->attachment = rt.attachment;
     return deliver_file(c, &rt);
 }
@@ -180,6 +130,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (!c->headers_seen || *upload_size) {
         /* libmicrohttpd 0.9.75 closes the connection when the first call queues a response
          * (it cannot know the body was read), so answer once the (empty) body is done. */
+        if (!c->headers_seen)
+            guard_expect_head(c->srv->guard, c, false);
         c->headers_seen = true;
         *upload_size = 0;
         return MHD_YES;
@@ -208,6 +160,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->body_bytes = 0;
     c->attachment = c->used_default = c->suspended = c->headers_seen = false;
     c->entry = NULL;
+    c->pending = NULL;
+    c->in_job = false;
+    c->err_msg = NULL;
+    c->alias_len = 0;
     c->fd = -1;
     clock_gettime(CLOCK_REALTIME, &c->start);
     return c;
@@ -232,7 +188,7 @@ static void client_address(struct MHD_Connection *mc, char *out, size_t cap)
 static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc)
 {
     char addr[INET6_ADDRSTRLEN], when[40], line[SRV_LOG_LINE];
-    char target[1024], referer[512], agent[512];
+    char method[64], version[48], target[1024], referer[512], agent[512];
     struct tm tm;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_HTTP_STATUS);
@@ -240,12 +196,14 @@ static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc)
     client_address(mc, addr, sizeof(addr));
     localtime_r(&c->start.tv_sec, &tm);
     strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+    http_log_escape(c->method, method, sizeof(method));
+    http_log_escape(c->version, version, sizeof(version));
     http_log_escape(c->target, target, sizeof(target));
     http_log_escape(c->referer, referer, sizeof(referer));
     http_log_escape(c->agent, agent, sizeof(agent));
     int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s %s\" %u %" PRIu64 " \"%s\" \"%s\"\n",
-                     addr, when, c->method, target, c->version, ci ? ci->http_status : 0,
-                     c->body_bytes, referer, agent);
+                     addr, when, method, target, version, ci ? ci->http_status : 0, c->body_bytes,
+                     referer, agent);
     if (n > (int)sizeof(line) - 1) {
         n = (int)sizeof(line) - 1;
         line[n - 1] = '\n';
@@ -265,6 +223,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         deliver_cleanup(c);
         if (s->access_fd >= 0)
             access_log(s, c, mc);
+        guard_expect_head(s->guard, c, true);
     }
     atomic_fetch_add(&s->served, 1);
     atomic_fetch_sub(&s->inflight, 1);
@@ -273,18 +232,24 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    struct conn *c;
+    struct srv *s = cls;
+    struct conn *c = *socket_context;
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        c = calloc(1, sizeof(*c));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = ci ? calloc(1, sizeof(*c)) : NULL;
         if (c) {
-            c->srv = cls;
+            c->srv = s;
             c->mhd = mc;
             c->fd = -1;
+            c->sock = ci->connect_fd;
+            guard_add(s->guard, c);
         }
         *socket_context = c;
-    } else {
-        free(*socket_context);
+    } else if (c) {
+        guard_remove(s->guard, c); /* before libmicrohttpd closes the socket */
+        free(c);
         *socket_context = NULL;
     }
 }
@@ -345,6 +310,7 @@ static int start_daemon(struct srv *s, char err[SRV_ERR_LEN])
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_THREAD_POOL_SIZE, conf->io_threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, conf->max_connections, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, SRV_CONN_MEMORY, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
@@ -370,7 +336,7 @@ static int open_endpoints(struct srv *s, char err[SRV_ERR_LEN])
         const struct conf_endpoint *ce = &conf->endpoint[s->nep];
         struct endpoint *ep = &s->ep[s->nep];
         s->route[s->nep] = (struct route_endpoint){ce->host, ce->prefix};
-        ep->require_sig = s->keylen > 0 && !ce->public;
+        ep->require_sig = s->key.len > 0 && !ce->public;
         for (ep->norigins = 0; ep->norigins < ce->norigins; ep->norigins++) {
             int rc = 0;
             ep->origin[ep->norigins] = origin_new(ce->origin[ep->norigins], &rc);
@@ -429,6 +395,26 @@ static int open_access_log(struct srv *s, char err[SRV_ERR_LEN])
     return 0;
 }
 
+/* The cache, the transform and origin pools and the guard. With several endpoints, one may
+ * hold at most three quarters of the origin threads, so a stalled one leaves the rest to the
+ * others. */
+static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
+{
+    const struct conf *conf = s->conf;
+
+    s->ep_job_cap = s->nep > 1 ? conf->origin_threads - conf->origin_threads / 4 : UINT_MAX;
+    s->cache = imgcache_new((size_t)conf->cache_mb << 20);
+    s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
+    s->io_pool = pool_new(conf->origin_threads, conf->origin_queue, NULL);
+    s->guard = guard_new(conf->header_timeout);
+    if (!s->cache || !s->pool || !s->io_pool || !s->guard) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the cache, %u workers and %u origin threads",
+                 conf->workers, conf->origin_threads);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 static void set_limits(struct srv *s)
 {
     const struct conf *conf = s->conf;
@@ -446,7 +432,7 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
 {
     struct srv *s = calloc(1, sizeof(*s));
 
-    if (!s || keylen > sizeof(s->key)) {
+    if (!s || keylen > sizeof(s->key.bytes)) {
         snprintf(err, SRV_ERR_LEN, s ? "signing key longer than %d bytes" : "out of memory",
                  SRV_MAX_KEY);
         free(s);
@@ -455,17 +441,14 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
     s->conf = conf;
     s->listen_fd = -1;
     s->access_fd = -1;
-    memcpy(s->key, key, keylen);
-    s->keylen = keylen;
+    pthread_rwlock_init(&s->key.lock, NULL);
+    memcpy(s->key.bytes, key, keylen);
+    s->key.len = keylen;
     set_limits(s);
     if (open_endpoints(s, err) || load_names(s, err) || open_access_log(s, err))
         goto out_free;
-    s->cache = cache_new((size_t)conf->cache_mb << 20);
-    s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
-    if (!s->cache || !s->pool) {
-        snprintf(err, SRV_ERR_LEN, "cannot start the cache and %u workers", conf->workers);
+    if (start_pools(s, err))
         goto out_free;
-    }
     if (start_daemon(s, err))
         goto out_free;
     return s;
@@ -501,18 +484,56 @@ void srv_free(struct srv *s)
 {
     if (!s)
         return;
-    pool_stop(s->pool); /* queued transforms finish and resume their connections */
+    pool_stop(s->io_pool); /* origin jobs finish (some hand over to transforms) */
+    pool_stop(s->pool);    /* queued transforms finish and resume their connections */
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
+    guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
+    pool_free(s->io_pool);
     pool_free(s->pool);
-    cache_free(s->cache);
+    imgcache_free(s->cache);
     for (size_t i = 0; i < s->nep; i++) {
         for (size_t j = 0; j < s->ep[i].norigins; j++)
             origin_free(s->ep[i].origin[j]);
     }
     if (s->own_access_fd)
         close(s->access_fd);
+    OPENSSL_cleanse(s->key.bytes, sizeof(s->key.bytes));
+    pthread_rwlock_destroy(&s->key.lock);
     free(s);
+}
+
+bool srv_busy(struct srv *s)
+{
+    size_t oq, orun, q, run;
+
+    pool_load(s->io_pool, &oq, &orun);
+    pool_load(s->pool, &q, &run);
+    return oq + orun + q + run > 0;
+}
+
+void srv_set_key(struct srv *s, const void *key, size_t keylen)
+{
+    pthread_rwlock_wrlock(&s->key.lock);
+    OPENSSL_cleanse(s->key.bytes, sizeof(s->key.bytes));
+    keylen = keylen < sizeof(s->key.bytes) ? keylen : sizeof(s->key.bytes);
+    memcpy(s->key.bytes, key, keylen);
+    s->key.len = keylen;
+    pthread_rwlock_unlock(&s->key.lock);
+}
+
+int srv_reopen_access_log(struct srv *s)
+{
+    if (!s->own_access_fd)
+        return 0;
+    int fd = open(s->conf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    /* dup2() swaps the file under the same descriptor at once: a line being written goes
+     * whole to the old file or to the new one. */
+    int rc = dup2(fd, s->access_fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SRV_ERR_LEN 320
@@ -36,5 +37,17 @@ long srv_drain(struct srv *s);
 /* Stop the daemon (waiting for running transforms first) and free everything. NULL is a
  * no-op. */
 void srv_free(struct srv *s);
+
+/* Whether origin or transform jobs are still queued or running: after srv_drain() timed out,
+ * they may be stuck on a hung mount, and srv_free() would wait for them. */
+bool srv_busy(struct srv *s);
+
+/* Replace the signing key with key[0..keylen) (SIGHUP). The old one is wiped. Whether URLs
+ * must be signed is decided at startup and does not change. */
+void srv_set_key(struct srv *s, const void *key, size_t keylen);
+
+/* Reopen the access log file at its configured path (SIGHUP, after rotation). Returns 0 or
+ * -errno (the old file stays in use). */
+int srv_reopen_access_log(struct srv *s);
 
 #endif

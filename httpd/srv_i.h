@@ -1,17 +1,20 @@
-/* httpd/srv_i.h: what srv.c (the daemon, requests, logs) and deliver.c (files, transforms,
- * responses) share. Internal to blobhttpd, like libfuse's fuse_i.h. */
+/* httpd/srv_i.h: the server and connection state that srv.c (daemon, connections, routing),
+ * deliver.c (files, transforms) and reply.c (responses) share, and deliver.c's entry points.
+ * Internal to blobhttpd, like libfuse's fuse_i.h. Calls go one way: srv -> deliver -> reply. */
 #ifndef HTTPD_SRV_I_H
 #define HTTPD_SRV_I_H
 
-#include "cache.h"
 #include "conf.h"
+#include "imgcache.h"
 #include "origin.h"
 #include "pool.h"
+#include "reply.h"
 #include "route.h"
 #include "srv.h"
 #include "tr.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -19,12 +22,22 @@
 
 #define SRV_MAX_KEY 1024
 #define SRV_KEY_LEN (TR_CANONICAL_MAX + 256) /* cache key: identity, format, canonical chain */
-#define SRV_ETAG_LEN 48
+#define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
+
+struct guard;
 
 struct endpoint {
     struct origin *origin[CONF_MAX_ORIGINS];
     size_t norigins;
     bool require_sig; /* a key is set and the endpoint is not public */
+    atomic_uint jobs; /* origin jobs queued or running for this endpoint (deliver.c) */
+};
+
+/* The signing key, replaced on SIGHUP (srv_reload_key()). */
+struct srv_key {
+    pthread_rwlock_t lock; /* guards bytes and len: readers verify, the reload writes */
+    unsigned char bytes[SRV_MAX_KEY];
+    size_t len;
 };
 
 struct srv {
@@ -33,86 +46,84 @@ struct srv {
     struct route_endpoint route[CONF_MAX_ENDPOINTS];
     struct endpoint ep[CONF_MAX_ENDPOINTS];
     size_t nep;
+    unsigned ep_job_cap; /* most origin jobs one endpoint may hold when there are several */
     struct tr_named named[CONF_MAX_NAMED];
     struct tr_names names;
-    unsigned char key[SRV_MAX_KEY];
-    size_t keylen;
-    struct cache *cache;
-    struct pool *pool;
+    struct srv_key key;
+    struct imgcache *cache;
+    struct pool *pool;    /* transforms */
+    struct pool *io_pool; /* file-system calls on origins */
+    struct guard *guard;  /* header deadlines, clients that leave a transform */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */
-    int access_fd; /* -1: no access log */
+    int access_fd; /* -1: no access log; reopened in place (dup2) on SIGHUP */
     bool own_access_fd;
     atomic_long inflight;     /* requests begun and not completed */
     atomic_ulong served;      /* requests completed */
     atomic_size_t copy_bytes; /* small originals held in memory until sent (deliver.c) */
-};
-
-/* The headers of a successful response, worked out before its body exists. */
-struct reply {
-    char etag[SRV_ETAG_LEN]; /* quoted */
-    time_t mtime;
-    const char *content_type;  /* (transfer none): static */
-    const char *cache_control; /* (transfer none): from the conf */
-    bool vary_accept, vary_hints;
+    atomic_bool abandoned;    /* srv_drain() gave up on requests stuck in flight */
 };
 
 /* One per connection (libmicrohttpd's socket context), reused by each request on it. Only the
- * connection's I/O thread touches it, except a transform job while the connection is
- * suspended. */
+ * connection's I/O thread touches it, except an origin or transform job while the connection
+ * is suspended, and the guard (guard.h) for the fields it says. */
 struct conn {
     struct srv *srv;
     struct MHD_Connection *mhd;
+    int sock; /* the client socket, for the guard */
     /* the request */
     char target[ROUTE_MAX_TARGET + 1]; /* raw, cut at the cap */
     size_t target_len;                 /* as sent: > ROUTE_MAX_TARGET means too long */
-    char method[8], version[12], referer[256], agent[256];
+    char method[16], version[12], referer[256], agent[256];
     struct timespec start;
     uint64_t body_bytes;
     bool headers_seen; /* the access handler was called once already */
     bool attachment, used_default;
+    size_t endpoint;           /* the routed endpoint */
     char name[ROUTE_MAX_PATH]; /* the file served, for Content-Disposition */
-    /* a transform */
+    /* while suspended: an origin job, then perhaps a transform */
     bool suspended;
     atomic_bool woken; /* the job or fill it waited for is done: it will be resumed */
+    bool in_job;       /* on an origin thread: reply_queue() keeps the response in pending */
+    struct MHD_Response *pending;
+    unsigned pending_status;
+    uint64_t pending_body;
     struct tr_chain chain;
     struct reply reply;
     char key[SRV_KEY_LEN];
     size_t key_len;
-    struct cache_entry *entry; /* held while suspended */
-    int err;                   /* when entry is NULL after a resume */
-    int fd;                    /* the source, read by the job; -1 otherwise */
+    char alias[SRV_ALIAS_LEN]; /* the URL's memo key (deliver.c) */
+    size_t alias_len;
+    struct imgcache_entry *entry; /* held while suspended */
+    int err;                      /* when entry and pending are NULL after a resume */
+    const char *err_msg;          /* (transfer none): static, or NULL */
+    int fd;                       /* the source, read by the job; -1 otherwise */
     off_t size;
     enum tr_format format;
     double hint_dpr;
     int hint_width;
+    /* the guard's (guard.c), under its lock */
+    struct conn *gprev, *gnext;
+    uint64_t head_deadline_ns; /* 0: not reading a request head */
+    bool watched;              /* suspended on a transform: a hang-up leaves the entry */
+    bool hung_up;
 };
-
-/* srv.c */
-
-/* A request header's value, or NULL. (transfer none): valid during the request. */
-const char *srv_header(struct conn *c, const char *name);
-
-/* Queue resp with status for the request, then drop our reference to it. body is what a GET
- * sends (for the access log). */
-enum MHD_Result srv_queue(struct conn *c, unsigned status, struct MHD_Response *resp,
-                          uint64_t body);
-
-/* Answer err (-errno) with its status, a short text body and ImageKit's ik-error header.
- * msg may be NULL (then strerror's text). */
-enum MHD_Result srv_error(struct conn *c, int err, const char *msg);
 
 /* deliver.c */
 
-/* Serve the routed request: find the file in the endpoint's origins, then send it as is, or
- * transform it (from the cache, or on the pool with the connection suspended). */
+/* Serve the routed request: suspend the connection and find the file in the endpoint's
+ * origins on the origin pool, then send it as is, or transform it (from the cache, or on the
+ * transform pool). A cache hit whose source was checked recently is answered at once. */
 enum MHD_Result deliver_file(struct conn *c, const struct route *rt);
 
-/* Finish a request whose connection was suspended for a transform. */
+/* Finish a request whose connection was suspended. */
 enum MHD_Result deliver_resumed(struct conn *c);
 
 /* Release what a request still holds (an open source, a cache entry) when it ends early. */
 void deliver_cleanup(struct conn *c);
+
+/* A client waiting on a transform hung up (from the guard, conn suspended): leave the entry. */
+void deliver_client_left(struct conn *c);
 
 #endif

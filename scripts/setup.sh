@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
-      libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev libjemalloc-dev
+      libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev
       libjpeg62-turbo-dev clang-format chromium fonts-dejavu-core varnish hitch acl openssl)
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine)

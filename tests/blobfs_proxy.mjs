@@ -3,26 +3,39 @@
 //
 //   node tests/blobfs_proxy.mjs TARGET_PORT      prints the port it listens on (127.0.0.1)
 //
-//   GET /__fail?status=503&count=2[&after=1][&afterms=300]
+//   GET /__fail?status=503&count=2[&after=1][&afterms=300][&match=SUBSTRING]
 //       answer the next count requests (-1: all) with status, Retry-After: after and/or
-//       x-ms-retry-after-ms: afterms, and x-ms-error-code: ServerBusy
-//   GET /__count      {"seen": requests proxied or failed, "failed": failed}
+//       x-ms-retry-after-ms: afterms, and x-ms-error-code: ServerBusy; with match, only
+//       requests whose path contains SUBSTRING (the others pass)
+//   GET /__stall?match=SUBSTRING    hold every request whose path contains SUBSTRING (a stalled
+//       origin) without answering; GET /__stall (no match) lets the held ones through
+//   GET /__count      {"seen": requests proxied or failed, "failed": failed, "held": held now}
 import http from "node:http";
 
 const target = Number(process.argv[2]);
 const agent = new http.Agent({ keepAlive: true });
 let plan = { status: 503, count: 0 };
 let seen = 0, failed = 0;
+let stall = null;
+let held = [];
 
 function control(req, res) {
     const q = new URL(req.url, "http://proxy").searchParams;
     if (req.url.startsWith("/__fail")) {
         plan = {
             status: Number(q.get("status") ?? 503), count: Number(q.get("count") ?? 1),
-            after: q.get("after"), afterMs: q.get("afterms"),
+            after: q.get("after"), afterMs: q.get("afterms"), match: q.get("match"),
         };
     }
-    res.end(JSON.stringify({ seen, failed }));
+    if (req.url.startsWith("/__stall")) {
+        stall = q.get("match");
+        if (!stall) {
+            const go = held;
+            held = [];
+            for (const [r, s] of go) forward(r, s);
+        }
+    }
+    res.end(JSON.stringify({ seen, failed, held: held.length }));
 }
 
 function fail(req, res) {
@@ -48,10 +61,19 @@ function forward(req, res) {
     req.pipe(up);
 }
 
+function matches(req, what) {
+    return !what || new URL(req.url, "http://proxy").pathname.includes(what);
+}
+
 const server = http.createServer((req, res) => {
     if (req.url.startsWith("/__")) return control(req, res);
     seen++;
-    if (plan.count !== 0) return fail(req, res);
+    if (stall && matches(req, stall)) {
+        held.push([req, res]);
+        res.on("close", () => { held = held.filter(([, s]) => s !== res); });
+        return;
+    }
+    if (plan.count !== 0 && matches(req, plan.match)) return fail(req, res);
     forward(req, res);
 });
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));

@@ -1,7 +1,8 @@
 # tests/httpd_lib.sh: what blobhttpd's integration tests share. Sourced after tests/lib.sh.
 #
 #   httpd_start ARGS...      start blobhttpd on a free port (HTTPD_URL, HTTPD_PID, HTTPD_LOG);
-#                            killed on exit; ready when /healthz answers
+#                            killed on exit; ready when /healthz answers. HTTPD_PREFIX, if
+#                            set, is a command that execs it ("prlimit --nofile=64:64")
 #   httpd_stop               SIGTERM, then wait: returns blobhttpd's exit status
 #   make_images DIR          photo-like JPEG, PNG with alpha, text, CSS, a binary "video"
 #   status URL [CURL ARGS]   the HTTP status of a GET (body to /dev/null unless -o is given)
@@ -13,7 +14,7 @@ httpd_start() {
     local log=$T/blobhttpd.$((${HTTPD_N:-0} + 1)).log
     HTTPD_N=$((${HTTPD_N:-0} + 1))
     HTTPD_LOG=$log
-    "$BIN/blobhttpd" --listen 127.0.0.1:0 --log "$log" "$@" &
+    ${HTTPD_PREFIX:-} "$BIN/blobhttpd" --listen 127.0.0.1:0 --log "$log" "$@" &
     HTTPD_PID=$!
     at_exit "kill -9 $HTTPD_PID 2>/dev/null"
     if ! wait_until 20 grep -qs 'listening on' "$log"; then

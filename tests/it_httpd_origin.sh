@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A failing origin: Azurite stopped under blobfs -> 502/504, blobfs killed -> 502, and
-# blobhttpd stays up throughout (other endpoints and /healthz answer). Once the container is
-# mounted again, the same server serves it again (the origin folder is reopened).
+# blobhttpd stays up throughout (other endpoints and /healthz answer). However many requests
+# fail meanwhile, and though one comes between a lazy unmount and the remount, once the
+# container is mounted again the same server serves it again (the folder is reopened).
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
@@ -31,15 +32,26 @@ is "still up: another endpoint" "$(curl -s "$HTTPD_URL/local/x.txt")" "local fil
 
 kill -9 "$BLOBFS_PID"
 wait_until 10 eval "! kill -0 $BLOBFS_PID 2>/dev/null"
-is "blobfs killed: 502" "$(status "$U/docs/readme.txt" -D "$T/h")" 502
+is "blobfs killed: 502" "$(status "$U/docs/style.css" -D "$T/h")" 502
 ok "ik-error ENOTCONN" grep -q '^ENOTCONN' <<<"$(header ik-error "$T/h")"
 is "blobfs killed: a transform 502s too" "$(status "$U/tr:w-50/photos/cat.jpg")" 502
+is "a small file served before is still served from memory" "$(status "$U/docs/readme.txt")" 200
+is "but one derived before is still served from the cache" \
+    "$(status "$U/tr:w-100/photos/cat.jpg" -o "$T/img")" 200
+is "the right one" "$(dims "$T/img")" 100x67
 is "still up after that" "$(status "$HTTPD_URL/local/x.txt")" 200
 
+codes=$(for i in $(seq 70); do status "$U/docs/style.css"; echo; done | sort | uniq -c | xargs)
+is "70 requests during the outage: each a 502" "$codes" "70 502"
+
 "$ROOT/scripts/azurite.sh" start "$AZ_DIR" "$(cat "$AZ_DIR/port")" >/dev/null
-fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+umount -l "$MNT"
+code=$(status "$U/docs/style.css" -D "$T/h")
+ok "lazily unmounted, not yet mounted again: 502 or 503, never the empty folder's 404 ($code)" \
+    test "$code" = 502 -o "$code" = 503
+is "no-store, so no cache keeps it" "$(header Cache-Control "$T/h")" no-store
 blobfs_mount media "$MNT" "${fast[@]}"
-is "mounted again: the same server serves it" "$(status "$U/docs/readme.txt")" 200
+is "mounted again: the same server serves it" "$(status "$U/docs/style.css")" 200
 is "and transforms again" "$(status "$U/tr:w-60/photos/cat.jpg" -o "$T/img")" 200
 is "60x40" "$(dims "$T/img")" 60x40
 ok "SIGTERM: exits 0" httpd_stop

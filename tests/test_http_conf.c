@@ -50,6 +50,18 @@ static void test_values(void)
     ok(c.workers == (unsigned)sysconf(_SC_NPROCESSORS_ONLN) + 1 &&
            c.io_threads == (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
        "a worker per core plus one (%u), an I/O thread per core (%u)", c.workers, c.io_threads);
+    ok(c.header_timeout == 10 && c.max_connections_per_ip == 256 && c.origin_threads == 32 &&
+           c.origin_queue == 256 && c.recheck == 5 && c.max_transform_mb == 512 &&
+           c.transform_timeout == 30,
+       "hardening defaults: header 10 s, 256 per IP, 32 origin threads, 256 queued, recheck 5 s, "
+       "512 MiB and 30 s per transform");
+    ok(set(&c, "header-timeout", "2") == 0 && c.header_timeout == 2, "header-timeout");
+    ok(set(&c, "header-timeout", "0") == -EINVAL, "header-timeout 0 refused: %s", err);
+    ok(set(&c, "max-connections-per-ip", "3") == 0 && c.max_connections_per_ip == 3, "per-IP");
+    ok(set(&c, "origin-threads", "0") == -EINVAL, "0 origin threads refused");
+    ok(set(&c, "recheck", "0") == 0 && c.recheck == 0, "recheck 0: always check the origin");
+    ok(set(&c, "max-transform-mb", "64") == 0 && c.max_transform_mb == 64, "max-transform-mb");
+    ok(set(&c, "transform-timeout", "5") == 0 && c.transform_timeout == 5, "transform-timeout");
     ok(set(&c, "cache-mb", "0") == 0 && c.cache_mb == 0, "cache off");
     ok(set(&c, "cache-mb", "-1") == -EINVAL, "negative refused: %s", err);
     ok(set(&c, "workers", "0") == -EINVAL, "0 workers refused");

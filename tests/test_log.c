@@ -1,4 +1,5 @@
-/* Unit tests for common/log.c: secrets never survive redaction. */
+/* Unit tests for common/log.c: secrets never survive redaction; a reopened log file takes the
+ * lines that follow (log rotation). */
 #include "log.h"
 
 #include "check.h"
@@ -10,6 +11,46 @@ static void redacts(const char *in, const char *want)
 
     log_redact(g, strlen(in), out, sizeof(out));
     ok_str(out, want, "redact %s", in);
+}
+
+/* The whole of a small file, or "" when it cannot be read. */
+static const char *slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* Log to a file, rotate it by renaming, reopen: the next line goes to a new file of that name
+ * and the old one keeps what it had. */
+static void test_reopen(void)
+{
+    char dir[] = "/tmp/test_log.XXXXXX", path[64], rotated[64], buf[512];
+
+    if (!mkdtemp(dir)) {
+        ok(false, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/log", dir);
+    snprintf(rotated, sizeof(rotated), "%s/log.1", dir);
+    ok(log_open("test", path, LOG_LV_INFO) == 0, "open a log file");
+    log_info("before rotation");
+    ok(rename(path, rotated) == 0, "rotate it");
+    ok(log_reopen() == 0, "reopen");
+    log_info("after rotation");
+    log_close();
+    ok(strstr(slurp(rotated, buf, sizeof(buf)), "before rotation") &&
+           !strstr(buf, "after rotation"),
+       "the rotated file has the line from before");
+    ok(strstr(slurp(path, buf, sizeof(buf)), "after rotation") && !strstr(buf, "before rotation"),
+       "the new file has the line from after");
+    unlink(path);
+    unlink(rotated);
+    rmdir(dir);
 }
 
 int main(void)
@@ -32,5 +73,6 @@ int main(void)
     enum log_level lv;
     ok(log_parse_level("debug", &lv) == 0 && lv == LOG_LV_DEBUG, "parses debug");
     ok(log_parse_level("loud", &lv) < 0, "rejects an unknown level");
+    test_reopen();
     return check_done();
 }

@@ -108,7 +108,7 @@ int tr_num_whole(struct str s, long *out, struct tr_num_error *e)
 static int find_name(const char *const *names, size_t n, struct str s)
 {
     for (size_t i = 0; i < n; i++)
-        if (names[i] && tr_str_eq(s, names[i]))
+        if (names[i] && str_eq(s, names[i]))
             return (int)i;
     return -1;
 }
@@ -125,7 +125,7 @@ static int parse_operand(struct str tok, struct tr_operand *o, struct tr_num_err
     }
     if (tok.len == 0)
         return num_fail(e, tok, "expression has an empty operand");
-    if (tr_str_eq(tok, "bw") || tr_str_eq(tok, "bh") || tr_str_eq(tok, "bar"))
+    if (str_eq(tok, "bw") || str_eq(tok, "bh") || str_eq(tok, "bar"))
         return num_fail(e, tok, "is only valid inside layers, which are not supported yet");
     rc = tr_num_decimal(tok, &o->value, e);
     if (rc == -EINVAL && tok.p[0] != '-')
@@ -141,14 +141,14 @@ int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e)
 
     memset(out, 0, sizeof(*out));
     for (;;) {
-        more = tr_str_cut(&rest, '_', &tok);
+        more = str_cut(&rest, '_', &tok);
         if (parse_operand(tok, &out->operand[out->nops++], e))
             return -EINVAL;
         if (!more)
             break;
         if (out->nops == TR_MAX_EXPR)
             return num_fail(e, (struct str){0}, "expression has more than 6 operands");
-        more = tr_str_cut(&rest, '_', &tok);
+        more = str_cut(&rest, '_', &tok);
         op = find_name(op_names, NOPS, tok);
         if (tok.len == 0)
             return num_fail(e, tok, "expression has an empty operator");

@@ -32,24 +32,6 @@ struct tr_parser {
 
 /* ---- Views and messages -------------------------------------------------------------------- */
 
-bool tr_str_eq(struct str s, const char *lit)
-{
-    size_t n = strlen(lit);
-
-    return s.len == n && memcmp(s.p, lit, n) == 0;
-}
-
-bool tr_str_cut(struct str *s, char sep, struct str *head)
-{
-    const char *at = s->len ? memchr(s->p, sep, s->len) : NULL;
-
-    head->p = s->p;
-    head->len = at ? (size_t)(at - s->p) : s->len;
-    s->p += head->len + (at != NULL);
-    s->len -= head->len + (at != NULL);
-    return at != NULL;
-}
-
 /* User text for a message: printable ASCII only, cut to SHOW_LEN with "...". */
 static const char *show(struct str s, char buf[SHOW_LEN])
 {
@@ -186,7 +168,7 @@ static int parse_word(struct tr_parser *p, const struct tr_key_def *d, struct st
     const struct word_set *set = d->arg;
 
     for (const struct tr_word *w = set->words; w->name; w++) {
-        if (tr_str_eq(v, w->name)) {
+        if (str_eq(v, w->name)) {
             *(int *)field(p, d) = w->value;
             return 0;
         }
@@ -246,7 +228,7 @@ static int parse_num(struct tr_parser *p, const struct tr_key_def *d, struct str
 {
     struct tr_num *n = field(p, d);
 
-    if ((d->flags & TR_KEY_AUTO) && tr_str_eq(v, "auto")) {
+    if ((d->flags & TR_KEY_AUTO) && str_eq(v, "auto")) {
         n->kind = TR_NUM_AUTO;
         return 0;
     }
@@ -331,9 +313,9 @@ static void print_decimal(struct tr_outbuf *o, const struct tr_key_def *d, const
 /* true or false (bool fields). */
 static int parse_bool(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    bool x = tr_str_eq(v, "true");
+    bool x = str_eq(v, "true");
 
-    if (!x && !tr_str_eq(v, "false"))
+    if (!x && !str_eq(v, "false"))
         return bad(p, d, v, "is not true or false");
     *(bool *)field(p, d) = x;
     return 0;
@@ -393,7 +375,7 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
     struct tr_num_error e;
     double a, b;
 
-    if (!tr_str_cut(&h, sep, &w) || tr_num_decimal(w, &a, &e) || tr_num_decimal(h, &b, &e))
+    if (!str_cut(&h, sep, &w) || tr_num_decimal(w, &a, &e) || tr_num_decimal(h, &b, &e))
         return -EINVAL;
     tr_num_literal(n, a);
     n->kind = TR_NUM_EXPR;
@@ -489,11 +471,11 @@ static int parse_page(struct tr_parser *p, const struct tr_key_def *d, struct st
 
 static int parse_trim(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    if (tr_str_eq(v, "true")) {
+    if (str_eq(v, "true")) {
         p->step.trim = 10;
         return 0;
     }
-    if (tr_str_eq(v, "false"))
+    if (str_eq(v, "false"))
         return TR_NO_EFFECT;
     return parse_whole(p, d, v);
 }
@@ -503,7 +485,7 @@ static int parse_rotate(struct tr_parser *p, const struct tr_key_def *d, struct 
 {
     double deg;
 
-    if (tr_str_eq(v, "auto")) { /* EXIF orientation is always applied: it changes nothing */
+    if (str_eq(v, "auto")) { /* EXIF orientation is always applied: it changes nothing */
         p->step.rotate_auto = true;
         return TR_NO_EFFECT;
     }
@@ -558,7 +540,7 @@ static int parse_radius(struct tr_parser *p, const struct tr_key_def *d, struct 
 {
     int px;
 
-    if (tr_str_eq(v, "max")) {
+    if (str_eq(v, "max")) {
         p->step.radius_max = true;
         return 0;
     }
@@ -609,7 +591,7 @@ static int parse_usm(struct tr_parser *p, const struct tr_key_def *d, struct str
     if (v.len == 0)
         return 0;
     for (int i = 0; i < 4; i++) {
-        if (tr_str_cut(&rest, '-', &part) != (i < 3))
+        if (str_cut(&rest, '-', &part) != (i < 3))
             return bad(p, d, v, "is not <radius>-<sigma>-<amount>-<threshold>");
         if (parse_decimal_in(p, d, part, spans[i], &p->step.usm[i]))
             return -EINVAL;
@@ -688,7 +670,7 @@ static int parse_named(struct tr_parser *p, const struct tr_key_def *d, struct s
     if (p->named.len)
         return bad(p, d, v, "is named inside a named transformation, which is not allowed");
     for (size_t i = 0; p->names && i < p->names->n && !nt; i++)
-        if (tr_str_eq(v, p->names->v[i].name))
+        if (str_eq(v, p->names->v[i].name))
             nt = &p->names->v[i];
     if (!nt)
         return bad(p, d, v, "is not a known named transformation");
@@ -712,8 +694,8 @@ static bool is_clean_path(const char *path, size_t len)
     if (len == 0)
         return false;
     while (more) {
-        more = tr_str_cut(&rest, '/', &seg);
-        if (seg.len == 0 || tr_str_eq(seg, ".") || tr_str_eq(seg, "..") ||
+        more = str_cut(&rest, '/', &seg);
+        if (seg.len == 0 || str_eq(seg, ".") || str_eq(seg, "..") ||
             (more && seg.p[seg.len - 1] == '@'))
             return false;
     }
@@ -802,14 +784,14 @@ static const struct refused_value {
 static const struct tr_key_def *find_param(struct str key, int *k)
 {
     for (int i = 0; i < TR_KEY_COUNT && key.len; i++) {
-        if (tr_keys[i].name[0] == key.p[0] && tr_str_eq(key, tr_keys[i].name)) {
+        if (tr_keys[i].name[0] == key.p[0] && str_eq(key, tr_keys[i].name)) {
             *k = i;
             return &tr_keys[i];
         }
     }
     *k = -1;
     for (size_t i = 0; i < COUNT(chain_keys) && key.len; i++)
-        if (tr_str_eq(key, chain_keys[i].name))
+        if (str_eq(key, chain_keys[i].name))
             return &chain_keys[i];
     return NULL;
 }
@@ -821,7 +803,7 @@ static bool is_listed(struct str key, const char *list)
     bool more = true;
 
     while (more) {
-        more = tr_str_cut(&rest, ' ', &word);
+        more = str_cut(&rest, ' ', &word);
         if (word.len == key.len && memcmp(word.p, key.p, key.len) == 0)
             return true;
     }
@@ -859,10 +841,10 @@ static int refuse_value(struct tr_parser *p, const struct tr_key_def *d, struct 
 static bool split_key(struct str *v, struct str *key)
 {
     struct str effect;
-    bool has_value = tr_str_cut(v, '-', key);
+    bool has_value = str_cut(v, '-', key);
 
-    if (has_value && tr_str_eq(*key, "e")) {
-        has_value = tr_str_cut(v, '-', &effect);
+    if (has_value && str_eq(*key, "e")) {
+        has_value = str_cut(v, '-', &effect);
         key->len += 1 + effect.len;
     }
     return has_value;
@@ -881,7 +863,7 @@ static int parse_param(struct tr_parser *p, struct str param)
         return refuse_key(p, key);
     if (k >= 0 && (p->seen >> k & 1))
         return fail(p, "%s: given twice in one step", d->name);
-    if (has_value && (d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)) && tr_str_eq(v, "true")) {
+    if (has_value && (d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)) && str_eq(v, "true")) {
         has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
         v.len = 0;
     }

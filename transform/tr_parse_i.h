@@ -4,22 +4,10 @@
 #ifndef TRANSFORM_TR_PARSE_I_H
 #define TRANSFORM_TR_PARSE_I_H
 
+#include "str.h"
 #include "tr.h"
 
 #include <stdarg.h>
-
-/* A view into the caller's text, never NUL-terminated. */
-struct str {
-    const char *p;
-    size_t len;
-};
-
-/* Whether s is exactly the C string lit. */
-bool tr_str_eq(struct str s, const char *lit);
-
-/* Cut *s at the first sep (or its end) into head; *s keeps what follows sep. Returns whether
- * sep was found. */
-bool tr_str_cut(struct str *s, char sep, struct str *head);
 
 /* ---- Output for tr_canonical() (tr_canon.c) ----------------------------------------------- */
 
