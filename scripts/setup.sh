@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install what blobkit needs on Debian, idempotently and fast when all is there.
 #
-#   scripts/setup.sh          build, test and demo needs: compilers, -dev libraries, FUSE,
-#                             Node.js, and the npm test tooling pinned by package-lock.json
+#   scripts/setup.sh          build, test and demo needs: compilers (clang and libFuzzer for
+#                             the fuzz targets too), -dev libraries, FUSE, Node.js, and the
+#                             npm test tooling pinned by package-lock.json
 #   scripts/setup.sh bench    the above, plus the peers the benchmarks measure against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
       libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev libjemalloc-dev
-      libjpeg62-turbo-dev clang-format)
+      libjpeg62-turbo-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev)
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine)
 fi
