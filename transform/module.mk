@@ -60,3 +60,10 @@ BENCHES += bench_transform
 bench_transform_OBJS := $(O)/tests/bench_transform.o $(TR_APPLY_OBJS)
 bench_transform_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/bench_transform.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# make fuzz: tr_apply() on small images with random chains (tests/fuzz/tr_apply/ seeds).
+FUZZ += fuzz_tr_apply
+fuzz_tr_apply_SRCS := tests/fuzz_tr_apply.c $(call fuzz_srcs,$(TR_APPLY_OBJS))
+fuzz_tr_apply_DEPS := $(wildcard transform/*.h common/*.h)
+fuzz_tr_apply_CPPFLAGS := -Itransform $(call pkg_cflags,vips libjpeg)
+fuzz_tr_apply_LIBS := $(TR_VIPS_LIBS)
