@@ -683,6 +683,11 @@ static void test_limits(struct src q, struct src gif)
     o = run("w-20000", q);
     ok(o.rc == -E2BIG, "over max_output_dim: %s", o.err);
     res_free(&o);
+    small = limits;
+    small.max_output_dim = 399;
+    o = run_lim("", q, &small);
+    ok(o.rc == -E2BIG, "a chain of no steps on a source over max_output_dim: %s", o.err);
+    res_free(&o);
     o = run("rt-45:w-16000", q);
     ok(o.rc == -E2BIG, "an upscale over the limit in a later step: %s", o.err);
     res_free(&o);

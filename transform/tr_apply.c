@@ -1423,11 +1423,16 @@ static int save(struct run *r, VipsImage *img, void **buf, size_t *len, gboolean
     }
 }
 
+/* The result meets the output limits too: a source that no step resized (no chain, or only
+ * flips and effects) was never planned against them. */
 static int encode(struct run *r, VipsImage *img, struct tr_image *out)
 {
     gboolean strip;
-    int rc = output_bands(r, &img);
+    int rc =
+        check_size(r, img->Xsize, r->frames > 1 ? vips_image_get_page_height(img) : img->Ysize);
 
+    if (!rc)
+        rc = output_bands(r, &img);
     if (!rc)
         rc = metadata(r, &img, &strip);
     if (rc)
