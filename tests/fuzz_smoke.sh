@@ -28,7 +28,7 @@ fi
 mkdir -p "$artifacts"
 
 # Start target $1 in the background: its log is $T/$1.log; pid[$1] is its process.
-declare -A pid rc
+declare -A pid=() rc=()
 start() {
     local name=$1 short=${1#fuzz_} opts=() dirs=("$T/$1.corpus")
     mkdir -p "$T/$name.corpus"
@@ -64,8 +64,8 @@ report() {
         _pass "$name: ${seconds}s, ${runs:-?} runs, ${cov:-cov: ?}, ${ft:-ft: ?}"
     else
         _fail "$name: libFuzzer stopped with status $status"
-        grep -E 'ERROR|runtime error|SUMMARY|Test unit written|^    #[0-9]' "$log" | head -40 |
-            sed 's/^/#   /'
+        grep -E 'invariant broken|ERROR|runtime error|SUMMARY|Test unit written|^ +#[0-9]+ .* in .* /' \
+            "$log" | grep -vE 'in (fuzzer::|__libc|_start|main )' | head -30 | sed 's/^/#   /'
         cp "$log" "$artifacts/$name.log"
         echo "#   log: $artifacts/$name.log"
     fi
