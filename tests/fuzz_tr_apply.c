@@ -124,50 +124,88 @@ static void check_result(const struct tr_request *rq, const struct tr_image *img
     g_object_unref(back);
 }
 
-static void run(const struct tr_chain *c, unsigned mode, const uint8_t *src, size_t len)
+/* Run c on the source with mode; img is filled (release it) and the result checked. */
+static int run(const struct tr_chain *c, unsigned mode, const uint8_t *src, size_t len,
+               struct tr_image *img)
 {
     struct tr_request rq = {0};
     struct tr_pixels px;
     struct tr_limits lim;
     struct tr_sniff sniff;
-    struct tr_image img;
     char err[TR_ERR_LEN];
     uint8_t *pixels = NULL;
     int rc;
 
+    memset(img, 0, sizeof(*img));
     tr_sniff(src, len, &sniff);
     if (!tr_sniff_is_image(&sniff)) {
         pixels = make_pixels(src, len, &px);
         if (!pixels)
-            return;
+            return -ENODATA;
         sniff = (struct tr_sniff){.type = TR_SRC_PNG, .alpha = px.bands == 4};
         rq.pixels = &px;
     }
     rq.src = src;
     rq.len = len;
     make_request(&rq, c, mode, &sniff, &lim);
-    rc = tr_apply(&rq, &img, err);
+    rc = tr_apply(&rq, img, err);
     if (rc == 0)
-        check_result(&rq, &img);
+        check_result(&rq, img);
     else if (rc != -EBADMSG && rc != -E2BIG && rc != -EINVAL && rc != -ENOMEM && rc != -ETIMEDOUT)
         fail("tr_apply returned an undocumented error", err);
     else if (rc != -ENOMEM && err[0] == '\0')
         fail("tr_apply failed without a message", "");
-    tr_image_release(&img);
     free(pixels);
+    return rc;
+}
+
+/* blobhttpd caches a result under the chain's canonical text: a chain and its canonical text
+ * must give the same result, byte for byte (or the same error). */
+static void check_canonical(const struct tr_chain *c, const char *text, size_t len, unsigned mode,
+                            const uint8_t *src, size_t n, const struct tr_image *img, int rc)
+{
+    static struct tr_chain again;
+    static char canon[TR_CANONICAL_MAX];
+    char err[TR_ERR_LEN];
+    struct tr_image other;
+    int m = tr_canonical(c, canon, sizeof(canon)), rc2;
+
+    if (m < 0)
+        fail("no canonical text", "");
+    if ((size_t)m == len && memcmp(canon, text, len) == 0)
+        return;
+    tr_chain_init(&again);
+    if (tr_parse(&again, canon, (size_t)m, &names, err))
+        fail("the canonical text does not parse", err);
+    rc2 = run(&again, mode, src, n, &other);
+    if (rc != -ETIMEDOUT && rc2 != -ETIMEDOUT &&
+        (rc != rc2 ||
+         (rc == 0 && (img->len != other.len || memcmp(img->data, other.data, img->len) != 0)))) {
+        fprintf(stderr, "'%.*s' (%d) and its canonical text '%s' (%d)\n", (int)len, text, rc, canon,
+                rc2);
+        fail("a chain and its canonical text (the cache key) give different results", "");
+    }
+    tr_image_release(&other);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     static struct tr_chain c;
     const unsigned char *nl = memchr(data, '\n', size);
+    const char *text = (const char *)data;
+    size_t len = nl ? (size_t)(nl - data) : 0, n = nl ? (size_t)(data + size - nl - 2) : 0;
     char err[TR_ERR_LEN];
+    struct tr_image img;
+    int rc;
 
     if (!nl || nl + 1 == data + size)
         return 0;
     tr_chain_init(&c);
-    if (tr_parse(&c, (const char *)data, (size_t)(nl - data), &names, err))
+    if (tr_parse(&c, text, len, &names, err))
         return 0;
-    run(&c, nl[1], nl + 2, (size_t)(data + size - nl - 2));
+    rc = run(&c, nl[1], nl + 2, n, &img);
+    if (rc != -ENODATA)
+        check_canonical(&c, text, len, nl[1], nl + 2, n, &img, rc);
+    tr_image_release(&img);
     return 0;
 }
