@@ -1423,6 +1423,14 @@ static int save(struct run *r, VipsImage *img, void **buf, size_t *len, gboolean
     }
 }
 
+/* libvips 8.14's WebP saver leaks its encoder and its reference to the whole pipeline when the
+ * pipeline fails under it (a frame of the source that does not decode): a WebP result is
+ * rendered into memory first, so that such a failure comes before the saver starts. */
+static int ready_to_save(struct run *r, VipsImage **img)
+{
+    return r->format == TR_FMT_WEBP ? materialise(r, img) : 0;
+}
+
 /* The result meets the output limits too: a source that no step resized (no chain, or only
  * flips and effects) was never planned against them. */
 static int encode(struct run *r, VipsImage *img, struct tr_image *out)
@@ -1435,6 +1443,8 @@ static int encode(struct run *r, VipsImage *img, struct tr_image *out)
         rc = output_bands(r, &img);
     if (!rc)
         rc = metadata(r, &img, &strip);
+    if (!rc)
+        rc = ready_to_save(r, &img);
     if (rc)
         return rc;
     if (save(r, img, &out->data, &out->len, strip))
