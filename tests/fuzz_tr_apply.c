@@ -5,12 +5,13 @@
  * JPEG decoder off, bit 1 sends client hints (DPR and width from its high nibble), bit 2 an
  * Accept header that lets f-auto pick AVIF or WebP. IMAGE is an encoded image of any type
  * tr_apply() decodes; bytes that are none become decoded pixels (struct tr_pixels, a video
- * frame): a flags byte (bit 0: 4 bands, bit 1: padded rows), width - 1 and height - 1 in two
- * bytes each (little-endian, up to 65536 a side), then the pixel values, repeated to fill.
+ * frame): a flags byte (bit 0: 4 bands, bit 1: padded rows, bits 2 and 3: the 17th bit of
+ * width - 1 and height - 1), width - 1 and height - 1 in two bytes each (little-endian), then
+ * the pixel values, repeated to fill.
  *
- * The limits are small (64 Ki pixels in, 256 Ki out, 16 frames; the 16383 px side of
- * ImageKit stays, so thin images reach the geometry's edge cases) so that no run holds more
- * than a few MB. tr_apply() must return 0 or a documented error with a message; a result must
+ * The limits are small (128 Ki pixels in, 256 Ki out, 16 frames; the 16383 px side of
+ * ImageKit stays, so that a 1 x 131072 frame scaled to 16383 px wide reaches sizes near
+ * INT_MAX in the geometry) so that no run holds more than a few MB. tr_apply() must return 0 or a documented error with a message; a result must
  * be within the limits and decode to the size it claims.
  *
  *   make fuzz && build/fuzz/fuzz_tr_apply -dict=tests/fuzz/tr_apply.dict CORPUS \
@@ -29,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static const struct tr_limits limits = {
-    .max_input_pixels = 1u << 16,
+    .max_input_pixels = 1u << 17,
     .max_output_pixels = 1u << 18,
     .max_output_dim = 16383,
     .max_input_bytes = 1u << 20,
@@ -65,8 +66,8 @@ static uint8_t *make_pixels(const uint8_t *b, size_t len, struct tr_pixels *px)
     if (len < 5)
         return NULL;
     px->bands = b[0] & 1 ? 4 : 3;
-    px->width = 1 + (b[1] | b[2] << 8);
-    px->height = 1 + (b[3] | b[4] << 8);
+    px->width = 1 + (b[1] | b[2] << 8 | (b[0] & 4) << 14);
+    px->height = 1 + (b[3] | b[4] << 8 | (b[0] & 8) << 13);
     row = (size_t)px->width * (size_t)px->bands;
     px->stride = row + (b[0] & 2 ? 3 : 0);
     need = (uint64_t)px->width * (uint64_t)px->height <= limits.max_input_pixels

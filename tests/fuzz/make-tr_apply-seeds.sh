@@ -73,4 +73,6 @@ seed exif6-hints.jpg 32 "$t/exif6.jpg"
 printf 'w-8,h-8,fo-auto:rt-30\n\x00\x01\x0f\x00\x0b\x00\x10\x80\xf0\x40' >"$out/seed-pixels-rgb"
 printf 'o-40,r-2:f-png\n\x00\x03\x0b\x00\x07\x00\x10\x80\xf0\x40\x00' >"$out/seed-pixels-rgba-padded"
 printf 'h-1,w-2000,c-force\n\x00\x00\x00\x00\xff\xff\x55' >"$out/seed-pixels-thin"
+printf 'w-100,h-1,fo-bottom\n\x00\x08\x00\x00\xff\xff\x55' >"$out/seed-pixels-tall"
+printf 'h-50,w-3,fo-right:cm-extract,w-2,h-2\n\x00\x04\xff\xff\x00\x00\x66' >"$out/seed-pixels-wide"
 ls "$out" | wc -l
