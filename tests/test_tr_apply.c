@@ -746,6 +746,17 @@ static void test_limits(struct src q, struct src gif)
     o = run_lim("", q, &small);
     ok(o.rc == -E2BIG, "a chain of no steps on a source over max_output_dim: %s", o.err);
     res_free(&o);
+    struct src tall = save(solid(1, 70000, 9, 9, 9, -1), ".png");
+    struct src wide = save(solid(70000, 1, 9, 9, 9, -1), ".png");
+    o = run("w-16383,h-1,fo-bottom", tall);
+    ok(o.rc == -E2BIG, "a cover of a 1x70000 image, 16383 px wide, is refused (no overflow): %s",
+       o.err);
+    res_free(&o);
+    o = run("w-1,h-16383,fo-right", wide);
+    ok(o.rc == -E2BIG, "and of a 70000x1 image, 16383 px high: %s", o.err);
+    res_free(&o);
+    g_free(tall.data);
+    g_free(wide.data);
     o = run("rt-45:w-16000", q);
     ok(o.rc == -E2BIG, "an upscale over the limit in a later step: %s", o.err);
     res_free(&o);

@@ -249,6 +249,14 @@ static void focus_halves(enum tr_focus f, int *fx, int *fy)
     *fy = halves[f][1];
 }
 
+/* The offset that puts inner inside outer (or outer inside inner) at halves (focus_halves()),
+ * in 64 bits: a cover of a thin image can make a side near INT_MAX before check_size()
+ * refuses it, and twice the room overflowed an int. The result never exceeds the room. */
+static int room(int outer, int inner, int halves)
+{
+    return (int)(((int64_t)outer - inner) * halves / 2);
+}
+
 static bool focus_is_smart(const struct tr_step *s)
 {
     return s->focus == TR_FO_AUTO || s->focus == TR_FO_FACE;
@@ -294,17 +302,12 @@ static void plan_box(const struct tr_step *s, int cw, int ch, int w, int h, stru
     rh = fit || rh > h ? rh : h;
     focus_halves(s->focus, &fx, &fy);
     if (pad)
-        *g = (struct geom){rw, rh, w, h, G_PAD, (w - rw) * fx / 2, (h - rh) * fy / 2};
+        *g = (struct geom){rw, rh, w, h, G_PAD, room(w, rw, fx), room(h, rh, fy)};
     else if (s->crop == TR_CROP_FORCE)
         *g = (struct geom){w, h, w, h, G_KEEP, 0, 0};
     else if (s->crop == TR_CROP_MAINTAIN_RATIO)
-        *g = (struct geom){rw,
-                           rh,
-                           w,
-                           h,
-                           focus_is_smart(s) ? G_SMART : G_CROP,
-                           (rw - w) * fx / 2,
-                           (rh - h) * fy / 2};
+        *g = (struct geom){
+            rw, rh, w, h, focus_is_smart(s) ? G_SMART : G_CROP, room(rw, w, fx), room(rh, h, fy)};
     else
         *g = (struct geom){rw, rh, rw, rh, G_KEEP, 0, 0};
 }
@@ -327,7 +330,7 @@ static int extract_origin(struct run *r, const struct tr_step *s, bool vertical,
         return 0;
     }
     focus_halves(s->focus, &fx, &fy);
-    *out = ((int)ref - size) * (vertical ? fy : fx) / 2;
+    *out = room((int)ref, size, vertical ? fy : fx);
     return 0;
 }
 
@@ -341,7 +344,7 @@ static int plan_extract(struct run *r, const struct tr_step *s, const struct tr_
                tr_step_has(s, TR_YC);
 
     focus_halves(s->focus, &fx, &fy);
-    *g = (struct geom){0, 0, w, h, G_PAD, (w - cw) * fx / 2, (h - ch) * fy / 2};
+    *g = (struct geom){0, 0, w, h, G_PAD, room(w, cw, fx), room(h, ch, fy)};
     if (s->crop_mode == TR_CM_PAD_EXTRACT)
         return 0;
     g->op = focus_is_smart(s) && !pos ? G_SMART : G_CROP;
