@@ -11,8 +11,10 @@
  *
  * The limits are small (128 Ki pixels in, 256 Ki out, 16 frames; the 16383 px side of
  * ImageKit stays, so that a 1 x 131072 frame scaled to 16383 px wide reaches sizes near
- * INT_MAX in the geometry) so that no run holds more than a few MB. tr_apply() must return 0 or a documented error with a message; a result must
- * be within the limits and decode to the size it claims.
+ * INT_MAX in the geometry) so that no run holds more than a few MB. tr_apply() must return 0
+ * or a documented error with a message; a result must be within the limits, in the format
+ * asked for, and decode to the size it claims; the chain's canonical text must give the same
+ * result.
  *
  *   make fuzz && build/fuzz/fuzz_tr_apply -dict=tests/fuzz/tr_apply.dict CORPUS \
  *       tests/fuzz/tr_apply */
