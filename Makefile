@@ -9,7 +9,8 @@
 #   make demo       the one-command demo (README.md)
 #   make cluster    three nodes behind the cache tier, on the demo's media (docs/scale-out.md)
 #   make fmt | fmt-check | lint | clean
-#   make fuzz       libFuzzer targets (clang), into build/fuzz/; not part of check
+#   make fuzz       libFuzzer targets (clang), into build/fuzz/
+#   make fuzz-smoke each fuzz target for 30 s (tests/fuzz_smoke.sh); check runs it with clang
 
 ifdef SAN
 O   := build/san
@@ -46,6 +47,9 @@ PROGS :=
 UNIT_TESTS :=
 BENCHES :=
 FUZZ :=
+# The sources of an object list ($(O)/x/y.o -> x/y.c): a fuzz target builds from the same files
+# as the unit test or program of its module, so a module's new file reaches both.
+fuzz_srcs = $(patsubst $(O)/%.o,%.c,$(filter-out $(O)/tests/%,$(1)))
 include common/module.mk
 include fs/module.mk
 include transform/module.mk
@@ -76,14 +80,18 @@ test:
 	scripts/setup.sh
 	$(MAKE) --no-print-directory check
 
-# Unit tests run in both builds; integration tests run the sanitizer build's programs.
+# Unit tests run in both builds; integration tests run the sanitizer build's programs; with
+# clang, the fuzz targets are built and tests/run.sh runs the fuzz smoke too.
+HAVE_CLANG := $(shell command -v clang 2>/dev/null)
 check:
 	$(MAKE) all
 	$(MAKE) SAN=1 all
+	$(if $(HAVE_CLANG),$(MAKE) fuzz)
 	tests/run.sh
 
-# Optional libFuzzer targets (clang), not part of check: a module.mk adds FUZZ += fuzz_x with
-# fuzz_x_SRCS (all the .c files), fuzz_x_DEPS, fuzz_x_CPPFLAGS and fuzz_x_LIBS.
+# libFuzzer targets (clang): a module.mk adds FUZZ += fuzz_x with fuzz_x_SRCS (all the .c
+# files, tests/fuzz_x.c first), fuzz_x_DEPS (headers), fuzz_x_CPPFLAGS and fuzz_x_LIBS. Seeds
+# are in tests/fuzz/x/, a dictionary in tests/fuzz/x.dict (docs/testing.md, "Fuzzing").
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all
 fuzz: $(FUZZ:%=build/fuzz/%)
@@ -93,6 +101,10 @@ build/fuzz/$(1): $$($(1)_SRCS) $$($(1)_DEPS)
 	clang $$(CPPFLAGS) $$($(1)_CPPFLAGS) $$(FUZZ_CFLAGS) -o $$@ $$($(1)_SRCS) $$($(1)_LIBS)
 endef
 $(foreach f,$(FUZZ),$(eval $(call fuzz_rule,$(f))))
+
+# Every fuzz target for FUZZ_SECONDS (30), two at a time; fails on a crash, leak or timeout.
+fuzz-smoke: fuzz
+	tests/fuzz_smoke.sh
 
 demo:
 	scripts/setup.sh
@@ -123,7 +135,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz
+.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -25,3 +25,10 @@ $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 UNIT_TESTS += test_cache
 test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(COMMON_OBJS)
 $(O)/tests/test_cache.o: CPPFLAGS += -Ifs $(call pkg_cflags,libcurl libxml-2.0)
+
+# make fuzz: the List Blobs page parser's libFuzzer target (tests/fuzz/blob_xml/ seeds).
+FUZZ += fuzz_blob_xml
+fuzz_blob_xml_SRCS := tests/fuzz_blob_xml.c $(call fuzz_srcs,$(test_blob_xml_OBJS))
+fuzz_blob_xml_DEPS := $(wildcard fs/blob_*.h common/*.h)
+fuzz_blob_xml_CPPFLAGS := -Ifs $(call pkg_cflags,libxml-2.0)
+fuzz_blob_xml_LIBS := $(test_blob_xml_LIBS)

@@ -29,3 +29,16 @@ test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
+
+# make fuzz: libFuzzer targets of the pure parsers, built from their unit tests' sources
+# (seeds in tests/fuzz/NAME/).
+HTTPD_FUZZ_DEPS := $(wildcard httpd/*.h common/*.h)
+FUZZ += fuzz_route fuzz_http fuzz_sign fuzz_conf
+fuzz_route_SRCS := tests/fuzz_route.c $(call fuzz_srcs,$(test_route_OBJS))
+fuzz_http_SRCS := tests/fuzz_http.c $(call fuzz_srcs,$(test_http_OBJS))
+fuzz_sign_SRCS := tests/fuzz_sign.c $(call fuzz_srcs,$(test_sign_OBJS))
+fuzz_sign_LIBS := $(test_sign_LIBS)
+fuzz_conf_SRCS := tests/fuzz_conf.c $(call fuzz_srcs,$(test_http_conf_OBJS))
+fuzz_conf_LIBS := -Wl,--wrap=fopen64 # the target opens its own input only (tests/fuzz_conf.c)
+$(foreach f,route http sign conf,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
+$(foreach f,route http sign conf,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))

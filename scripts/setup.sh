@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Install what blobkit needs on Debian, idempotently and fast when all is there.
 #
-#   scripts/setup.sh          build, test and demo needs: compilers, -dev libraries, FUSE,
-#                             the cluster's cache tier (Varnish, hitch, setfacl), Node.js,
-#                             Chromium (the browser tests drive it headless), and the npm
-#                             test tooling pinned by package-lock.json
+#   scripts/setup.sh          build, test and demo needs: compilers (clang and libFuzzer for
+#                             the fuzz targets too), -dev libraries, FUSE, the cluster's
+#                             cache tier (Varnish, hitch, setfacl), Node.js, Chromium (the
+#                             browser tests drive it headless), and the npm test tooling
+#                             pinned by package-lock.json
 #   scripts/setup.sh bench    the above, plus the peers the benchmarks measure against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
       libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev
-      libjpeg62-turbo-dev clang-format chromium fonts-dejavu-core varnish hitch acl openssl)
+      libjpeg62-turbo-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
+      fonts-dejavu-core varnish hitch acl openssl)
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine)
 fi

@@ -1,9 +1,8 @@
-/* libFuzzer target for the transformation parser (make fuzz; clang only, not part of make
- * check). Any input must parse or fail with a message, never crash or read past its end; a
- * chain that parses must have a canonical text that parses back to the same text, and its
- * numbers must evaluate or fail cleanly.
+/* libFuzzer target for the transformation parser. Any input must parse or fail with a
+ * message, never crash or read past its end; a chain that parses must have a canonical text
+ * that parses back to the same text, and its numbers must evaluate or fail cleanly.
  *
- *   make fuzz && build/fuzz/fuzz_tr -dict=tests/fuzz_tr.dict -max_total_time=300 CORPUS_DIR */
+ *   make fuzz && build/fuzz/fuzz_tr -dict=tests/fuzz/tr.dict CORPUS tests/fuzz/tr */
 #include "tr.h"
 
 #include <stdio.h>

@@ -5,6 +5,7 @@
 #
 # Style: tests/style.sh (lint, formatting).
 # Unit tests: build/rel/tests/test_* and build/san/tests/test_* (make check builds both).
+# Fuzz smoke: every libFuzzer target of build/fuzz/ for 30 s, when clang is present.
 # Integration tests: tests/it_*.sh, run against the sanitizer build's programs.
 # Each test prints TAP; every "ok"/"not ok" line counts, and a test that exits non-zero or
 # breaks its plan counts as one more failure. Logs: build/test-logs/.
@@ -52,6 +53,10 @@ for build in rel san; do
         run_one "$name" "$t"
     done
 done
+# The fuzz smoke (tests/fuzz_smoke.sh) runs where clang built the targets (make check does).
+if command -v clang >/dev/null && [[ "fuzz/smoke" == *"$pattern"* ]]; then
+    run_one fuzz/smoke tests/fuzz_smoke.sh
+fi
 for t in tests/it_*.sh; do
     [ -f "$t" ] || continue
     name="it/$(basename "$t" .sh)"

@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 
@@ -557,6 +558,63 @@ static void test_sources(struct src q)
     }
 }
 
+/* An animated WebP of two 120x80 noise frames whose second frame's VP8 data is damaged: its
+ * header reads, the second frame's pixels do not decode. */
+static struct src broken_animation(void)
+{
+    VipsImage *f[2] = {noise(120, 80), noise(120, 80)};
+    VipsImage *strip = grid(f, 2, 1), *copy = NULL;
+    struct src s;
+    unsigned char *p;
+    int frame = 0;
+
+    check_setup(vips_copy(strip, &copy, NULL), "copy");
+    g_object_unref(strip);
+    vips_image_set_int(copy, VIPS_META_PAGE_HEIGHT, 80);
+    s = save(copy, ".webp");
+    p = s.data;
+    for (size_t i = 12; i + 8 <= s.len;
+         i += 8 + ((p[i + 4] | p[i + 5] << 8 | p[i + 6] << 16) + 1) / 2 * 2) {
+        if (memcmp(p + i, "ANMF", 4) == 0 && ++frame == 2 && i + 52 <= s.len) {
+            for (size_t k = i + 42; k < i + 52; k++) /* chunk 8, ANMF 16, "VP8 " 8, VP8 data */
+                p[k] ^= 0xff;
+        }
+    }
+    return s;
+}
+
+/* Bytes the program holds on the heap: the sanitizer's count in the sanitizer build (its
+ * runtime defines the function), glibc's otherwise. */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+static size_t heap_in_use(void)
+{
+    if (__sanitizer_get_current_allocated_bytes)
+        return __sanitizer_get_current_allocated_bytes();
+    return mallinfo2().uordblks;
+}
+
+/* A source that fails while the WebP saver runs must cost nothing once the call returns:
+ * libvips 8.14's saver would keep its encoder and the pipeline (tr_apply renders first). */
+static void test_failed_save_frees(void)
+{
+    struct src bad = broken_animation();
+    size_t before = 0;
+    bool all_fail = true;
+
+    for (int i = 0; i < 13; i++) {
+        struct res o = run("w-100,f-webp", bad);
+        all_fail = all_fail && o.rc == -EBADMSG;
+        res_free(&o);
+        if (i == 2) /* after warming up libvips's per-thread buffers */
+            before = heap_in_use();
+    }
+    ok(all_fail, "a WebP animation whose second frame is damaged is an error");
+    ok(heap_in_use() < before + 512 * 1024,
+       "ten failed WebP saves hold no memory: %zu bytes more after them",
+       heap_in_use() > before ? heap_in_use() - before : 0);
+    g_free(bad.data);
+}
+
 static void test_animation(struct src gif)
 {
     struct res o = run("w-30,f-gif", gif);
@@ -684,6 +742,22 @@ static void test_limits(struct src q, struct src gif)
     o = run("w-20000", q);
     ok(o.rc == -E2BIG, "over max_output_dim: %s", o.err);
     res_free(&o);
+    small = limits;
+    small.max_output_dim = 399;
+    o = run_lim("", q, &small);
+    ok(o.rc == -E2BIG, "a chain of no steps on a source over max_output_dim: %s", o.err);
+    res_free(&o);
+    struct src tall = save(solid(1, 70000, 9, 9, 9, -1), ".png");
+    struct src wide = save(solid(70000, 1, 9, 9, 9, -1), ".png");
+    o = run("w-16383,h-1,fo-bottom", tall);
+    ok(o.rc == -E2BIG, "a cover of a 1x70000 image, 16383 px wide, is refused (no overflow): %s",
+       o.err);
+    res_free(&o);
+    o = run("w-1,h-16383,fo-right", wide);
+    ok(o.rc == -E2BIG, "and of a 70000x1 image, 16383 px high: %s", o.err);
+    res_free(&o);
+    g_free(tall.data);
+    g_free(wide.data);
     o = run("rt-45:w-16000", q);
     ok(o.rc == -E2BIG, "an upscale over the limit in a later step: %s", o.err);
     res_free(&o);
@@ -1150,6 +1224,7 @@ int main(int argc, char **argv)
     test_formats(q, jpeg);
     test_sources(q);
     test_animation(gif);
+    test_failed_save_frees();
     test_metadata();
     test_limits(q, gif);
     test_shrink_on_load();

@@ -15,11 +15,10 @@ test_tr_sdk_OBJS := $(TR_PARSE_OBJS)
 test_tr_sdk_LIBS := -lm
 $(O)/tests/test_tr_sdk.o: CPPFLAGS += -Itransform
 
-# make fuzz: a libFuzzer target for the parser (clang; not part of make check).
+# make fuzz: the parser's libFuzzer target (tests/fuzz/tr/ seeds, tests/fuzz/tr.dict).
 FUZZ += fuzz_tr
-fuzz_tr_SRCS := tests/fuzz_tr.c transform/tr_parse.c transform/tr_num.c transform/tr_color.c \
-                transform/tr_canon.c common/pct.c
-fuzz_tr_DEPS := transform/tr.h transform/tr_parse_i.h common/pct.h
+fuzz_tr_SRCS := tests/fuzz_tr.c $(call fuzz_srcs,$(TR_PARSE_OBJS))
+fuzz_tr_DEPS := $(wildcard transform/*.h common/*.h)
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
@@ -77,3 +76,10 @@ BENCHES += bench_transform
 bench_transform_OBJS := $(O)/tests/bench_transform.o $(TR_APPLY_OBJS)
 bench_transform_LIBS := $(TR_VIPS_LIBS)
 $(O)/tests/bench_transform.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
+
+# make fuzz: tr_apply() on small images with random chains (tests/fuzz/tr_apply/ seeds).
+FUZZ += fuzz_tr_apply
+fuzz_tr_apply_SRCS := tests/fuzz_tr_apply.c $(call fuzz_srcs,$(TR_APPLY_OBJS))
+fuzz_tr_apply_DEPS := $(wildcard transform/*.h common/*.h)
+fuzz_tr_apply_CPPFLAGS := -Itransform $(call pkg_cflags,vips libjpeg)
+fuzz_tr_apply_LIBS := $(TR_VIPS_LIBS)

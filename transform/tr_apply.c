@@ -603,18 +603,32 @@ static int take_result(struct tr_run *r, struct save_job *j, struct tr_image *ou
     return 0;
 }
 
+/* libvips 8.14's WebP saver leaks its encoder and its reference to the whole pipeline when the
+ * pipeline fails under it (a frame of the source that does not decode): a WebP result is
+ * rendered into memory first, so that such a failure comes before the saver starts. A saver
+ * that runs on the helper thread always gets rendered pixels. */
+static bool render_first(const struct tr_run *r, bool helper)
+{
+    return helper || r->format == TR_FMT_WEBP;
+}
+
+/* The result meets the output limits too: a source that no step resized (no chain, or only
+ * flips and effects) was never planned against them. */
 static int encode(struct tr_run *r, VipsImage *img, struct tr_image *out)
 {
     bool helper = tr_bounds_watched(&r->bounds) && tr_bounds_unstoppable(&r->out, r->format);
     struct save_job *j;
     gboolean strip = TRUE;
-    int rc = output_bands(r, &img);
+    int rc = tr_run_check_size(r, img->Xsize,
+                               r->frames > 1 ? vips_image_get_page_height(img) : img->Ysize);
 
+    if (!rc)
+        rc = output_bands(r, &img);
     if (!rc)
         rc = metadata(r, &img, &strip);
     if (!rc)
         rc = charge_encode(r, img);
-    if (!rc && helper)
+    if (!rc && render_first(r, helper))
         rc = img == r->borrowed ? own_copy(r, &img) : tr_run_materialise(r, &img);
     if (rc || (rc = tr_bounds_check(&r->bounds, r->err)))
         return rc;
