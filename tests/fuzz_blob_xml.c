@@ -9,6 +9,7 @@
  *   make fuzz && build/fuzz/fuzz_blob_xml -dict=tests/fuzz/blob_xml.dict CORPUS \
  *       tests/fuzz/blob_xml */
 #include "blob_xml.h"
+#include "httpdate.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -163,7 +164,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         abort();
     memcpy(text, data, size);
     text[size] = '\0';
-    blob_xml_parse_date(text, &t);
+    httpdate_parse(text, &t);
     free(text);
     return 0;
 }

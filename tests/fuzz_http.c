@@ -3,12 +3,13 @@
  * Input: 8 bytes of body size (little-endian), 1 byte of log buffer size, then the header
  * text. http_parse_range() must return 1, 0 or -ERANGE, a range inside the body, and what a
  * plain reference reading of RFC 9110's one-range grammar (written here) gives. The same text
- * goes through http_parse_date() (a parsed date formats and parses back to the same time),
+ * goes through httpdate_parse() (a parsed date formats and parses back to the same time),
  * http_etag_matches(), http_mime_for_path() and http_log_escape() (printable output within
  * its buffer, which unescapes to the input when the buffer is big enough).
  *
  *   make fuzz && build/fuzz/fuzz_http -dict=tests/fuzz/http.dict CORPUS tests/fuzz/http */
 #include "http.h"
+#include "httpdate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -98,13 +99,13 @@ static void check_range(const char *hdr, uint64_t size)
  * IMF-fixdate has four digits for the year). */
 static void check_date(const char *s)
 {
-    char text[HTTP_DATE_LEN];
+    char text[HTTPDATE_LEN];
     time_t t, again;
 
-    if (http_parse_date(s, &t) != 0 || t < 0 || t > 253402300799)
+    if (httpdate_parse(s, &t) != 0 || t < 0 || t > 253402300799)
         return;
-    http_format_date(t, text);
-    if (http_parse_date(text, &again) != 0 || again != t) {
+    httpdate_format(t, text);
+    if (httpdate_parse(text, &again) != 0 || again != t) {
         fprintf(stderr, "'%s' -> %lld -> '%s'\n", s, (long long)t, text);
         fail("a parsed date does not survive formatting");
     }
