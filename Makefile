@@ -42,6 +42,7 @@ include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
+include video/module.mk
 
 all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
 
@@ -91,7 +92,7 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh
 
-SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] tests/*.[ch])
+SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] video/*.[ch] tests/*.[ch])
 fmt:
 	clang-format -i $(SRCS)
 fmt-check:
