@@ -1,11 +1,27 @@
 # video: ImageKit-style video on FFmpeg's libraries (docs/video.md).
 
+VID_FF_PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil
+
 # ---- pure: sniffing, parameters, geometry (no FFmpeg) ------------------------------------------
 VID_PURE_OBJS := $(O)/video/vid_sniff.o $(O)/video/vid_params.o $(O)/video/vid_geom.o
 
+# ---- the engine ---------------------------------------------------------------------------------
+VID_OBJS := $(VID_PURE_OBJS) $(O)/video/vid_run.o $(O)/video/vid_log.o $(O)/video/vid_input.o \
+            $(O)/video/vid_probe.o $(O)/video/vid_thumb.o
+VID_LIBS := $(call pkg_libs,$(VID_FF_PKGS)) -lm
+$(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
+
+# ---- tests --------------------------------------------------------------------------------------
 # Pure parts: sniffing (at the edge of an unreadable page), parameters and geometry.
 UNIT_TESTS += test_vid_sniff test_vid_geom
 test_vid_sniff_OBJS := $(O)/video/vid_sniff.o
 test_vid_geom_OBJS := $(O)/video/vid_geom.o $(O)/video/vid_params.o
 test_vid_geom_LIBS := -lm
 $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo
+
+# The engine on clips made with the same libraries (tests/vid_clip.c).
+VID_CLIP_OBJS := $(O)/tests/vid_clip.o
+$(O)/tests/vid_clip.o $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo $(call pkg_cflags,$(VID_FF_PKGS))
+UNIT_TESTS += test_vid_thumb
+test_vid_thumb_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
+test_vid_thumb_LIBS := $(VID_LIBS)
