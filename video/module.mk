@@ -7,7 +7,8 @@ VID_PURE_OBJS := $(O)/video/vid_sniff.o $(O)/video/vid_params.o $(O)/video/vid_g
 
 # ---- the engine ---------------------------------------------------------------------------------
 VID_OBJS := $(VID_PURE_OBJS) $(O)/video/vid_run.o $(O)/video/vid_log.o $(O)/video/vid_input.o \
-            $(O)/video/vid_probe.o $(O)/video/vid_thumb.o
+            $(O)/video/vid_probe.o $(O)/video/vid_thumb.o $(O)/video/vid_graph.o \
+            $(O)/video/vid_enc.o $(O)/video/vid_pipe.o $(O)/video/vid_transcode.o
 VID_LIBS := $(call pkg_libs,$(VID_FF_PKGS)) -lm
 $(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
@@ -25,3 +26,6 @@ $(O)/tests/vid_clip.o $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo $(call pkg_cf
 UNIT_TESTS += test_vid_thumb
 test_vid_thumb_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
 test_vid_thumb_LIBS := $(VID_LIBS)
+UNIT_TESTS += test_vid_transcode
+test_vid_transcode_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
+test_vid_transcode_LIBS := $(VID_LIBS)
