@@ -1,4 +1,4 @@
-/* Unit tests for video/vid_transcode.c, vid_pipe.c, vid_graph.c and vid_enc.c
+/* Unit tests for video/vid_transcode.c, vid_pipe.c, vid_graph.c, vid_enc.c and vid_package.c
  * on clips made here (tests/vid_clip.c). Outputs are read back with the engine itself
  * (vid_probe, vid_thumbnail): each frame shows its index and which way is up, so cuts, rotations
  * and crops are checked on pixels. ffprobe reads them again in tests/it_video_cli.sh. */
@@ -338,6 +338,65 @@ static void test_progress(void)
        pr.calls);
 }
 
+/* HLS and DASH: the manifests name the renditions at or below the source's height. */
+static bool file_has(const char *name, const char *needle)
+{
+    char path[512], buf[16384];
+    int fd;
+    ssize_t n;
+
+    path_of(name, path, sizeof(path));
+    fd = open(path, O_RDONLY);
+    n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+static int package(enum vid_abr_kind kind, const int *heights, int n, char *err)
+{
+    struct vid_abr abr = {.kind = kind, .n = n};
+    char in[512];
+    int fd, rc;
+
+    memcpy(abr.heights, heights, sizeof(int) * (size_t)n);
+    path_of("h480.mp4", in, sizeof(in));
+    fd = open(in, O_RDONLY | O_CLOEXEC);
+    rc = vid_package(fd, &abr, NULL, dir, NULL, err);
+    close(fd);
+    return rc;
+}
+
+static void test_package(void)
+{
+    static const int sr[] = {240, 360, 480, 720};
+    struct vid_info in;
+    char err[VID_ERR_LEN] = "";
+    int rc = package(VID_ABR_HLS, sr, 4, err);
+
+    ok(rc == 0 && file_has("ik-master.m3u8", "RESOLUTION=320x240") &&
+           file_has("ik-master.m3u8", "RESOLUTION=480x360") &&
+           file_has("ik-master.m3u8", "RESOLUTION=640x480,") &&
+           !file_has("ik-master.m3u8", "1280x720") && file_has("ik-master.m3u8", "ik-360p.m3u8") &&
+           file_has("ik-360p.m3u8", "ik-360p-00000.ts") &&
+           file_has("ik-360p.m3u8", "#EXT-X-ENDLIST"),
+       "HLS: 240p, 360p, 480p (not 720p), relative names (%s)", err);
+    ok(probe("ik-360p-00000.ts", &in) != 0, "a TS segment is not a source we read (no sniff)");
+    rc = package(VID_ABR_DASH, sr, 3, err);
+    ok(rc == 0 && file_has("ik-master.mpd", "height=\"480\"") &&
+           file_has("ik-master.mpd", "height=\"240\"") &&
+           file_has("ik-master.mpd", "contentType=\"audio\"") &&
+           file_has("ik-master.mpd", "media=\"ik-chunk-$RepresentationID$"),
+       "DASH: three video representations and audio, relative names (%s)", err);
+    ok(probe("ik-init-0.m4s", &in) == 0 && in.width == 320 && in.height == 240,
+       "DASH: the 240p init segment is 320x240");
+    rc = package(VID_ABR_HLS, (const int[]){250}, 1, err);
+    ok(rc == -EINVAL && strstr(err, "250"), "sr-250 is not a rendition height: '%s'", err);
+}
+
 static void make_clips(void)
 {
     struct clip_spec s = spec("mp4", "libx264", "aac");
@@ -366,6 +425,11 @@ static void make_clips(void)
                                          .fps = 25,
                                          .frames = 50,
                                          .alpha = true});
+    s = spec("mp4", "libx264", "aac");
+    s.width = 640;
+    s.height = 480;
+    s.frames = 25;
+    clip("h480.mp4", &s);
 }
 
 static void remove_dir(void)
@@ -397,6 +461,7 @@ int main(void)
     test_vfr();
     test_errors();
     test_progress();
+    test_package();
     if (!getenv("BLOBKIT_KEEP"))
         remove_dir();
     return check_done();
