@@ -144,8 +144,10 @@ static void damage(const char *src, const char *dst, double keep, bool flip)
     snprintf(b, sizeof(b), "%s/%s", dir, dst);
     in = open(a, O_RDONLY);
     out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || fstat(in, &st) || !(buf = malloc((size_t)st.st_size)) ||
-        read(in, buf, (size_t)st.st_size) != st.st_size)
+    if (in < 0 || out < 0 || fstat(in, &st))
+        exit(2);
+    buf = malloc((size_t)st.st_size);
+    if (!buf || read(in, buf, (size_t)st.st_size) != st.st_size)
         exit(2);
     for (off_t i = st.st_size / 3; flip && i < st.st_size * 2 / 3; i += 7)
         buf[i] ^= 0x5a;

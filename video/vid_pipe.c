@@ -381,15 +381,21 @@ static int read_all(struct vid_pipe *p)
     return rc;
 }
 
+/* A decoder (may be NULL) gives up the frames it holds. */
+static int flush_decoder(struct vid_pipe *p, AVCodecContext *dec)
+{
+    int rc = dec ? vid_input_send(&p->in, dec, NULL) : 0;
+
+    return rc || !dec ? rc : drain_decoder(p, dec);
+}
+
 /* The end: decoders, graphs and encoders give up what they hold. */
 static int flush(struct vid_pipe *p)
 {
-    int rc = 0;
+    int rc = flush_decoder(p, p->in.vdec);
 
-    if (p->in.vdec && !(rc = vid_input_send(&p->in, p->in.vdec, NULL)))
-        rc = drain_decoder(p, p->in.vdec);
-    if (!rc && p->in.adec && !(rc = vid_input_send(&p->in, p->in.adec, NULL)))
-        rc = drain_decoder(p, p->in.adec);
+    if (!rc)
+        rc = flush_decoder(p, p->in.adec);
     if (!rc && p->vgraph.graph && av_buffersrc_add_frame(p->vgraph.src, NULL) >= 0)
         rc = drain_video(p, p->frame);
     if (!rc && p->agraph.graph && av_buffersrc_add_frame(p->agraph.src, NULL) >= 0)
@@ -416,6 +422,16 @@ static int start(struct vid_pipe *p)
     return 0;
 }
 
+/* The trailer: MP4's index (moved to the front), the last HLS/DASH playlists. */
+static int finish(struct vid_pipe *p)
+{
+    int rc;
+
+    p->header = false;
+    rc = av_write_trailer(p->oc);
+    return rc < 0 ? vid_fail_output(p->run, rc, "cannot finish the output") : 0;
+}
+
 int vid_pipe_run(struct vid_pipe *p)
 {
     int rc = start(p);
@@ -429,9 +445,8 @@ int vid_pipe_run(struct vid_pipe *p)
     if (!rc && p->nv && !p->frames_out)
         rc = vid_fail(p->run, p->in.frames ? -EINVAL : -EBADMSG, "%s",
                       p->in.frames ? "the cut holds no frame" : "no video frame could be decoded");
-    if (!rc && (rc = av_write_trailer(p->oc)) < 0)
-        rc = vid_fail_output(p->run, rc, "cannot finish the output");
-    p->header = false;
+    if (!rc)
+        rc = finish(p);
     if (!rc)
         vid_run_progress(p->run, 1);
     return rc;
