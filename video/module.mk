@@ -13,6 +13,12 @@ VID_OBJS := $(VID_PURE_OBJS) $(O)/video/vid_run.o $(O)/video/vid_log.o $(O)/vide
 VID_LIBS := $(call pkg_libs,$(VID_FF_PKGS)) -lm
 $(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
+# The CLI: thumbnails go through the image engine (tr_apply on the decoded frame).
+PROGS += blobkit-video
+blobkit-video_OBJS := $(O)/video/cli.o $(VID_OBJS) $(O)/common/log.o $(TR_APPLY_OBJS)
+blobkit-video_LIBS := $(VID_LIBS) $(TR_VIPS_LIBS)
+$(O)/video/cli.o: CPPFLAGS += -Itransform
+
 # ---- tests --------------------------------------------------------------------------------------
 # Pure parts: sniffing (at the edge of an unreadable page), parameters and geometry.
 UNIT_TESTS += test_vid_sniff test_vid_geom
@@ -24,9 +30,8 @@ $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo
 # The engine on clips made with the same libraries (tests/vid_clip.c).
 VID_CLIP_OBJS := $(O)/tests/vid_clip.o
 $(O)/tests/vid_clip.o $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo $(call pkg_cflags,$(VID_FF_PKGS))
-UNIT_TESTS += test_vid_thumb
+UNIT_TESTS += test_vid_thumb test_vid_transcode
 test_vid_thumb_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
 test_vid_thumb_LIBS := $(VID_LIBS)
-UNIT_TESTS += test_vid_transcode
 test_vid_transcode_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
 test_vid_transcode_LIBS := $(VID_LIBS)
