@@ -400,3 +400,106 @@ int clip_make(const struct clip_spec *s, const char *path, char *err, size_t err
     free(c.stored);
     return rc;
 }
+
+/* ---- Reading back ------------------------------------------------------------------------- */
+
+struct reader {
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *f;
+    int stream;
+};
+
+static int reader_open(struct reader *r, const char *path)
+{
+    const AVCodec *codec;
+    int rc = avformat_open_input(&r->fmt, path, NULL, NULL);
+
+    if (rc >= 0)
+        rc = avformat_find_stream_info(r->fmt, NULL);
+    if (rc >= 0)
+        rc = av_find_best_stream(r->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    r->stream = rc;
+    r->dec = rc >= 0 ? avcodec_alloc_context3(codec) : NULL;
+    if (rc >= 0 && !r->dec)
+        rc = AVERROR(ENOMEM);
+    if (rc >= 0)
+        rc = avcodec_parameters_to_context(r->dec, r->fmt->streams[r->stream]->codecpar);
+    if (rc >= 0)
+        rc = avcodec_open2(r->dec, codec, NULL);
+    r->pkt = av_packet_alloc();
+    r->f = av_frame_alloc();
+    return rc < 0 || !r->pkt || !r->f ? -1 : 0;
+}
+
+/* Decode until a frame at or after ts (in the stream's time base) comes out. */
+static int reader_seek_frame(struct reader *r, int64_t ts)
+{
+    bool eof = false;
+
+    while (!eof) {
+        int rc = av_read_frame(r->fmt, r->pkt);
+
+        eof = rc < 0;
+        if (!eof && r->pkt->stream_index != r->stream) {
+            av_packet_unref(r->pkt);
+            continue;
+        }
+        avcodec_send_packet(r->dec, eof ? NULL : r->pkt);
+        av_packet_unref(r->pkt);
+        while (avcodec_receive_frame(r->dec, r->f) == 0) {
+            if (r->f->best_effort_timestamp == AV_NOPTS_VALUE || r->f->best_effort_timestamp >= ts)
+                return 0;
+            av_frame_unref(r->f);
+        }
+    }
+    return -1;
+}
+
+/* The frame as packed RGB. swscale writes whole vectors, past a row's end when the width is
+ * not a multiple of its vector size: it gets rows with room to spare, copied out after. */
+static int to_rgb(AVFrame *f, uint8_t **rgb)
+{
+    int row = f->width * 3, stride = (row + 63) & ~63;
+    uint8_t *wide = malloc((size_t)stride * (size_t)(f->height + 1));
+    struct SwsContext *sws = sws_getContext(f->width, f->height, f->format, f->width, f->height,
+                                            AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
+
+    *rgb = malloc((size_t)row * (size_t)f->height);
+    if (sws && wide && *rgb) {
+        sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &wide, &stride);
+        for (int y = 0; y < f->height; y++)
+            memcpy(*rgb + (size_t)y * (size_t)row, wide + (size_t)y * (size_t)stride, (size_t)row);
+    }
+    sws_freeContext(sws);
+    free(wide);
+    return sws && *rgb ? 0 : -1;
+}
+
+int clip_read_frame(const char *path, double t, uint8_t **rgb, int *w, int *h, char *err,
+                    size_t errlen)
+{
+    struct reader r = {0};
+    AVStream *st;
+    int64_t start;
+    int rc = reader_open(&r, path);
+
+    *rgb = NULL;
+    if (!rc) {
+        st = r.fmt->streams[r.stream];
+        start = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
+        rc = reader_seek_frame(&r, start + llround(t / av_q2d(st->time_base)));
+    }
+    if (!rc)
+        rc = to_rgb(r.f, rgb);
+    *w = rc ? 0 : r.f->width;
+    *h = rc ? 0 : r.f->height;
+    if (rc)
+        snprintf(err, errlen, "cannot read a frame at %.3f s of %s", t, path);
+    av_frame_free(&r.f);
+    av_packet_free(&r.pkt);
+    avcodec_free_context(&r.dec);
+    avformat_close_input(&r.fmt);
+    return rc;
+}

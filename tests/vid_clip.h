@@ -44,4 +44,10 @@ bool clip_is_upright(const uint8_t *rgb, int w, int h, size_t stride);
 /* The time of frame i in seconds (variable when vfr). */
 double clip_time(const struct clip_spec *s, int i);
 
+/* Read back the first frame at or after t seconds of any file FFmpeg decodes (a video, a
+ * PNG, a JPEG) as RGB, without our engine: plain decoding from the start, no rotation applied.
+ * Returns 0 with *rgb malloc'ed (w * 3 bytes a row), or -1 with a message in err. */
+int clip_read_frame(const char *path, double t, uint8_t **rgb, int *w, int *h, char *err,
+                    size_t errlen);
+
 #endif

@@ -35,3 +35,9 @@ test_vid_thumb_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
 test_vid_thumb_LIBS := $(VID_LIBS)
 test_vid_transcode_OBJS := $(VID_OBJS) $(VID_CLIP_OBJS) $(O)/common/log.o
 test_vid_transcode_LIBS := $(VID_LIBS)
+
+# The same clips on the command line, for tests/it_video_cli.sh.
+TOOLS += vid_mkclip
+vid_mkclip_OBJS := $(O)/tests/vid_mkclip.o $(VID_CLIP_OBJS)
+vid_mkclip_LIBS := $(VID_LIBS)
+$(O)/tests/vid_mkclip.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
