@@ -2,14 +2,17 @@
 # Install what blobkit needs on Debian, idempotently and fast when all is there.
 #
 #   scripts/setup.sh          build, test and demo needs: compilers, -dev libraries, FUSE,
-#                             Node.js, and the npm test tooling pinned by package-lock.json
+#                             Node.js, and the npm test tooling pinned by package-lock.json;
+#                             ffmpeg/ffprobe are the video tests' oracles (never run by blobkit)
 #   scripts/setup.sh bench    the above, plus the peers the benchmarks measure against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
       libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev libjemalloc-dev
-      libjpeg62-turbo-dev clang-format)
+      libjpeg62-turbo-dev clang-format
+      libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev
+      libavutil-dev ffmpeg)
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine)
 fi
