@@ -1,58 +1,45 @@
-#!/ usr / bin / env bash
-#blobkit - video, the video engine on the command line(sanitizer build), checked from outside:
-#ffprobe reads every output and every HLS / DASH rendition, ffmpeg - ss is the oracle of exact
-#thumbnails(within a JPEG 's noise), and each clip' s frames show their index and which way is
-#up(tests / vid_clip.h : vid_mkclip-- frame reads them back).Every source kind, every video
-#parameter, limits, bad and hostile inputs.
-set - eu."$(dirname " $0 ")/lib.sh"
+#!/usr/bin/env bash
+# blobkit-video, the video engine on the command line (sanitizer build), checked from outside:
+# ffprobe reads every output and every HLS/DASH rendition, ffmpeg -ss is the oracle of exact
+# thumbnails (within a JPEG's noise), and each clip's frames show their index and which way is
+# up (tests/vid_clip.h: vid_mkclip --frame reads them back). Every source kind, every video
+# parameter, limits, bad and hostile inputs.
+set -eu
+. "$(dirname "$0")/lib.sh"
 
-      bv = "$BIN/blobkit-video" mk = "$ROOT/build/rel/tools/vid_mkclip"[-x "$mk"] || mk =
-                                         "$ROOT/build/san/tools/vid_mkclip" cd "$T"
+bv="$BIN/blobkit-video"
+mk="$ROOT/build/rel/tools/vid_mkclip"
+[ -x "$mk" ] || mk="$ROOT/build/san/tools/vid_mkclip"
+cd "$T"
 
-#A command that hangs fails instead of stalling the suite.
-    run()
-{
-    timeout 60 "$@";
+# A command that hangs fails instead of stalling the suite.
+run() { timeout 60 "$@"; }
+
+# media FILE: "CODEC,W,H AUDIO DURATION" as ffprobe reads them ("none" for a missing stream).
+media() {
+    ffprobe -v error -show_entries stream=codec_type,codec_name,width,height:format=duration \
+        -of compact=p=0 "$1" | awk -F'[|=]' '
+        $3 == "codec_type" && $4 == "video" && !v { v = $2 "," $6 "," $8 }
+        $3 == "codec_type" && $4 == "audio" && !a { a = $2 }
+        $1 == "duration" { d = $2 }
+        END { printf "%s %s %.1f\n", v ? v : "none", a ? a : "none", d }'
 }
 
-#media FILE : "CODEC,W,H AUDIO DURATION" as ffprobe reads them("none" for a missing stream).
-media(){
-    ffprobe - v error - show_entries stream = codec_type,
-    codec_name,
-    width,
-    height :
-        format = duration -
-                 of compact = p = 0 "$1" | awk - F '[|=]' ' $3 == "codec_type" && $4 == "video" &&
-                                  !v{v = $2 "," $6 "," $8} $3 == "codec_type" && $4 == "audio" &&
-                                  !a{a = $2} $1 == "duration" {d = $2} END{printf "%s %s %.1f\n",
-                                                                           v ? v : "none",
-                                                                           a ? a : "none", d}'
-}
+# frame FILE [SECONDS [X,Y ...]]: the frame there, read back by the clip tool (plain libavcodec,
+# not the engine): "INDEX upright|turned WxH R,G,B ...".
+frame() { "$mk" --frame "$@"; }
 
-#frame FILE[SECONDS[X, Y...]] : the frame there, read back by the clip tool(plain libavcodec,
-#not the engine) : "INDEX upright|turned WxH R,G,B ...".
-frame()
-{
-    "$mk" --frame "$@";
+# near "R,G,B ..." "R,G,B ...": each channel within 40 (video compression moves colours).
+near() {
+    local a=(${1//,/ }) b=(${2//,/ }) i
+    [ ${#a[@]} = ${#b[@]} ] || return 1
+    for ((i = 0; i < ${#a[@]}; i++)); do
+        [ $((a[i] - b[i])) -lt 40 ] && [ $((b[i] - a[i])) -lt 40 ] || return 1
+    done
 }
+below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-#near "R,G,B ..."                                                                                  \
-      "R,G,B ..." : each channel within 40(video compression moves colours)                        \
-          .
-near()
-{
-    local a=(${
-        1 //,/ }) b=(${2//,/ }) i
-                [$ { #a[@] } = $ { #b[@] }] ||
-            return 1 for ((i = 0; i < $ { #a[@] }; i++));
-        do
-            [$((a[i] - b[i])) - lt 40] && [$((b[i] - a[i])) - lt 40] || return 1 done
-}
-below() {
-        awk - v a = "$1" - v b = "$2" 'BEGIN { exit !(a < b) }'; }
-
-#-- -- Clips : every source kind, 320x240, 2 s at 25 fps,                                          \
-    a keyframe every 12 frames -- -- -- -- -- -
+# ---- Clips: every source kind, 320x240, 2 s at 25 fps, a keyframe every 12 frames -----------
 "$mk" h264.mp4 gop=12
 "$mk" hevc.mp4 v=libx265 a=none gop=12
 "$mk" av1.mp4 v=libsvtav1 a=none gop=12
@@ -68,7 +55,7 @@ below() {
 "$mk" audio.m4a v=none
 "$mk" h480.mp4 size=640x480 frames=25
 
-#-- -- probe -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+# ---- probe ------------------------------------------------------------------------------------
 json=$(run "$bv" probe --json h264.mp4)
 is "probe --json" "$(echo "$json" | sed 's/,"bit_rate":[0-9]*//; s/"duration":2\.0[0-9]*/"duration":2.0/')" \
     '{"container":"mp4","video":"h264","audio":"aac","width":320,"height":240,"rotation":0,"duration":2.0,"fps":25.000,"sample_rate":48000,"channels":2}'
@@ -77,8 +64,7 @@ is "probe of a phone's portrait clip: shown 320x240, rotation 90" \
 is "probe of WebM" "$(run "$bv" probe vp9.webm | cut -d' ' -f1-4)" \
     "webm video=vp9 audio=opus 320x240"
 
-#-- -- Thumbnails : exact frames against ffmpeg -                                                  \
-    ss -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -
+# ---- Thumbnails: exact frames against ffmpeg -ss -------------------------------------------
 for so in 0.52 1.2 1.96; do
     run "$bv" thumbnail --so "$so" h264.mp4 ours.jpg
     ffmpeg -y -v error -ss "$so" -i h264.mp4 -frames:v 1 -q:v 2 theirs.jpg
@@ -97,7 +83,7 @@ is "thumbnail then an image chain: w-100,h-100,f-webp" "$json" \
 run "$bv" thumbnail --tr f-png h264.mp4 t.png
 is "the first frame without so" "$(frame t.png)" "0 upright 320x240"
 
-#Every source kind, the frame at 1.2 s(30), upright.
+# Every source kind, the frame at 1.2 s (30), upright.
 for f in h264.mp4 hevc.mp4 av1.mp4 mpeg4.mp4 h264.mov vp8.webm vp9.webm av1.webm h264.mkv \
     rot90.mp4 anim.gif; do
     rm -f k.png
@@ -106,19 +92,16 @@ for f in h264.mp4 hevc.mp4 av1.mp4 mpeg4.mp4 h264.mov vp8.webm vp9.webm av1.webm
         "30 upright"
 done
 
-#-- -- Transcoding : every source kind into the default MP4 -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+# ---- Transcoding: every source kind into the default MP4 ------------------------------------
 for f in h264.mp4 hevc.mp4 av1.mp4 mpeg4.mp4 h264.mov vp8.webm vp9.webm av1.webm h264.mkv; do
     run "$bv" transcode --tr w-160 "$f" "t-$f.mp4"
     is "$f to MP4: H.264 160x120, 2 s" "$(media "t-$f.mp4" | cut -d' ' -f1,3)" "h264,160,120 2.0"
 done
 is "audio comes along as AAC" "$(media t-vp8.webm.mp4 | cut -d' ' -f2)" aac
 
-#-- -- Every parameter -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
-tc() {
-        rm - f out.*;
-        run "$bv" transcode-- tr "$1" h264.mp4 "out.${2:-mp4}"; }
-size() {
-        media "$1" | cut - d ' ' - f1; }
+# ---- Every parameter --------------------------------------------------------------------------
+tc() { rm -f out.*; run "$bv" transcode --tr "$1" h264.mp4 "out.${2:-mp4}"; }
+size() { media "$1" | cut -d' ' -f1; }
 tc w-160 && is "w-160" "$(media out.mp4)" "h264,160,120 aac 2.0"
 tc h-60 && is "h-60" "$(size out.mp4)" "h264,80,60"
 tc w-0.5 && is "w-0.5: half" "$(size out.mp4)" "h264,160,120"
@@ -164,14 +147,14 @@ ok "  the red band on the right" near "$(frame out.mp4 0 115,80 | cut -d' ' -f4-
 tc rt-N90 && is "rt-N90: 240x320" "$(size out.mp4)" "h264,240,320"
 ok "  the red band on the left" near "$(frame out.mp4 0 4,160 | cut -d' ' -f4-)" "230,20,20"
 
-#Rotation metadata of the source applied : upright pixels, no rotation left in the output.
+# Rotation metadata of the source applied: upright pixels, no rotation left in the output.
 run "$bv" transcode rot90.mp4 up.mp4
 is "a phone's portrait clip: 320x240, no display matrix left" \
     "$(size up.mp4) $(ffprobe -v error -show_entries stream_side_data=rotation -of csv=p=0 up.mp4)" \
     "h264,320,240 "
 is "  upright, frame 25 at 1 s" "$(frame up.mp4 1 | cut -d' ' -f1-2)" "25 upright"
 
-#A variable frame rate keeps its timestamps.
+# A variable frame rate keeps its timestamps.
 run "$bv" transcode vfr.mp4 vfr-out.mp4
 pts() {
     ffprobe -v error -select_streams v -show_entries packet=pts_time -of csv=p=0 "$1" |
@@ -179,7 +162,7 @@ pts() {
 }
 is "VFR: the same frame times" "$(pts vfr-out.mp4)" "$(pts vfr.mp4)"
 
-#GIF to MP4.
+# GIF to MP4.
 json=$(run "$bv" gif2mp4 --json anim.gif gif.mp4)
 is "gif2mp4: H.264, 50 frames" "$(echo "$json" | sed 's/"bytes":[0-9]*,//')" \
     '{"mime":"video/mp4","width":160,"height":120,"duration":2.000,"frames":50,"vcodec":"libx264","acodec":""}'
@@ -188,8 +171,7 @@ f=$(frame gif.mp4 1 80,110)
 is "  frame 25 at 1 s" "$(echo "$f" | cut -d' ' -f1-2)" "25 upright"
 ok "  transparent pixels over bg (black)" near "$(echo "$f" | cut -d' ' -f4)" "0,0,0"
 
-#-- -- HLS and                                                                                     \
-    DASH : ffprobe reads every rendition -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+# ---- HLS and DASH: ffprobe reads every rendition ------------------------------------------
 mkdir hls dash
 run "$bv" hls --tr sr-240_360_480_720 h480.mp4 hls
 is "HLS master: three variants (720p is above the source)" \
@@ -203,23 +185,19 @@ is "HLS: ffprobe reads the master" "$(ffprobe -v error -show_entries stream=widt
     -of csv=p=0 hls/ik-master.m3u8 | grep -c .)" 6
 ok "HLS: every reference is relative" sh -c '! grep -h "/" hls/*.m3u8'
 run "$bv" dash --tr sr-240_360_480 h480.mp4 dash
-#(FFmpeg 5.1's dash demuxer resolves segments only against an absolute manifest path)
+# (FFmpeg 5.1's dash demuxer resolves segments only against an absolute manifest path)
 is "DASH: ffprobe reads three video representations and the audio" \
     "$(ffprobe -v error -show_entries stream=codec_name,width,height -of csv=p=0 \
         "$T/dash/ik-master.mpd" | sort -u | grep . | tr '\n' ' ')" \
     "aac h264,320,240 h264,480,360 h264,640,480 "
 ok "DASH: relative segment names" grep -q 'media="ik-chunk-' dash/ik-master.mpd
 
-#-- -- Limits -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+# ---- Limits --------------------------------------------------------------------------------
 limit() {
-        local want = $1 needle = $2 rc = 0;
-        shift 2 run "$bv"
-                    "$@" 2 > err.txt ||
-            rc =
-            $ ? is "$* exits $want"
-                   "$rc"
-                   "$want" ok "  saying so ('$needle')" grep -
-                    q "$needle" err.txt
+    local want=$1 needle=$2 rc=0; shift 2
+    run "$bv" "$@" 2>err.txt || rc=$?
+    is "$* exits $want" "$rc" "$want"
+    ok "  saying so ('$needle')" grep -q "$needle" err.txt
 }
 limit 3 "over the limit" transcode --max-bytes 1000 h264.mp4 x.mp4
 limit 3 "lasts" probe --max-duration 1 h264.mp4
@@ -229,27 +207,23 @@ limit 3 "frames" transcode --max-frames 10 h264.mp4 x.mp4
 limit 4 "out of time" transcode --max-seconds 0.000001 h264.mp4 x.mp4
 ok "no partial output is left" test ! -e x.mp4
 
-#-- -- Bad and hostile inputs : a clear error, exit 1, no crash(the sanitizers watch) -- -- -- -- --
+# ---- Bad and hostile inputs: a clear error, exit 1, no crash (the sanitizers watch) ----------
 : >empty.mp4
 printf 'this is not a video, whatever its name says\n' >text.mp4
 head -c 20000 h264.mp4 >cut.mp4
 "$mk" fast.mp4 faststart gop=12
 head -c 15000 fast.mp4 >cut-fast.mp4
-#An ftyp box, then a moov atom that claims 2 GiB and ends at once.
+# An ftyp box, then a moov atom that claims 2 GiB and ends at once.
 printf '\0\0\0\x18ftypisom\0\0\0\0isommp41\x7f\xff\xff\xffmoov\0\0\0\x6cmvhd' >huge-atom.mp4
-#An EBML header, then a Segment of unknown size full of junk.
-{
-        printf '\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08' printf '\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02\x18\x53\x80\x67\x01\xff\xff\xff\xff' printf '\xff\xff\xff';
-        head - c 4096 / dev / urandom; } >junk.webm
+# An EBML header, then a Segment of unknown size full of junk.
+{ printf '\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08'
+  printf '\x42\x82\x84webm\x42\x87\x81\x04\x42\x85\x81\x02\x18\x53\x80\x67\x01\xff\xff\xff\xff'
+  printf '\xff\xff\xff'; head -c 4096 /dev/urandom; } >junk.webm
 bad() {
-        local f = $1 needle = $2 rc = 0;
-        shift 2 run "$bv"
-                    "$@"
-                    "$f" x.out 2 > err.txt ||
-            rc =
-            $ ? is "$f: exits 1"
-                   "$rc" 1 ok "  '$needle'" grep -
-                    q "$needle" err.txt
+    local f=$1 needle=$2 rc=0; shift 2
+    run "$bv" "$@" "$f" x.out 2>err.txt || rc=$?
+    is "$f: exits 1" "$rc" 1
+    ok "  '$needle'" grep -q "$needle" err.txt
 }
 bad empty.mp4 "empty" thumbnail
 bad text.mp4 "not a video" thumbnail
