@@ -40,7 +40,8 @@ static int thumb_index(const char *name, double so, bool *upright, double *time,
 {
     struct vid_frame f;
     char err[VID_ERR_LEN];
-    int fd = open_clip(name), rc = vid_thumbnail(fd, so, NULL, &f, err), i = -1;
+    int fd = open_clip(name),
+        rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = so}, NULL, &f, err), i = -1;
 
     close(fd);
     *rc_out = rc;
@@ -120,11 +121,41 @@ static void test_exact(void)
     frame_is("vfr.mp4", clip_time(&vfr, 18) + 0.001, 19, "variable frame rate, just after");
 }
 
+/* A frame for a caller that resizes it: shrunk by a whole factor, aspect ratio kept exactly. */
+static void shrunk_is(const char *name, int fit_w, int fit_h, int w, int h)
+{
+    struct vid_thumb_req rq = {.so = 1.2, .fit_w = fit_w, .fit_h = fit_h};
+    struct vid_frame f;
+    char err[VID_ERR_LEN];
+    int fd = open_clip(name), rc = vid_thumbnail(fd, &rq, NULL, &f, err), i = -1;
+
+    close(fd);
+    if (!rc)
+        i = clip_index_of(f.data, f.width, f.height, f.stride);
+    ok(rc == 0 && f.width == w && f.height == h && f.full_width == 320 && f.full_height == 240 &&
+           i == 30 && clip_is_upright(f.data, f.width, f.height, f.stride),
+       "%s for %dx%d: %dx%d of 320x240, frame 30, upright (%dx%d, %d)", name, fit_w, fit_h, w, h,
+       rc ? 0 : f.width, rc ? 0 : f.height, i);
+    if (!rc)
+        vid_frame_release(&f);
+}
+
+static void test_shrink(void)
+{
+    shrunk_is("h264.mp4", 40, 0, 80, 60);
+    shrunk_is("h264.mp4", 0, 30, 80, 60);
+    shrunk_is("h264.mp4", 40, 40, 160, 120); /* 40/240 decides: 3, which 320 does not take */
+    shrunk_is("h264.mp4", 100, 0, 320, 240); /* less than twice: whole */
+    shrunk_is("rot90.mp4", 40, 0, 80, 60);   /* rotated after the shrink */
+    shrunk_is("h264.mp4", 0, 0, 320, 240);
+}
+
 static void fails(const char *name, double so, int want, const char *needle)
 {
     struct vid_frame f;
     char err[VID_ERR_LEN] = "";
-    int fd = open_clip(name), rc = vid_thumbnail(fd, so, NULL, &f, err);
+    int fd = open_clip(name),
+        rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = so}, NULL, &f, err);
 
     if (fd >= 0)
         close(fd);
@@ -188,7 +219,7 @@ static void test_bad(void)
     fails("cut-fast.mp4", 1.9, -EBADMSG, "ends early");
     damage("faststart.mp4", "noise.mp4", 1, true);
     fd = open_clip("noise.mp4");
-    rc = vid_thumbnail(fd, 1.5, NULL, &f, err);
+    rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = 1.5}, NULL, &f, err);
     close(fd);
     ok(rc == 0 || rc == -EBADMSG, "corrupt media: a frame or -EBADMSG, nothing worse (%d %s)", rc,
        rc ? err : "");
@@ -201,7 +232,8 @@ static int limited(const char *name, double so, const struct vid_limits *lim, ch
 {
     struct vid_job job = {.limits = lim};
     struct vid_frame f;
-    int fd = open_clip(name), rc = vid_thumbnail(fd, so, &job, &f, err);
+    int fd = open_clip(name),
+        rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = so}, &job, &f, err);
 
     close(fd);
     if (!rc)
@@ -239,11 +271,12 @@ static void test_stop(void)
     struct vid_job job = {.cancel = &cancel};
     struct vid_frame f;
     char err[VID_ERR_LEN];
-    int fd = open_clip("h264.mp4"), rc = vid_thumbnail(fd, 1, &job, &f, err);
+    int fd = open_clip("h264.mp4"),
+        rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = 1}, &job, &f, err);
 
     ok(rc == -ECANCELED && strstr(err, "cancel"), "a cancelled job stops: %d '%s'", rc, err);
     job = (struct vid_job){.deadline_ns = 1};
-    rc = vid_thumbnail(fd, 1, &job, &f, err);
+    rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = 1}, &job, &f, err);
     ok(rc == -ETIMEDOUT && strstr(err, "time"), "a job past its deadline stops: %d '%s'", rc, err);
     close(fd);
 }
@@ -313,6 +346,7 @@ int main(void)
     test_probe();
     test_kinds();
     test_exact();
+    test_shrink();
     test_bad();
     test_limits();
     test_stop();

@@ -98,7 +98,7 @@ static int shot_of(const char *name, double so, struct shot *s)
     *s = (struct shot){.index = -1};
     path_of(name, path, sizeof(path));
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    rc = vid_thumbnail(fd, so, NULL, &f, err);
+    rc = vid_thumbnail(fd, &(struct vid_thumb_req){.so = so}, NULL, &f, err);
     close(fd);
     if (rc) {
         printf("# thumbnail of %s at %.2f: %s\n", name, so, err);

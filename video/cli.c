@@ -4,6 +4,7 @@
  * here from ImageKit's "key-value" text (w-640,h-360,f-webm,so-2); blobhttpd takes them from
  * its URL parser instead. */
 #include "vid.h"
+#include "vid_chain.h"
 
 #include "log.h"
 #include "tr.h"
@@ -478,6 +479,7 @@ static int frame_to_image(const struct opts *o, const struct vid_frame *f, const
 
 static int thumbnail(const struct opts *o, int fd, const struct vid_job *job, const char *out)
 {
+    struct vid_thumb_req rq = {.so = o->so};
     struct tr_chain chain;
     struct vid_frame f;
     char err[VID_ERR_LEN > TR_ERR_LEN ? VID_ERR_LEN : TR_ERR_LEN];
@@ -488,7 +490,8 @@ static int thumbnail(const struct opts *o, int fd, const struct vid_job *job, co
         fprintf(stderr, "blobkit-video: %s\n", err);
         return 1;
     }
-    rc = vid_thumbnail(fd, o->so, job, &f, err);
+    vid_chain_fit(&chain, &rq);
+    rc = vid_thumbnail(fd, &rq, job, &f, err);
     if (rc)
         return report(rc, err);
     if (tr_init("blobkit-video", 1)) {

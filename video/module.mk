@@ -15,9 +15,10 @@ $(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
 # The CLI: thumbnails go through the image engine (tr_apply on the decoded frame).
 PROGS += blobkit-video
-blobkit-video_OBJS := $(O)/video/cli.o $(VID_OBJS) $(O)/common/log.o $(TR_APPLY_OBJS)
+blobkit-video_OBJS := $(O)/video/cli.o $(O)/video/vid_chain.o $(VID_OBJS) $(O)/common/log.o \
+                      $(TR_APPLY_OBJS)
 blobkit-video_LIBS := $(VID_LIBS) $(TR_VIPS_LIBS)
-$(O)/video/cli.o: CPPFLAGS += -Itransform
+$(O)/video/cli.o $(O)/video/vid_chain.o: CPPFLAGS += -Itransform
 
 # ---- tests --------------------------------------------------------------------------------------
 # Pure parts: sniffing (at the edge of an unreadable page), parameters and geometry.
@@ -26,6 +27,12 @@ test_vid_sniff_OBJS := $(O)/video/vid_sniff.o
 test_vid_geom_OBJS := $(O)/video/vid_geom.o $(O)/video/vid_params.o
 test_vid_geom_LIBS := -lm
 $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo
+
+# What an image chain lets a thumbnail's frame be shrunk to (the image engine's parser).
+UNIT_TESTS += test_vid_chain
+test_vid_chain_OBJS := $(O)/video/vid_chain.o $(TR_PARSE_OBJS)
+test_vid_chain_LIBS := -lm
+$(O)/tests/test_vid_chain.o: CPPFLAGS += -Itransform
 
 # The engine on clips made with the same libraries (tests/vid_clip.c).
 VID_CLIP_OBJS := $(O)/tests/vid_clip.o
@@ -41,3 +48,4 @@ TOOLS += vid_mkclip
 vid_mkclip_OBJS := $(O)/tests/vid_mkclip.o $(VID_CLIP_OBJS)
 vid_mkclip_LIBS := $(VID_LIBS)
 $(O)/tests/vid_mkclip.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
+

@@ -119,17 +119,29 @@ int vid_probe(int fd, const struct vid_job *job, struct vid_info *out, char err[
  * struct tr_pixels {data, width, height, 3, stride}. */
 struct vid_frame {
     uint8_t *data;
-    int width, height;
+    int width, height; /* as delivered: full_width / k x full_height / k */
     size_t stride;
-    double time; /* seconds from the start of the video */
+    int full_width, full_height; /* the displayed frame before any shrink */
+    double time;                 /* seconds from the start of the video */
 };
 
-/* The frame shown at so seconds: the first frame whose time is at or after so (the last frame
- * when so falls within the last frame's duration); the first frame when so < 0. Seeks to the
- * keyframe before so, decodes forward to that exact frame. Returns 0, or -EBADMSG (no video
- * stream, nothing decodable), -EINVAL (so past the end), ... with err set. */
-int vid_thumbnail(int fd, double so, const struct vid_job *job, struct vid_frame *out,
-                  char err[VID_ERR_LEN]);
+/* A thumbnail: when, and what the caller will make of the frame. */
+struct vid_thumb_req {
+    double so; /* seconds; < 0: the first frame */
+    /* The caller resizes the frame to this width and/or height (0: not given), as an image
+     * chain's first step does. The frame may then come shrunk by a whole factor k that keeps
+     * its aspect ratio exactly and leaves it at least twice what that resize needs (as JPEG
+     * shrink-on-load does for images): converting and resizing 2 MP costs more than the rest
+     * of a thumbnail. 0, 0: the whole frame. */
+    int fit_w, fit_h;
+};
+
+/* The frame shown at rq->so seconds: the first frame whose time is at or after so (the last
+ * frame when so falls within the last frame's duration); the first frame when so < 0. Seeks
+ * to the keyframe before so, decodes forward to that exact frame. Returns 0, or -EBADMSG (no
+ * video stream, nothing decodable), -EINVAL (so past the end), ... with err set. */
+int vid_thumbnail(int fd, const struct vid_thumb_req *rq, const struct vid_job *job,
+                  struct vid_frame *out, char err[VID_ERR_LEN]);
 
 void vid_frame_release(struct vid_frame *f);
 

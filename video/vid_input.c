@@ -184,6 +184,21 @@ static void pick_streams(struct vid_input *in)
     }
 }
 
+/* The file's start time (as ffmpeg -ss counts from it), else the earliest start of the streams
+ * used: without avformat_find_stream_info() only the streams have one. */
+static int64_t start_of(const struct vid_input *in)
+{
+    const AVStream *st[2] = {in->vst, in->ast};
+    int64_t start = INT64_MAX;
+
+    if (in->fmt->start_time != AV_NOPTS_VALUE)
+        return in->fmt->start_time;
+    for (int i = 0; i < 2; i++)
+        if (st[i] && st[i]->start_time != AV_NOPTS_VALUE)
+            start = FFMIN(start, av_rescale_q(st[i]->start_time, st[i]->time_base, AV_TIME_BASE_Q));
+    return start == INT64_MAX ? 0 : start;
+}
+
 /* The file's duration, else the longest of the streams used (headers alone give no total). */
 static double duration_of(const struct vid_input *in)
 {
@@ -204,7 +219,7 @@ static int check_streams(struct vid_input *in)
     struct vid_run *r = in->run;
     const AVCodecParameters *v = in->vst ? in->vst->codecpar : NULL;
 
-    in->start = in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0;
+    in->start = start_of(in);
     in->duration = duration_of(in);
     if (!in->vst && !in->ast)
         return vid_fail(r, -EBADMSG, "the file holds neither video nor audio");

@@ -152,13 +152,26 @@ static uint8_t *rgb_alloc(int w, int h, size_t *stride)
     return p;
 }
 
-/* The frame's YUV as full-range RGB with its own matrix (BT.601 when it names none), as
- * ffmpeg's scale filter converts it. */
-static int to_rgb(const AVFrame *f, uint8_t *dst, size_t stride)
+/* The largest whole factor that divides both sides of the displayed w x h frame and leaves it
+ * at least twice the scale the caller's resize needs (1: none). */
+static int shrink_factor(int w, int h, const struct vid_thumb_req *rq)
+{
+    double need =
+        fmax(rq->fit_w > 0 ? (double)rq->fit_w / w : 0, rq->fit_h > 0 ? (double)rq->fit_h / h : 0);
+    int k = need > 0 ? (int)floor(1 / (2 * need)) : 1;
+
+    while (k > 1 && (w % k || h % k))
+        k--;
+    return k < 1 ? 1 : k;
+}
+
+/* The frame's YUV as full-range RGB of w x h with its own matrix (BT.601 when it names none),
+ * as ffmpeg's scale filter converts it; a smaller w x h is a box (area) shrink. */
+static int to_rgb(const AVFrame *f, int w, int h, uint8_t *dst, size_t stride)
 {
     struct SwsContext *sws =
-        sws_getContext(f->width, f->height, f->format, f->width, f->height, AV_PIX_FMT_RGB24,
-                       SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);
+        sws_getContext(f->width, f->height, f->format, w, h, AV_PIX_FMT_RGB24,
+                       w == f->width ? SWS_BILINEAR : SWS_AREA, NULL, NULL, NULL);
     int dst_stride = (int)stride, rc;
     const int *coefs = sws_getCoefficients(f->colorspace);
 
@@ -169,36 +182,41 @@ static int to_rgb(const AVFrame *f, uint8_t *dst, size_t stride)
     rc = sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, &dst,
                    &dst_stride);
     sws_freeContext(sws);
-    return rc == f->height ? 0 : -ENOMEM;
+    return rc == h ? 0 : -ENOMEM;
 }
 
-/* The found frame as RGB in out, rotated for display. */
-static int convert(struct vid_input *in, const AVFrame *f, struct vid_frame *out)
+/* The found frame as RGB in out, shrunk as rq allows, rotated for display. */
+static int convert(struct vid_input *in, const AVFrame *f, const struct vid_thumb_req *rq,
+                   struct vid_frame *out)
 {
     bool turn = in->rotation % 180 != 0;
+    int k = shrink_factor(turn ? f->height : f->width, turn ? f->width : f->height, rq);
+    int w = f->width / k, h = f->height / k;
     size_t stride, rstride;
-    uint8_t *rgb = rgb_alloc(f->width, f->height, &stride), *rot = NULL;
+    uint8_t *rgb = rgb_alloc(w, h, &stride), *rot = NULL;
 
-    if (!rgb || to_rgb(f, rgb, stride))
+    if (!rgb || to_rgb(f, w, h, rgb, stride))
         goto out_nomem;
-    out->width = turn ? f->height : f->width;
-    out->height = turn ? f->width : f->height;
+    out->full_width = turn ? f->height : f->width;
+    out->full_height = turn ? f->width : f->height;
+    out->width = turn ? h : w;
+    out->height = turn ? w : h;
     out->time = vid_input_seconds(in, in->vst, f->best_effort_timestamp);
-    if (!in->rotation) {
-        out->data = rgb;
-        out->stride = stride;
+    out->data = rgb;
+    out->stride = stride;
+    if (!in->rotation)
         return 0;
-    }
     rot = rgb_alloc(out->width, out->height, &rstride);
     if (!rot)
         goto out_nomem;
-    rotate_rgb(rgb, stride, f->width, f->height, in->rotation, rot, rstride);
+    rotate_rgb(rgb, stride, w, h, in->rotation, rot, rstride);
     free(rgb);
     out->data = rot;
     out->stride = rstride;
     return 0;
 out_nomem:
     free(rgb);
+    out->data = NULL;
     return vid_fail(in->run, -ENOMEM, "cannot convert a %dx%d frame to RGB", f->width, f->height);
 }
 
@@ -211,8 +229,8 @@ static int check_time(struct vid_input *in, double so)
     return 0;
 }
 
-int vid_thumbnail(int fd, double so, const struct vid_job *job, struct vid_frame *out,
-                  char err[VID_ERR_LEN])
+int vid_thumbnail(int fd, const struct vid_thumb_req *rq, const struct vid_job *job,
+                  struct vid_frame *out, char err[VID_ERR_LEN])
 {
     struct vid_run run;
     struct vid_input in;
@@ -221,18 +239,18 @@ int vid_thumbnail(int fd, double so, const struct vid_job *job, struct vid_frame
 
     *out = (struct vid_frame){0};
     vid_run_init(&run, job, err);
-    rc = vid_input_open(&in, fd, &run, true);
+    rc = vid_input_open(&in, fd, &run, false);
     if (!rc && (!s.found || !s.last))
         rc = vid_fail(&run, -ENOMEM, "out of memory");
     if (!rc)
         rc = vid_input_open_video(&in);
     if (!rc)
-        rc = check_time(&in, so);
-    s.target = so >= 0 && !rc ? vid_input_ts(&in, in.vst, so) : INT64_MIN;
+        rc = check_time(&in, rq->so);
+    s.target = rq->so >= 0 && !rc ? vid_input_ts(&in, in.vst, rq->so) : INT64_MIN;
     if (!rc)
-        rc = find_frame(&s, so);
+        rc = find_frame(&s, rq->so);
     if (!rc)
-        rc = convert(&in, s.found, out);
+        rc = convert(&in, s.found, rq, out);
     av_frame_free(&s.found);
     av_frame_free(&s.last);
     vid_input_close(&in);
