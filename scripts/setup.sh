@@ -14,7 +14,7 @@ need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl
       libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev
       libavutil-dev ffmpeg)
 if [ "${1:-}" = bench ]; then
-    need+=(wrk nginx-light rclone hyperfine)
+    need+=(wrk nginx-light rclone hyperfine time)
 fi
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 

@@ -49,3 +49,9 @@ vid_mkclip_OBJS := $(O)/tests/vid_mkclip.o $(VID_CLIP_OBJS)
 vid_mkclip_LIBS := $(VID_LIBS)
 $(O)/tests/vid_mkclip.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
+# scripts/bench-video.sh's in-process thumbnail loop (built, not run by make check).
+BENCHES += bench_video
+bench_video_OBJS := $(O)/tests/bench_video.o $(O)/video/vid_chain.o $(VID_OBJS) $(O)/common/log.o \
+                    $(TR_APPLY_OBJS)
+bench_video_LIBS := $(VID_LIBS) $(TR_VIPS_LIBS)
+$(O)/tests/bench_video.o: CPPFLAGS += -Ivideo -Itransform $(call pkg_cflags,$(VID_FF_PKGS))
