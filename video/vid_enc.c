@@ -11,7 +11,7 @@
 
 #define X264_PRESET "veryfast"
 #define VP9_DEADLINE "realtime"
-#define VP9_CPU_USED "8"
+#define VP9_CPU_USED "6"
 #define SVTAV1_PRESET "10"
 #define AAC_RATE 128000 /* bits/s for stereo; half for mono */
 #define OPUS_RATE 96000
