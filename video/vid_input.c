@@ -253,6 +253,21 @@ int vid_input_open(struct vid_input *in, int fd, struct vid_run *r, bool find_in
     return check_streams(in);
 }
 
+/* A stream not wanted is not read at all. */
+static void drop(AVStream **st, bool wanted)
+{
+    if (*st && !wanted) {
+        (*st)->discard = AVDISCARD_ALL;
+        *st = NULL;
+    }
+}
+
+void vid_input_keep(struct vid_input *in, bool video, bool audio)
+{
+    drop(&in->vst, video);
+    drop(&in->ast, audio);
+}
+
 static const AVCodec *decoder_for(enum AVCodecID id)
 {
     const AVCodec *c = id == AV_CODEC_ID_AV1 ? avcodec_find_decoder_by_name("libdav1d") : NULL;

@@ -38,6 +38,9 @@ struct vid_input {
  * Returns 0 or -errno with the run's err set; vid_input_close() in every case. */
 int vid_input_open(struct vid_input *in, int fd, struct vid_run *r, bool find_info);
 
+/* Keep the video and/or audio stream; the other is discarded unread (vst or ast NULL). */
+void vid_input_keep(struct vid_input *in, bool video, bool audio);
+
 /* Open the decoder of the video / audio stream (threads from the run's limits). */
 int vid_input_open_video(struct vid_input *in);
 int vid_input_open_audio(struct vid_input *in);

@@ -15,15 +15,6 @@
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
-/* A stream the job does not want is not read at all. */
-static void drop_stream(AVStream **st, bool wanted)
-{
-    if (*st && !wanted) {
-        (*st)->discard = AVDISCARD_ALL;
-        *st = NULL;
-    }
-}
-
 int vid_pipe_open(struct vid_pipe *p, int fd, struct vid_run *r, const struct vid_cut *cut,
                   bool want_video, bool want_audio)
 {
@@ -34,8 +25,7 @@ int vid_pipe_open(struct vid_pipe *p, int fd, struct vid_run *r, const struct vi
     rc = vid_input_open(&p->in, fd, r, true);
     if (rc)
         return rc;
-    drop_stream(&p->in.vst, want_video);
-    drop_stream(&p->in.ast, want_audio);
+    vid_input_keep(&p->in, want_video, want_audio);
     if (want_video && !p->in.vst)
         return vid_fail(r, -EBADMSG, "the file has no video stream");
     if (!p->in.vst && !p->in.ast)

@@ -43,7 +43,8 @@ static int take_frames(struct seek *s, AVFrame *f)
             rc = vid_run_check(s->in->run);
         if (rc)
             return rc;
-        if (f->best_effort_timestamp != AV_NOPTS_VALUE && f->best_effort_timestamp >= s->target) {
+        if (s->target == INT64_MIN ||
+            (f->best_effort_timestamp != AV_NOPTS_VALUE && f->best_effort_timestamp >= s->target)) {
             av_frame_move_ref(s->found, f);
             return 1;
         }
@@ -88,6 +89,8 @@ static int take_last(struct seek *s, double so)
                : fr.num > 0              ? av_q2d(av_inv_q(fr))
                                          : 0.1;
 
+    if (s->last->best_effort_timestamp == AV_NOPTS_VALUE)
+        return vid_fail(s->in->run, -EBADMSG, "the video's frames have no timestamps");
     if (so > t + d * 1.01)
         return vid_fail(s->in->run, -EBADMSG,
                         "the video ends at %.3f s, before so %.3f s (is it truncated?)", t + d, so);
@@ -240,6 +243,8 @@ int vid_thumbnail(int fd, const struct vid_thumb_req *rq, const struct vid_job *
     *out = (struct vid_frame){0};
     vid_run_init(&run, job, err);
     rc = vid_input_open(&in, fd, &run, false);
+    if (!rc)
+        vid_input_keep(&in, true, false);
     if (!rc && (!s.found || !s.last))
         rc = vid_fail(&run, -ENOMEM, "out of memory");
     if (!rc)
