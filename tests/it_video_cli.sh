@@ -142,6 +142,11 @@ is "  from frame 10" "$(frame out.mp4 | cut -d' ' -f1-2)" "10 upright"
 tc so-1,du-0.6 && is "so-1,du-0.6: 0.6 s" "$(media out.mp4 | cut -d' ' -f3)" "0.6"
 is "  from frame 25" "$(frame out.mp4 | cut -d' ' -f1-2)" "25 upright"
 tc eo-0.8 && is "eo-0.8" "$(media out.mp4 | cut -d' ' -f3)" "0.8"
+"$mk" late.mp4 late_audio gop=12
+run "$bv" transcode --tr so-0.4,eo-1.2 late.mp4 late-out.mp4
+is "a cut of a file with all its audio after all its video keeps the audio (0.8 s)" \
+    "$(ffprobe -v error -select_streams a -show_entries stream=duration -of csv=p=0 \
+        late-out.mp4 | awk '{ printf "%.1f", $1 }')" "0.8"
 tc w-160,rt-90 && is "rt-90: 120x160" "$(size out.mp4)" "h264,120,160"
 ok "  the red band on the right" near "$(frame out.mp4 0 115,80 | cut -d' ' -f4-)" "230,20,20"
 tc rt-N90 && is "rt-N90: 240x320" "$(size out.mp4)" "h264,240,320"

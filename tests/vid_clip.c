@@ -290,7 +290,8 @@ static int drain(struct clip *c, AVCodecContext *e, AVStream *st)
                 c->s->vfr ? 3 : 1, (AVRational){1, c->s->fps * (c->s->vfr ? 2 : 1)}, e->time_base);
         av_packet_rescale_ts(c->pkt, e->time_base, st->time_base);
         c->pkt->stream_index = st->index;
-        rc = av_interleaved_write_frame(c->oc, c->pkt);
+        rc = c->s->late_audio ? av_write_frame(c->oc, c->pkt)
+                              : av_interleaved_write_frame(c->oc, c->pkt);
         if (rc < 0)
             return fail(c, "cannot write: %s", av_err2str(rc));
     }
@@ -343,10 +344,11 @@ static int write_frames(struct clip *c)
         if (picture(c, i))
             return -1;
         c->vf->pts = llround(clip_time(s, i) / av_q2d(tb));
-        if (encode(c, c->venc, c->vst, c->vf) || audio_until(c, clip_time(s, i + 1)))
+        if (encode(c, c->venc, c->vst, c->vf) ||
+            (!s->late_audio && audio_until(c, clip_time(s, i + 1))))
             return -1;
     }
-    if (encode(c, c->venc, c->vst, NULL))
+    if (encode(c, c->venc, c->vst, NULL) || audio_until(c, clip_time(s, s->frames)))
         return -1;
     return c->aenc ? encode(c, c->aenc, c->ast, NULL) : 0;
 }

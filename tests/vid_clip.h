@@ -21,11 +21,12 @@ struct clip_spec {
     const char *acodec; /* aac libopus; NULL: no audio */
     int width, height;  /* of the displayed frame */
     int fps, frames;
-    int rotation;   /* display rotation, clockwise: 0 90 180 270 */
-    bool vfr;       /* frame durations alternate between 0.5 and 1.5 frame periods */
-    bool alpha;     /* GIF: the grey background is transparent */
-    int gop;        /* frames between keyframes; 0: the encoder's default */
-    bool faststart; /* MP4/MOV: the index (moov) before the media */
+    int rotation;    /* display rotation, clockwise: 0 90 180 270 */
+    bool vfr;        /* frame durations alternate between 0.5 and 1.5 frame periods */
+    bool alpha;      /* GIF: the grey background is transparent */
+    int gop;         /* frames between keyframes; 0: the encoder's default */
+    bool faststart;  /* MP4/MOV: the index (moov) before the media */
+    bool late_audio; /* all the video first in the file, then all the audio (not interleaved) */
 };
 
 /* Write the clip to path. Returns 0, or -1 with a message in err. */

@@ -3,6 +3,7 @@
  *
  *   vid_mkclip OUT [format=mp4] [v=libx264|none] [a=aac|libopus|none] [size=320x240] [fps=25]
  *              [frames=50] [rotate=0|90|180|270] [gop=N] [vfr] [alpha] [faststart]
+ *              [late_audio]
  *
  * Or, to read a frame back (of a video, or an image such as a thumbnail):
  *
@@ -82,6 +83,8 @@ static int arg(const char *a, struct clip_spec *s)
         s->alpha = true;
     else if (strcmp(a, "faststart") == 0)
         s->faststart = true;
+    else if (strcmp(a, "late_audio") == 0)
+        s->late_audio = true;
     else
         return -1;
     return 0;

@@ -356,7 +356,7 @@ static int read_all(struct vid_pipe *p)
     AVPacket *pkt = av_packet_alloc();
     int rc = pkt ? 0 : vid_fail(p->run, -ENOMEM, "out of memory");
 
-    while (!rc && (!p->in.vst || !p->vdone) && (!p->in.ast || !p->adone)) {
+    while (!rc && ((p->in.vst && !p->vdone) || (p->in.ast && !p->adone))) {
         rc = vid_run_check(p->run);
         if (!rc)
             rc = vid_input_read(&p->in, pkt);
