@@ -196,6 +196,12 @@ is "DASH: ffprobe reads three video representations and the audio" \
         "$T/dash/ik-master.mpd" | sort -u | grep . | tr '\n' ' ')" \
     "aac h264,320,240 h264,480,360 h264,640,480 "
 ok "DASH: relative segment names" grep -q 'media="ik-chunk-' dash/ik-master.mpd
+mkdir hls-rot
+run "$bv" hls --tr sr-240_360 rot90.mp4 hls-rot
+is "HLS of a phone's portrait clip without audio: one 240p variant, upright, video only" \
+    "$(grep -c '^ik-.*\.m3u8$' hls-rot/ik-master.m3u8) $(ffprobe -v error -show_entries \
+        stream=codec_name,width,height -of csv=p=0 hls-rot/ik-240p.m3u8 | sort -u | grep . |
+        tr '\n' ' ')$(frame hls-rot/ik-240p-00000.ts | cut -d' ' -f1-2)" "1 h264,320,240 0 upright"
 
 # ---- Limits --------------------------------------------------------------------------------
 limit() {
