@@ -238,9 +238,10 @@ struct vid_abr {
 
 /* Encode the renditions (H.264 + AAC, segments of 4 s starting on aligned keyframes) into the
  * folder dir, which exists: a master manifest "ik-master.m3u8" (HLS) or "ik-master.mpd"
- * (DASH), and the playlists and segments it references by relative names, all "ik-*". On
- * failure the "ik-*" files are removed. out (may be NULL) gets the largest rendition's size.
- * Returns 0 or -errno with err set. */
+ * (DASH), and the playlists and segments it references by relative names, all "ik-*". The
+ * muxers write manifests while the job runs, so dir should be a temporary folder the caller
+ * renames once this returns 0. On failure the "ik-*" files are removed. out (may be NULL)
+ * gets the largest rendition's size. Returns 0 or -errno with err set. */
 int vid_package(int fd, const struct vid_abr *abr, const struct vid_job *job, const char *dir,
                 struct vid_result *out, char err[VID_ERR_LEN]);
 
