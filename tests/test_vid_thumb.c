@@ -7,7 +7,6 @@
 #include "check.h"
 #include "log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -319,26 +318,9 @@ static void make_clips(void)
     clip("audio.m4a", "mp4", NULL, "aac", 0, false, false);
 }
 
-/* The clips and the damaged copies made from them. */
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    while (d && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            unlinkat(dirfd(d), e->d_name, 0);
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(dir, sizeof(dir), "%s/test_vid_thumb.XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
+    if (clip_dir_make(dir, sizeof(dir), "test_vid_thumb"))
         return 2;
     log_open("test_vid_thumb", NULL, LOG_LV_WARN);
     vid_init();
@@ -350,7 +332,6 @@ int main(void)
     test_bad();
     test_limits();
     test_stop();
-    if (!getenv("BLOBKIT_KEEP"))
-        remove_dir();
+    clip_dir_remove(dir);
     return check_done();
 }

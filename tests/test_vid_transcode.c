@@ -8,7 +8,6 @@
 #include "check.h"
 #include "log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -432,25 +431,9 @@ static void make_clips(void)
     clip("h480.mp4", &s);
 }
 
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    while (d && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            unlinkat(dirfd(d), e->d_name, 0);
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(dir, sizeof(dir), "%s/test_vid_transcode.XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
+    if (clip_dir_make(dir, sizeof(dir), "test_vid_transcode"))
         return 2;
     log_open("test_vid_transcode", NULL, LOG_LV_WARN);
     vid_init();
@@ -462,7 +445,6 @@ int main(void)
     test_errors();
     test_progress();
     test_package();
-    if (!getenv("BLOBKIT_KEEP"))
-        remove_dir();
+    clip_dir_remove(dir);
     return check_done();
 }

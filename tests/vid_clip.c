@@ -1,12 +1,14 @@
 /* tests/vid_clip.c: test clips through FFmpeg's libraries (vid_clip.h). */
 #include "vid_clip.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -401,6 +403,33 @@ int clip_make(const struct clip_spec *s, const char *path, char *err, size_t err
     free(c.rgb);
     free(c.stored);
     return rc;
+}
+
+/* ---- A test's folder ---------------------------------------------------------------------- */
+
+int clip_dir_make(char *dir, size_t cap, const char *test)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    if (snprintf(dir, cap, "%s/%s.XXXXXX", tmp ? tmp : "/tmp", test) >= (int)cap)
+        return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+void clip_dir_remove(const char *dir)
+{
+    DIR *d;
+    struct dirent *e;
+
+    if (getenv("BLOBKIT_KEEP") && strcmp(getenv("BLOBKIT_KEEP"), "1") == 0)
+        return;
+    d = opendir(dir);
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+    rmdir(dir);
 }
 
 /* ---- Reading back ------------------------------------------------------------------------- */

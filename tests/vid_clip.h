@@ -45,6 +45,13 @@ bool clip_is_upright(const uint8_t *rgb, int w, int h, size_t stride);
 /* The time of frame i in seconds (variable when vfr). */
 double clip_time(const struct clip_spec *s, int i);
 
+/* A fresh folder for a test's clips, under $TMPDIR or /tmp, named after the test, into dir
+ * (cap bytes). Returns 0 or -1. */
+int clip_dir_make(char *dir, size_t cap, const char *test);
+
+/* Remove the folder and the files in it (unless BLOBKIT_KEEP=1 asks to keep them). */
+void clip_dir_remove(const char *dir);
+
 /* Read back the first frame at or after t seconds of any file FFmpeg decodes (a video, a
  * PNG, a JPEG) as RGB, without our engine: plain decoding from the start, no rotation applied.
  * Returns 0 with *rgb malloc'ed (w * 3 bytes a row), or -1 with a message in err. */
