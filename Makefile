@@ -1,7 +1,7 @@
 # blobkit: one non-recursive Makefile. Each directory adds its programs and unit tests
 # in its own module.mk; the rules below build them all the same way.
 #
-#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform
+#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform, bin/blobkit-video
 #   make SAN=1      the same with ASan + UBSan, into build/san/bin/
 #   make WERROR=0   warnings do not stop the build (default 1: they do)
 #   make test       install what is missing (scripts/setup.sh), then run every test
@@ -46,6 +46,7 @@ pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 PROGS :=
 UNIT_TESTS :=
 BENCHES :=
+TOOLS :=
 FUZZ :=
 # The sources of an object list ($(O)/x/y.o -> x/y.c): a fuzz target builds from the same files
 # as the unit test or program of its module, so a module's new file reaches both.
@@ -54,8 +55,10 @@ include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
+include video/module.mk
 
-all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
+all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%) \
+     $(TOOLS:%=$(O)/tools/%)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -63,7 +66,8 @@ $(O)/%.o: %.c
 
 # A program, unit test or bench program links the objects and libraries its module.mk names
 # for it: NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c. Bench programs
-# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them.
+# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them;
+# test tools (TOOLS, into $(O)/tools/) are helpers the integration tests run.
 define link_rule
 $(1): $$($(2)_OBJS)
 	@mkdir -p $$(@D)
@@ -73,6 +77,7 @@ $(foreach p,$(PROGS),$(eval $(call link_rule,$(BIN)/$(p),$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(t)_OBJS += $(O)/tests/$(t).o))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,$(O)/tests/$(t),$(t))))
 $(foreach b,$(BENCHES),$(eval $(call link_rule,$(O)/bench/$(b),$(b))))
+$(foreach t,$(TOOLS),$(eval $(call link_rule,$(O)/tools/$(t),$(t))))
 $(O)/tests/%.o: CPPFLAGS += -Itests
 
 # The test command of README.md: set the machine up, then run everything.
@@ -118,7 +123,7 @@ cluster:
 	scripts/cluster.sh down --dir tmp/cluster
 	scripts/cluster.sh up --nodes 3 --dir tmp/cluster --wait
 
-SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] tests/*.[ch])
+SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] video/*.[ch] tests/*.[ch])
 fmt:
 	clang-format -i $(SRCS)
 fmt-check:
