@@ -25,6 +25,7 @@ struct option_def {
 static int set_config(struct conf *c, const char *v, char *err);
 static int set_endpoint(struct conf *c, const char *v, char *err);
 static int set_public_endpoint(struct conf *c, const char *v, char *err);
+static int set_trusted_documents(struct conf *c, const char *v, char *err);
 static int set_named(struct conf *c, const char *v, char *err);
 static int set_log_level(struct conf *c, const char *v, char *err);
 
@@ -42,6 +43,10 @@ static const struct option_def defs[] = {
     {"public-endpoint", "[HOST]/PREFIX=DIR[,DIR...]",
      "like --endpoint, but unsigned URLs are served even with a signing key", K_CUSTOM, 0, 0, 0,
      set_public_endpoint},
+    {"trusted-documents", "[HOST]/PREFIX",
+     "serve that endpoint's (given before) HTML, SVG and XML originals without "
+     "Content-Security-Policy: sandbox, so its pages may run scripts; repeatable",
+     K_CUSTOM, 0, 0, 0, set_trusted_documents},
     {"named", "NAME=CHAIN", "named transformation: tr:n-NAME means CHAIN; repeatable", K_CUSTOM, 0,
      0, 0, set_named},
     {"sign-key-file", "FILE",
@@ -353,6 +358,30 @@ static int set_endpoint(struct conf *c, const char *v, char *err)
 static int set_public_endpoint(struct conf *c, const char *v, char *err)
 {
     return add_endpoint(c, v, true, err);
+}
+
+/* An endpoint's own pages (a site, the demo) are trusted to run scripts; by default every
+ * document-like original is sandboxed, since uploads may be anyone's. */
+static int set_trusted_documents(struct conf *c, const char *v, char *err)
+{
+    struct conf_endpoint want = {0};
+    const char *slash = strchr(v, '/');
+    int rc = slash && !clean_host(v, (size_t)(slash - v), &want.host) ? 0 : -EINVAL;
+
+    want.prefix = rc ? NULL : clean_prefix(slash, strlen(slash));
+    rc = want.prefix ? -ENOENT : -EINVAL;
+    for (size_t i = 0; rc == -ENOENT && i < c->nendpoints; i++)
+        if (same_endpoint(&c->endpoint[i], &want)) {
+            c->endpoint[i].trusted_documents = true;
+            rc = 0;
+        }
+    if (rc)
+        snprintf(err, CONF_ERR_LEN,
+                 rc == -ENOENT ? "trusted-documents: no endpoint '%s' was given before it"
+                               : "trusted-documents: '%s' is not [HOST]/PREFIX",
+                 v);
+    endpoint_release(&want);
+    return rc ? -EINVAL : 0;
 }
 
 static int set_named(struct conf *c, const char *v, char *err)

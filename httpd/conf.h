@@ -25,6 +25,7 @@ struct conf_endpoint {
     char *origin[CONF_MAX_ORIGINS];
     size_t norigins;
     bool public; /* unsigned URLs are served even when a signing key is set */
+    bool trusted_documents; /* HTML, SVG and XML originals served without the sandbox CSP */
 };
 
 /* A named transformation: "n-thumb" stands for "w-200,h-200". */

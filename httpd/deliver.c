@@ -142,7 +142,7 @@ static void reply_for_file(struct conn *c, const struct stat *st, const char *ty
     rp->content_type = type;
     rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
     rp->vary_accept = rp->vary_hints = false;
-    rp->document = http_type_is_document(type);
+    rp->document = http_type_is_document(type) && !c->srv->ep[c->endpoint].trusted_documents;
 }
 
 /* ---- Originals ----------------------------------------------------------------------------- */

@@ -337,6 +337,7 @@ static int open_endpoints(struct srv *s, char err[SRV_ERR_LEN])
         struct endpoint *ep = &s->ep[s->nep];
         s->route[s->nep] = (struct route_endpoint){ce->host, ce->prefix};
         ep->require_sig = s->key.len > 0 && !ce->public;
+        ep->trusted_documents = ce->trusted_documents;
         for (ep->norigins = 0; ep->norigins < ce->norigins; ep->norigins++) {
             int rc = 0;
             ep->origin[ep->norigins] = origin_new(ce->origin[ep->norigins], &rc);

@@ -29,7 +29,8 @@ struct guard;
 struct endpoint {
     struct origin *origin[CONF_MAX_ORIGINS];
     size_t norigins;
-    bool require_sig; /* a key is set and the endpoint is not public */
+    bool require_sig;       /* a key is set and the endpoint is not public */
+    bool trusted_documents; /* its HTML, SVG, XML originals go out without the sandbox CSP */
     atomic_uint jobs; /* origin jobs queued or running for this endpoint (deliver.c) */
 };
 

@@ -104,7 +104,7 @@ say "4/5 starting blobhttpd"
 head -c 24 /dev/urandom | base64 | tr '+/' 'xy' | sed 's/^/private_/' >"$dir/ik-private.key"
 chmod 600 "$dir/ik-private.key"
 "$bin/blobhttpd" --listen "127.0.0.1:$port" --public-endpoint "/demo=$mnt" \
-    --endpoint "/private=$mnt" --sign-key-file "$dir/ik-private.key" \
+    --trusted-documents /demo --endpoint "/private=$mnt" --sign-key-file "$dir/ik-private.key" \
     --named thumb=w-200,h-200 --access-log "$dir/access.log" --log "$dir/blobhttpd.log" &
 httpd_pid=$!
 echo "$httpd_pid" >"$dir/blobhttpd.pid"

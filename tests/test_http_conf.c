@@ -27,6 +27,11 @@ static void test_endpoints(void)
     ok_str(c.endpoint[1].host, "static.example.com", "host lowercased");
     ok_str(c.endpoint[1].prefix, "/", "prefix /");
     ok(set(&c, "public-endpoint", "/pub/=/srv") == 0 && c.endpoint[2].public, "public endpoint");
+    ok(!c.endpoint[2].trusted_documents && set(&c, "trusted-documents", "/pub") == 0 &&
+           c.endpoint[2].trusted_documents && !c.endpoint[1].trusted_documents,
+       "trusted-documents marks the endpoint named before it");
+    ok(set(&c, "trusted-documents", "/nowhere") == -EINVAL, "trusted-documents of no endpoint");
+    ok(set(&c, "trusted-documents", "nohost") == -EINVAL, "trusted-documents without a prefix");
     ok_str(c.endpoint[2].prefix, "/pub", "trailing slash dropped");
     ok(set(&c, "endpoint", "/demo=/other") == -EINVAL, "duplicate refused: %s", err);
     static const char *const bad[] = {"demo=/x",      "/demo",
