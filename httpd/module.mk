@@ -2,7 +2,7 @@
 PROGS += blobhttpd
 
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
-              $(O)/httpd/conf.o $(O)/httpd/json.o
+              $(O)/httpd/conf.o $(O)/httpd/json.o $(O)/httpd/console_url.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
               $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
 
@@ -17,7 +17,7 @@ blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
-              test_http_pool test_json
+              test_http_pool test_json test_console_url
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -28,7 +28,11 @@ test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
 test_json_OBJS := $(O)/httpd/json.o
+test_console_url_OBJS := $(O)/httpd/console_url.o $(O)/httpd/sign.o $(O)/httpd/route.o \
+                         $(O)/common/pct.o
+test_console_url_LIBS := $(call pkg_libs,libcrypto)
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o $(O)/tests/test_json.o \
+$(O)/tests/test_console_url.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 
 # make fuzz: libFuzzer targets of the pure parsers, built from their unit tests' sources
