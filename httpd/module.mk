@@ -3,7 +3,7 @@ PROGS += blobhttpd
 
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o $(O)/httpd/json.o $(O)/httpd/console_url.o
-HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
+HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
               $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
@@ -17,7 +17,7 @@ blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
-              test_http_pool test_json test_console_url
+              test_http_pool test_json test_console_url test_console_dir
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -31,8 +31,9 @@ test_json_OBJS := $(O)/httpd/json.o
 test_console_url_OBJS := $(O)/httpd/console_url.o $(O)/httpd/sign.o $(O)/httpd/route.o \
                          $(O)/common/pct.o
 test_console_url_LIBS := $(call pkg_libs,libcrypto)
+test_console_dir_OBJS := $(O)/httpd/console_dir.o $(O)/httpd/origin.o
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o $(O)/tests/test_json.o \
-$(O)/tests/test_console_url.o \
+$(O)/tests/test_console_url.o $(O)/tests/test_console_dir.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 
 # make fuzz: libFuzzer targets of the pure parsers, built from their unit tests' sources
