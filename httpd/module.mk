@@ -4,7 +4,14 @@ PROGS += blobhttpd
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o $(O)/httpd/json.o $(O)/httpd/console_url.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
+              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o \
+              $(O)/httpd/console.o $(O)/httpd/console_assets.o
+
+# The console's page, style, script and icon, built in by the assembler (.incbin): rebuilt
+# whenever one of them changes. The paths in the .S are relative to the top of the tree.
+$(O)/httpd/console_assets.o: httpd/console_assets.S $(wildcard httpd/console/*)
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
