@@ -66,13 +66,13 @@ async function checkPhotos(browser) {
     t.ok((await text(page, "#count")).startsWith("8 entries"), "and says how many");
     t.ok(await page.$eval("#crumbs", (c) => c.textContent.includes("/demo") &&
         c.textContent.includes("photos")), "the breadcrumbs say /demo › photos");
+    await page.screenshot("console-folder");
     await page.page.keyboard.press("/");
     t.is(await page.evaluate(() => document.activeElement.id), "filter", "'/' focuses the filter");
     await page.page.keyboard.press("Tab");
     t.ok(await page.evaluate(() => document.activeElement.closest("#entries") !== null),
         "Tab goes on to the first entry");
     t.is(page.problems(), [], "photos: no page error, dialog or failed request");
-    await page.screenshot("console-folder");
     await page.close();
 }
 
