@@ -46,12 +46,15 @@ $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 # make fuzz: libFuzzer targets of the pure parsers, built from their unit tests' sources
 # (seeds in tests/fuzz/NAME/).
 HTTPD_FUZZ_DEPS := $(wildcard httpd/*.h common/*.h)
-FUZZ += fuzz_route fuzz_http fuzz_sign fuzz_conf
+FUZZ += fuzz_route fuzz_http fuzz_sign fuzz_conf fuzz_console
 fuzz_route_SRCS := tests/fuzz_route.c $(call fuzz_srcs,$(test_route_OBJS))
 fuzz_http_SRCS := tests/fuzz_http.c $(call fuzz_srcs,$(test_http_OBJS) $(O)/common/httpdate.o)
 fuzz_sign_SRCS := tests/fuzz_sign.c $(call fuzz_srcs,$(test_sign_OBJS))
 fuzz_sign_LIBS := $(test_sign_LIBS)
 fuzz_conf_SRCS := tests/fuzz_conf.c $(call fuzz_srcs,$(test_http_conf_OBJS))
 fuzz_conf_LIBS := -Wl,--wrap=fopen64 # the target opens its own input only (tests/fuzz_conf.c)
-$(foreach f,route http sign conf,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
-$(foreach f,route http sign conf,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))
+fuzz_console_SRCS := tests/fuzz_console.c $(call fuzz_srcs,$(test_console_url_OBJS) \
+                      $(O)/httpd/json.o)
+fuzz_console_LIBS := $(test_console_url_LIBS)
+$(foreach f,route http sign conf console,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
+$(foreach f,route http sign conf console,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))
