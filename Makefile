@@ -12,6 +12,9 @@
 #   make fuzz       libFuzzer targets (clang), into build/fuzz/
 #   make fuzz-smoke each fuzz target for 30 s (tests/fuzz_smoke.sh); check runs it with clang
 
+# Module files define rules of their own; plain 'make' still means 'all'.
+.DEFAULT_GOAL := all
+
 ifdef SAN
 O   := build/san
 BIN := build/san/bin

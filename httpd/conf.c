@@ -66,6 +66,10 @@ static const struct option_def defs[] = {
      K_BOOL, F(auto_optimize), 0, 0, NULL},
     {"avif-auto", "on|off", "let f-auto choose AVIF when accepted (default off, as ImageKit)",
      K_BOOL, F(avif_auto), 0, 0, NULL},
+    {"console", "on|off",
+     "serve the console (browse the origins, try transformations) under /_blobkit/; with a "
+     "signing key it asks for it as the Basic auth user name (default off)",
+     K_BOOL, F(console), 0, 0, NULL},
     {"workers", "N", "transform threads (default: one per core, plus one)", K_UINT, F(workers), 1,
      256, NULL},
     {"queue", "N", "transforms that may wait for a worker; beyond that 503 (default 256)", K_UINT,

@@ -43,6 +43,7 @@ struct conf {
     unsigned cache_mb;
     char *cache_control, *error_cache_control;
     bool auto_optimize, avif_auto;
+    bool console; /* the console under /_blobkit/ */
     unsigned workers, queue, io_threads, vips_threads;
     unsigned max_connections, max_connections_per_ip, timeout, header_timeout, shutdown_timeout;
     unsigned origin_threads, origin_queue, recheck;

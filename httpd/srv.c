@@ -3,6 +3,7 @@
 #include "srv.h"
 #include "srv_i.h"
 
+#include "console.h"
 #include "guard.h"
 #include "http.h"
 #include "log.h"
@@ -98,6 +99,8 @@ static enum MHD_Result begin(struct conn *c, const char *method, const char *ver
         return reply_error(c, -ENAMETOOLONG, "request target too long");
     if (strcmp(c->target, "/healthz") == 0)
         return healthz(c);
+    if (console_owns(c->target, c->target_len))
+        return console_handle(c->srv->console, c);
     int rc = route_match(c->srv->route, c->srv->nep, reply_header(c, "Host"), c->target,
                          c->target_len, &rt, err);
     if (rc)
@@ -450,6 +453,11 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
         goto out_free;
     if (start_pools(s, err))
         goto out_free;
+    s->console = conf->console ? console_new(s) : NULL;
+    if (conf->console && !s->console) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the console: out of memory");
+        goto out_free;
+    }
     if (start_daemon(s, err))
         goto out_free;
     return s;
@@ -492,6 +500,7 @@ void srv_free(struct srv *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
     guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
+    console_free(s->console);
     pool_free(s->io_pool);
     pool_free(s->pool);
     imgcache_free(s->cache);

@@ -24,6 +24,7 @@
 #define SRV_KEY_LEN (TR_CANONICAL_MAX + 256) /* cache key: identity, format, canonical chain */
 #define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
 
+struct console;
 struct guard;
 
 struct endpoint {
@@ -52,9 +53,10 @@ struct srv {
     struct tr_names names;
     struct srv_key key;
     struct imgcache *cache;
-    struct pool *pool;    /* transforms */
-    struct pool *io_pool; /* file-system calls on origins */
-    struct guard *guard;  /* header deadlines, clients that leave a transform */
+    struct pool *pool;       /* transforms */
+    struct pool *io_pool;    /* file-system calls on origins */
+    struct guard *guard;     /* header deadlines, clients that leave a transform */
+    struct console *console; /* NULL: --console off */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */

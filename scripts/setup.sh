@@ -20,6 +20,7 @@ need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine time)
 fi
+need+=(jq) # the console's test reads its JSON answers with it
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 
 missing=()

@@ -51,7 +51,7 @@ static void test_values(void)
     struct conf c;
 
     conf_init(&c);
-    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto, "defaults");
+    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto && !c.console, "defaults");
     ok(c.workers == (unsigned)sysconf(_SC_NPROCESSORS_ONLN) + 1 &&
            c.io_threads == (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
        "a worker per core plus one (%u), an I/O thread per core (%u)", c.workers, c.io_threads);
@@ -73,6 +73,7 @@ static void test_values(void)
     ok(set(&c, "workers", "4x") == -EINVAL, "junk refused");
     ok(set(&c, "auto-optimize", "off") == 0 && !c.auto_optimize, "bool off");
     ok(set(&c, "avif-auto", "maybe") == -EINVAL, "bad bool refused: %s", err);
+    ok(set(&c, "console", "on") == 0 && c.console, "console on");
     ok(set(&c, "cache-control", "public, max-age=60") == 0 &&
            strcmp(c.cache_control, "public, max-age=60") == 0,
        "string value");
