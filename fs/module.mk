@@ -1,4 +1,4 @@
-# blobfs: the read-only FUSE filesystem over one Azure Blob container (issue 2).
+# blobfs: the read-only FUSE filesystem over one Azure Blob container.
 BLOBFS_VERSION := 0.1.0
 BLOBFS_DEPS := fuse3 libcurl libxml-2.0
 
