@@ -514,6 +514,18 @@ struct parts {
 
 #define PREFETCH_WORKERS 8
 
+static ssize_t source_read(void *arg, const char *name, const char *etag, char *dst, size_t len,
+                           off_t off)
+{
+    return blob_read(arg, name, etag, dst, len, off);
+}
+
+static int source_stream(void *arg, const char *name, const char *etag, off_t off, size_t len,
+                         blob_sink_fn fn, void *fn_arg)
+{
+    return blob_stream(arg, name, etag, off, len, fn, fn_arg);
+}
+
 static int parts_start(struct parts *p, const struct config *cfg, struct blobfs *fs, bool can_list,
                        const struct blob_page *first)
 {
@@ -527,9 +539,10 @@ static int parts_start(struct parts *p, const struct config *cfg, struct blobfs 
     blob_options(cfg, &bo);
     p->blob = blob_client_new(&bo, cfg->sas);
     p->cache = p->blob ? cache_new(&co, p->blob) : NULL;
-    p->pool = p->cache ? prefetch_pool_new(p->blob, (size_t)(cfg->prefetch_mib * 1048576),
-                                           PREFETCH_WORKERS)
-                       : NULL;
+    struct prefetch_source src = {.read = source_read, .stream = source_stream, .arg = p->blob};
+    p->pool = p->cache
+                  ? prefetch_pool_new(&src, (size_t)(cfg->prefetch_mib * 1048576), PREFETCH_WORKERS)
+                  : NULL;
     if (!p->pool)
         return -ENOMEM;
     if (can_list)

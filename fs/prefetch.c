@@ -11,8 +11,6 @@
  * waiting for the network. */
 #include "prefetch.h"
 
-#include "blob.h"
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -112,7 +110,7 @@ struct prefetch_file {
 };
 
 struct prefetch_pool {
-    struct blob_client *blob;
+    struct prefetch_source src;
     size_t budget;
     pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, nstreams,
                              waiting; stopping is also read atomically without it */
@@ -527,7 +525,8 @@ static void run_stream(struct prefetch_pool *p, struct stream *s)
     off_t off = s->pos;
     size_t len = (size_t)(s->end - s->pos);
     pthread_mutex_unlock(&f->lock);
-    int ret = wanted ? blob_stream(p->blob, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
+    int ret =
+        wanted ? p->src.stream(p->src.arg, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
     pthread_mutex_lock(&f->lock);
     stream_end(f, s, ret);
     file_put_unlock(f);
@@ -604,13 +603,14 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
     return true;
 }
 
-struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget, unsigned workers)
+struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src, size_t budget,
+                                        unsigned workers)
 {
     struct prefetch_pool *p = calloc(1, sizeof(*p));
 
     if (!p)
         return NULL;
-    p->blob = blob;
+    p->src = *src;
     p->budget = budget;
     size_t fit = budget / (MAX_AHEAD + 2 * CHUNK);
     p->max_streams = workers > 2 ? workers - 2 : 1;
@@ -629,6 +629,14 @@ struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget,
             break;
     }
     return p;
+}
+
+void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out)
+{
+    pthread_mutex_lock(&p->lock);
+    out->used = p->used;
+    out->streams = p->nstreams;
+    pthread_mutex_unlock(&p->lock);
 }
 
 void prefetch_pool_free(struct prefetch_pool *p)
@@ -885,7 +893,8 @@ static ssize_t read_direct(struct prefetch_file *f, off_t off, size_t len, struc
     s->own = malloc(len);
     if (!s->own)
         return -ENOMEM;
-    ssize_t n = blob_read(f->pool->blob, f->name, f->etag, s->own, len, off);
+    struct prefetch_source *src = &f->pool->src;
+    ssize_t n = src->read(src->arg, f->name, f->etag, s->own, len, off);
     if (n >= 0 && (size_t)n != len)
         n = -EIO; /* the blob is not the size it was listed with */
     if (n < 0) {

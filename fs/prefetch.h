@@ -18,13 +18,24 @@
 #ifndef FS_PREFETCH_H
 #define FS_PREFETCH_H
 
+#include "blob.h"
+
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-struct blob_client;
 struct prefetch_pool;
 struct prefetch_file;
+
+/* Where a pool's bytes come from: blob_read() and blob_stream() of a Blob client, or a
+ * stand-in in the unit tests. Both behave as those two do, with arg first. */
+struct prefetch_source {
+    ssize_t (*read)(void *arg, const char *name, const char *etag, char *dst, size_t len,
+                    off_t off);
+    int (*stream)(void *arg, const char *name, const char *etag, off_t off, size_t len,
+                  blob_sink_fn fn, void *fn_arg);
+    void *arg;
+};
 
 #define PREFETCH_MAX_IOV 4
 
@@ -39,10 +50,19 @@ struct prefetch_span {
     char *own;
 };
 
-/* Start workers threads running streams with blob (transfer none: it must outlive the pool),
- * with at most budget bytes of chunks at once (0: no read-ahead). Returns (transfer full) a
- * pool to free with prefetch_pool_free(), or NULL. */
-struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget, unsigned workers);
+/* Start workers threads running streams from src (copied; what it points to must outlive the
+ * pool), with at most budget bytes of chunks at once (0: no read-ahead). Returns (transfer
+ * full) a pool to free with prefetch_pool_free(), or NULL. */
+struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src, size_t budget,
+                                        unsigned workers);
+
+/* What a pool holds now: bytes of chunks (within the budget) and streams queued or running. */
+struct prefetch_stats {
+    size_t used;
+    unsigned streams;
+};
+
+void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out);
 
 /* End the streams, stop the workers, free every file still open. NULL is a no-op. */
 void prefetch_pool_free(struct prefetch_pool *p);
