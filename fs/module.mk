@@ -26,3 +26,8 @@ $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 UNIT_TESTS += test_cache
 test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(COMMON_OBJS)
 $(O)/tests/test_cache.o: CPPFLAGS += -Ifs $(call pkg_cflags,libcurl libxml-2.0)
+
+# Read-ahead over a stand-in source (tests/test_prefetch.c).
+UNIT_TESTS += test_prefetch
+test_prefetch_OBJS := $(O)/fs/prefetch.o
+$(O)/tests/test_prefetch.o: CPPFLAGS += -Ifs
