@@ -40,8 +40,15 @@ struct blob_attr {
     char etag[BLOB_ETAG_MAX];
 };
 
+/* Set up libcurl once, in main() before any thread exists, so that every block it frees is
+ * wiped first (it keeps copies of request URLs, which end in the token). Returns 0 or
+ * -ENOMEM. blob_global_cleanup() undoes it at exit. */
+int blob_global_init(void);
+void blob_global_cleanup(void);
+
 /* Make a client; sas is a cleaned token (blob_sas_clean) or NULL for anonymous access. The
- * strings are copied. curl_global_init() must have run. Returns (transfer full) a client to
+ * strings are copied; every copy of the token is wiped when freed. blob_global_init() must
+ * have run. Returns (transfer full) a client to
  * free with blob_client_free(), or NULL when out of memory. */
 struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas);
 

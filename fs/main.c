@@ -671,12 +671,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "blobfs: cannot open the log %s: %s\n", cfg.log_file, strerror(errno));
         rc = 2;
     }
+    if (!rc && blob_global_init() != 0) {
+        fprintf(stderr, "blobfs: cannot set up libcurl\n");
+        rc = 1;
+    }
     if (!rc) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
         xmlInitParser();
         rc = run(&cfg);
         xmlCleanupParser();
-        curl_global_cleanup();
+        blob_global_cleanup();
         log_close();
     }
     config_release(&cfg);
