@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <libxml/parser.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -29,7 +32,7 @@
 /* Everything the command line and environment say; immutable once parsed. */
 struct config {
     const char *account, *container, *endpoint_opt, *log_file, *mountpoint;
-    char *endpoint, *sas_file, *root, *sas, *mount_opts;
+    char *endpoint, *sas_file, *root, *mount_opts;
     double attr_timeout, negative_timeout;
     double connect_timeout, stall_timeout, retry_timeout;
     double prefetch_mib, read_ahead_kib;
@@ -296,9 +299,6 @@ out_usage:
 
 static void config_release(struct config *cfg)
 {
-    if (cfg->sas)
-        explicit_bzero(cfg->sas, strlen(cfg->sas));
-    free(cfg->sas);
     free(cfg->endpoint);
     free(cfg->sas_file);
     free(cfg->root);
@@ -313,6 +313,7 @@ static int clean_sas(const char *in, size_t len, char **out)
         return -ENOMEM;
     ssize_t n = blob_sas_clean(in, len, sas, BLOB_SAS_MAX);
     if (n < 0) {
+        explicit_bzero(sas, BLOB_SAS_MAX);
         free(sas);
         return (int)n;
     }
@@ -320,33 +321,60 @@ static int clean_sas(const char *in, size_t len, char **out)
     return 0;
 }
 
+/* Read up to cap bytes of fd. Returns the length, -E2BIG when there is more, or -errno. */
+static ssize_t read_all(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return (ssize_t)len;
+        len += (size_t)n;
+        if (len == cap)
+            return -E2BIG;
+    }
+}
+
+/* Plain read(2) into a buffer of ours, wiped after: stdio would keep a copy in its own. */
 static int read_sas_file(const char *path, char **out)
 {
     char buf[BLOB_SAS_MAX + 64];
-    FILE *f = fopen(path, "re");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (!f)
+    if (fd < 0)
         return -errno;
-    size_t len = fread(buf, 1, sizeof(buf), f);
-    int err = ferror(f) ? -EIO : len == sizeof(buf) ? -E2BIG : 0;
-    fclose(f);
-    if (!err)
-        err = clean_sas(buf, len, out);
+    ssize_t len = read_all(fd, buf, sizeof(buf));
+    close(fd);
+    int err = len < 0 ? (int)len : clean_sas(buf, (size_t)len, out);
     explicit_bzero(buf, sizeof(buf));
     return err;
 }
 
-/* The token from --sas-file or the environment. The environment's copy is wiped, so
- * /proc/PID/environ never shows it. */
-static int take_sas(struct config *cfg)
+/* Free a copy of the token, wiped first. NULL is a no-op. */
+static void sas_free(char *sas)
+{
+    if (sas)
+        explicit_bzero(sas, strlen(sas));
+    free(sas);
+}
+
+/* The token from --sas-file or the environment into *sas (NULL: anonymous; free it with
+ * sas_free()). The environment's copy is wiped, so /proc/PID/environ never shows it. */
+static int take_sas(const struct config *cfg, char **sas)
 {
     char *env = getenv(SAS_ENV);
     int err = 0;
 
+    *sas = NULL;
     if (cfg->sas_file)
-        err = read_sas_file(cfg->sas_file, &cfg->sas);
+        err = read_sas_file(cfg->sas_file, sas);
     else if (env && *env)
-        err = clean_sas(env, strlen(env), &cfg->sas);
+        err = clean_sas(env, strlen(env), sas);
     if (env) {
         explicit_bzero(env, strlen(env));
         unsetenv(SAS_ENV);
@@ -383,21 +411,29 @@ static char *root_prefix(const struct config *cfg)
     return s;
 }
 
+/* What main() hands the mounted daemon: what the mount-time probe found, and the token until
+ * the running client holds its own copy (then it is wiped and freed, so that after a reload
+ * no copy of the old token is left). */
+struct start {
+    bool can_list;
+    struct blob_page first;
+    char *sas;
+};
+
 /* Check endpoint, container and token before mounting anything; one message when wrong. */
-static int probe(const struct config *cfg, const struct blob_opts *bo, bool *can_list,
-                 struct blob_page *first)
+static int probe(const struct config *cfg, const struct blob_opts *bo, struct start *st)
 {
     char err[BLOB_ERR_LEN] = "out of memory";
-    struct blob_client *c = blob_client_new(bo, cfg->sas);
+    struct blob_client *c = blob_client_new(bo, st->sas);
     char *prefix = root_prefix(cfg);
-    int ret = c && prefix ? blob_probe(c, prefix, can_list, first, err) : -ENOMEM;
+    int ret = c && prefix ? blob_probe(c, prefix, &st->can_list, &st->first, err) : -ENOMEM;
 
     if (ret) {
         fprintf(stderr, "blobfs: cannot mount container '%s' of %s: %s\n", cfg->container,
                 cfg->endpoint, err);
         if (cfg->log_file)
             log_error("cannot mount container '%s' of %s: %s", cfg->container, cfg->endpoint, err);
-    } else if (!*can_list) {
+    } else if (!st->can_list) {
         log_warn("listing container '%s' is not allowed (SAS token without 'l', or anonymous "
                  "access): mounted without listing, known paths read, folders cannot be listed",
                  cfg->container);
@@ -477,9 +513,7 @@ static void reload(struct hup *h)
                       h->cfg->sas_file, strerror(err ? -err : ENOMEM));
         else
             log_info("re-read the SAS token from %s", h->cfg->sas_file);
-        if (sas)
-            explicit_bzero(sas, strlen(sas));
-        free(sas);
+        sas_free(sas);
     }
     cache_forget_all(h->cache);
 }
@@ -526,18 +560,20 @@ static int source_stream(void *arg, const char *name, const char *etag, off_t of
     return blob_stream(arg, name, etag, off, len, fn, fn_arg);
 }
 
-static int parts_start(struct parts *p, const struct config *cfg, struct blobfs *fs, bool can_list,
-                       const struct blob_page *first)
+static int parts_start(struct parts *p, const struct config *cfg, struct blobfs *fs,
+                       struct start *st)
 {
     struct cache_opts co = {.attr_timeout = cfg->attr_timeout,
                             .negative_timeout = cfg->negative_timeout,
-                            .can_list = can_list,
+                            .can_list = st->can_list,
                             .root = cfg->root,
                             .mount_time = time(NULL)};
     struct blob_opts bo;
 
     blob_options(cfg, &bo);
-    p->blob = blob_client_new(&bo, cfg->sas);
+    p->blob = blob_client_new(&bo, st->sas);
+    sas_free(st->sas);
+    st->sas = NULL;
     p->cache = p->blob ? cache_new(&co, p->blob) : NULL;
     struct prefetch_source src = {.read = source_read, .stream = source_stream, .arg = p->blob};
     p->pool = p->cache
@@ -545,8 +581,8 @@ static int parts_start(struct parts *p, const struct config *cfg, struct blobfs 
                   : NULL;
     if (!p->pool)
         return -ENOMEM;
-    if (can_list)
-        cache_seed(p->cache, first);
+    if (st->can_list)
+        cache_seed(p->cache, &st->first);
     fs->cache = p->cache;
     fs->prefetch = p->pool;
     p->hup = (struct hup){.cfg = cfg, .blob = p->blob, .cache = p->cache};
@@ -570,12 +606,12 @@ static void parts_stop(struct parts *p)
 
 /* Run the session until unmounted or signalled. Returns 0 or -errno. */
 static int serve(struct fuse_session *se, const struct config *cfg, struct blobfs *fs,
-                 bool can_list, const struct blob_page *first)
+                 struct start *st)
 {
     struct parts p;
 
     memset(&p, 0, sizeof(p));
-    int err = parts_start(&p, cfg, fs, can_list, first);
+    int err = parts_start(&p, cfg, fs, st);
     if (!err) {
         log_info("mounted container '%s' of %s%s%s on %s", cfg->container, cfg->endpoint,
                  *cfg->root ? ", folder " : "", cfg->root, cfg->mountpoint);
@@ -597,7 +633,7 @@ static int serve(struct fuse_session *se, const struct config *cfg, struct blobf
 /* The mounted daemon: SIGHUP and SIGUSR1 are blocked before any thread starts (signal_loop
  * takes them); the read-ahead tuner is joined after the unmount, which ends its stat(). */
 static int daemon_main(struct fuse_session *se, const struct config *cfg, struct blobfs *fs,
-                       const char *mnt, bool can_list, const struct blob_page *first)
+                       const char *mnt, struct start *st)
 {
     struct tune tune = {.mnt = mnt, .kib = (unsigned)cfg->read_ahead_kib};
     pthread_t tuner;
@@ -610,20 +646,19 @@ static int daemon_main(struct fuse_session *se, const struct config *cfg, struct
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     bool tuning = tune.kib && pthread_create(&tuner, NULL, raise_read_ahead, &tune) == 0;
-    int err = serve(se, cfg, fs, can_list, first);
+    int err = serve(se, cfg, fs, st);
     fuse_session_unmount(se);
     if (tuning)
         pthread_join(tuner, NULL);
     return err ? 1 : 0;
 }
 
-static int run(const struct config *cfg)
+/* Probe, mount, daemonize, serve. st->sas is wiped and freed on the way. */
+static int run(const struct config *cfg, struct start *st)
 {
     struct blobfs fs = {.uid = getuid(), .gid = getgid()};
-    struct blob_page first = {0};
     struct fuse_session *se = NULL;
     struct blob_opts bo;
-    bool can_list = false;
     int rc = 1;
 
     blob_options(cfg, &bo);
@@ -632,7 +667,7 @@ static int run(const struct config *cfg)
         fprintf(stderr, "blobfs: bad mount point %s: %s\n", cfg->mountpoint, strerror(errno));
         return 1;
     }
-    if (probe(cfg, &bo, &can_list, &first) != 0)
+    if (probe(cfg, &bo, st) != 0)
         goto out_free;
     se = new_session(cfg, &fs);
     if (!se)
@@ -643,7 +678,7 @@ static int run(const struct config *cfg)
         goto out_signals;
     fs.se = se;
     if (fuse_daemonize(cfg->foreground) == 0)
-        rc = daemon_main(se, cfg, &fs, mnt, can_list, &first);
+        rc = daemon_main(se, cfg, &fs, mnt, st);
     else
         fuse_session_unmount(se);
 out_signals:
@@ -651,37 +686,57 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_page:
-    blob_page_release(&first);
+    blob_page_release(&st->first);
 out_free:
     free(mnt);
     return rc;
 }
 
+/* No core dumps: one would hold the SAS token. Not dumpable also makes /proc/PID/mem, environ
+ * and the like root's, and forbids other processes of the user to ptrace the daemon. Both
+ * carry over to the daemon fuse_daemonize() forks. */
+static int forbid_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
+        fprintf(stderr, "blobfs: cannot disable core dumps: %s\n", strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    struct start st = {0};
     struct config cfg;
-    int rc = parse_args(argc, argv, &cfg);
+    int rc = 1;
 
-    if (rc != 0) {
-        config_release(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
-    rc = take_sas(&cfg) ? 2 : 0;
-    if (!rc && log_open("blobfs", cfg.log_file, cfg.debug ? LOG_LV_DEBUG : LOG_LV_INFO) != 0) {
-        fprintf(stderr, "blobfs: cannot open the log %s: %s\n", cfg.log_file, strerror(errno));
-        rc = 2;
-    }
-    if (!rc && blob_global_init() != 0) {
+    if (forbid_core_dumps() != 0)
+        return 1;
+    if (blob_global_init() != 0) {
         fprintf(stderr, "blobfs: cannot set up libcurl\n");
-        rc = 1;
+        return 1;
     }
-    if (!rc) {
-        xmlInitParser();
-        rc = run(&cfg);
-        xmlCleanupParser();
-        blob_global_cleanup();
-        log_close();
+    int parsed = parse_args(argc, argv, &cfg);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : 2;
+        goto out_release;
     }
+    rc = 2;
+    if (take_sas(&cfg, &st.sas) != 0)
+        goto out_release;
+    if (log_open("blobfs", cfg.log_file, cfg.debug ? LOG_LV_DEBUG : LOG_LV_INFO) != 0) {
+        fprintf(stderr, "blobfs: cannot open the log %s: %s\n", cfg.log_file, strerror(errno));
+        goto out_release;
+    }
+    xmlInitParser();
+    rc = run(&cfg, &st);
+    xmlCleanupParser();
+    log_close();
+out_release:
+    sas_free(st.sas);
     config_release(&cfg);
+    blob_global_cleanup();
     return rc;
 }
