@@ -2,11 +2,13 @@
 # tests/lib.sh.
 #
 #   blobfs_mount MNT ARGS...    mount (daemon mode) with the build under test, log in
-#                               $BLOBFS_LOG; unmounted on exit, waiting for the daemon
+#                               $BLOBFS_LOG; unmounted on exit, waiting for the daemon;
+#                               started under $BLOBFS_WRAP when set
 #   blobfs_pid MNT              PID of the daemon serving MNT
 #   az_sync; n=$(az_mark) ... az_sync; az_count $n GET 'comp=list'
 #                               count the requests Azurite saw (needs AZURITE_DEBUG=1)
 #   cold_read FILE URL_ERE WANT read FILE from a cold page cache, counting its GETs
+#   mem_has PID STRING          whether STRING is in the process's writable memory
 
 BLOBFS_LOG=$T/blobfs.log
 
@@ -31,7 +33,9 @@ blobfs_mount() {
     shift
     mkdir -p "$mnt"
     before=$(_blobfs_mount_lines "$mnt" | wc -l)
-    "$BIN/blobfs" --endpoint "$AZ_ENDPOINT" --log-file "$BLOBFS_LOG" "$@" "$mnt" || return
+    # BLOBFS_WRAP: a command the daemon is started under (e.g. setpriv ...), word-split.
+    ${BLOBFS_WRAP:-} "$BIN/blobfs" --endpoint "$AZ_ENDPOINT" --log-file "$BLOBFS_LOG" "$@" "$mnt" ||
+        return
     wait_until 20 _blobfs_mounted_since "$mnt" "$before" ||
         { echo "# blobfs did not log its mount of $mnt"; return 1; }
     pid=$(_blobfs_mount_lines "$mnt" | tail -n 1 | sed -n 's/.* blobfs\[\([0-9]*\)\] info: .*/\1/p')
@@ -94,4 +98,19 @@ cold_read() {
         echo "# try $try: $COLD_GETS GETs, $((r1 - r0)) file pages refaulted meanwhile: again"
         az_requests "$COLD_MARK" | grep -E "$url" | sed 's/^/#   /'
     done
+}
+
+# mem_has PID STRING: whether STRING is anywhere in the writable memory of process PID (heap,
+# stacks, anonymous maps), read through /proc/PID/mem (root may, whether or not the process is
+# dumpable). Maps over 256 MiB are skipped: the sanitizer's shadow memory reserves terabytes.
+mem_has() {
+    local range perms start end
+    while read -r range perms _; do
+        [[ $perms == rw* ]] || continue
+        start=$((16#${range%-*})) end=$((16#${range#*-}))
+        [ $((end - start)) -le $((256 << 20)) ] || continue
+        dd if="/proc/$1/mem" bs=1M iflag=skip_bytes,count_bytes skip="$start" \
+            count=$((end - start)) status=none 2>/dev/null | grep -qaF -- "$2" && return 0
+    done <"/proc/$1/maps"
+    return 1
 }
