@@ -474,13 +474,16 @@ static int url_blob(struct request *rq, const char *name)
     return ok ? 0 : -ENAMETOOLONG;
 }
 
-static int url_list(struct request *rq, const char *prefix, const char *marker, unsigned max)
+/* A listing URL; flat: without delimiter (every blob below prefix, by full name). */
+static int url_list(struct request *rq, const char *prefix, const char *marker, unsigned max,
+                    bool flat)
 {
     char num[32];
     size_t len = 0;
     bool ok = url_add(rq->url, &len, rq->c->endpoint) && url_add(rq->url, &len, "/") &&
               url_add(rq->url, &len, rq->c->container) &&
-              url_add(rq->url, &len, "?restype=container&comp=list&delimiter=%2F") &&
+              url_add(rq->url, &len, "?restype=container&comp=list") &&
+              url_add(rq->url, &len, flat ? "" : "&delimiter=%2F") &&
               url_add(rq->url, &len, "&include=metadata");
     if (ok && *prefix)
         ok = url_add(rq->url, &len, "&prefix=") && url_add_encoded(rq->url, &len, prefix, true);
@@ -736,9 +739,9 @@ static int finish(struct request *rq, enum outcome out)
 }
 
 static int list_page(struct request *rq, const char *prefix, const char *marker, unsigned max,
-                     struct blob_page *page)
+                     bool flat, struct blob_page *page)
 {
-    int err = url_list(rq, prefix, marker, max);
+    int err = url_list(rq, prefix, marker, max, flat);
 
     if (err)
         return err;
@@ -765,7 +768,7 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
         struct blob_page page;
         ret = req_init(&rq, c, "list", prefix);
         if (!ret)
-            ret = list_page(&rq, prefix, marker, max_results, &page);
+            ret = list_page(&rq, prefix, marker, max_results, false, &page);
         req_release(&rq);
         if (ret)
             break;
@@ -782,6 +785,19 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
     } while (ret == 0 && marker);
     free(marker);
     return ret < 0 ? ret : 0;
+}
+
+int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_results,
+                   struct blob_page *out)
+{
+    struct request rq;
+    int err = req_init(&rq, c, "list", prefix);
+
+    memset(out, 0, sizeof(*out));
+    if (!err)
+        err = list_page(&rq, prefix, NULL, max_results, true, out);
+    req_release(&rq);
+    return err;
 }
 
 static int head_request(struct request *rq, const char *name, struct blob_attr *out)
@@ -924,7 +940,7 @@ int blob_probe(struct blob_client *c, const char *prefix, bool *can_list, struct
     memset(first, 0, sizeof(*first));
     rq.quiet = true;
     if (!ret)
-        ret = list_page(&rq, prefix, NULL, 0, first);
+        ret = list_page(&rq, prefix, NULL, BLOB_PROBE_PAGE, true, first);
     *can_list = ret == 0;
     if (ret && rq.h && listing_refused(&rq)) {
         req_release(&rq);
