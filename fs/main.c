@@ -35,7 +35,7 @@ struct config {
     char *endpoint, *sas_file, *root, *mount_opts;
     double attr_timeout, negative_timeout;
     double connect_timeout, stall_timeout, retry_timeout;
-    double prefetch_mib, read_ahead_kib;
+    double prefetch_mib, read_ahead_kib, parallel, chunk_mib;
     bool foreground, debug;
 };
 
@@ -51,6 +51,8 @@ enum opt_id {
     OPT_STALL_TIMEOUT,
     OPT_RETRY_TIMEOUT,
     OPT_PREFETCH,
+    OPT_PARALLEL,
+    OPT_CHUNK,
     OPT_READ_AHEAD,
     OPT_LOG_FILE,
     OPT_DEBUG,
@@ -68,6 +70,8 @@ static const struct option long_opts[] = {
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"retry-timeout", required_argument, NULL, OPT_RETRY_TIMEOUT},
     {"prefetch-mem", required_argument, NULL, OPT_PREFETCH},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"chunk-mb", required_argument, NULL, OPT_CHUNK},
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"debug", no_argument, NULL, OPT_DEBUG},
@@ -96,6 +100,8 @@ static void usage(FILE *out)
             "  --stall-timeout SEC     drop a transfer stalled this long (10)\n"
             "  --retry-timeout SEC     give up retrying an operation after SEC (30)\n"
             "  --prefetch-mem MIB      memory for read-ahead, 0 disables it (256)\n"
+            "  --parallel N            ranged GETs in flight for read-ahead, all files (8)\n"
+            "  --chunk-mb MIB          size of each of those GETs; 0: grows with the read (0)\n"
             "  --read-ahead KIB        kernel read-ahead of the mount, as root; 0 leaves the\n"
             "                          kernel's (16384)\n"
             "  --log-file FILE         log to FILE, or 'syslog' (default: stderr with -f,\n"
@@ -126,6 +132,22 @@ static int parse_number(const char *name, const char *s, double max, double *out
         return -EINVAL;
     }
     *out = v;
+    return 0;
+}
+
+/* A whole number from 1 to max. */
+static int parse_count(const char *name, const char *s, double max, double *out)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max) {
+        fprintf(stderr, "blobfs: --%s wants a whole number from 1 to %.0f, not '%s'\n", name, max,
+                s);
+        return -EINVAL;
+    }
+    *out = (double)v;
     return 0;
 }
 
@@ -204,6 +226,10 @@ static int set_option(struct config *cfg, int id, const char *arg)
         return parse_number("retry-timeout", arg, 3600, &cfg->retry_timeout);
     case OPT_PREFETCH:
         return parse_number("prefetch-mem", arg, 65536, &cfg->prefetch_mib);
+    case OPT_PARALLEL:
+        return parse_count("parallel", arg, 64, &cfg->parallel);
+    case OPT_CHUNK:
+        return parse_number("chunk-mb", arg, 64, &cfg->chunk_mib);
     case OPT_READ_AHEAD:
         return parse_number("read-ahead", arg, 1048576, &cfg->read_ahead_kib);
     case OPT_LOG_FILE:
@@ -274,6 +300,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     cfg->stall_timeout = 10;
     cfg->retry_timeout = 30;
     cfg->prefetch_mib = 256;
+    cfg->parallel = 8;
     cfg->read_ahead_kib = 16384;
     for (;;) {
         int id = getopt_long(argc, argv, "fhVo:", long_opts, NULL);
@@ -546,8 +573,6 @@ struct parts {
     bool signals_started;
 };
 
-#define PREFETCH_WORKERS 8
-
 static ssize_t source_read(void *arg, const char *name, const char *etag, char *dst, size_t len,
                            off_t off)
 {
@@ -576,9 +601,10 @@ static int parts_start(struct parts *p, const struct config *cfg, struct blobfs 
     st->sas = NULL;
     p->cache = p->blob ? cache_new(&co, p->blob) : NULL;
     struct prefetch_source src = {.read = source_read, .stream = source_stream, .arg = p->blob};
-    p->pool = p->cache
-                  ? prefetch_pool_new(&src, (size_t)(cfg->prefetch_mib * 1048576), PREFETCH_WORKERS)
-                  : NULL;
+    struct prefetch_opts po = {.budget = (size_t)(cfg->prefetch_mib * 1048576),
+                               .parallel = (unsigned)cfg->parallel,
+                               .segment = (size_t)(cfg->chunk_mib * 1048576)};
+    p->pool = p->cache ? prefetch_pool_new(&src, &po) : NULL;
     if (!p->pool)
         return -ENOMEM;
     if (st->can_list)

@@ -1,11 +1,18 @@
-/* fs/prefetch.c: per-file runs of sequential reads, fed by streams (see prefetch.h).
+/* fs/prefetch.c: per-file runs of sequential reads, fed by parallel segments (see
+ * prefetch.h).
  *
  * A run is a stretch of a file being read in order; [base, end) is what its streams fetch or
- * fetched. A stream is one ranged GET whose bytes land in chunks as they arrive, and a read
- * waits for the bytes it needs, not for whole chunks. A stream runs on a pool worker; it
- * waits (flow control) while it is ahead() past the furthest read of its run, or while the
- * memory budget is spent, and ends cleanly when that lasts. Chunks carry the run they belong
- * to (gen): those of an earlier run are dropped as soon as nobody uses them.
+ * fetched. A stream is one ranged GET of a segment of the run, into one chunk whose memory is
+ * taken from the budget when the segment is queued: a segment without room is not queued, so
+ * a stream never waits for memory and the one the reader needs next always has its room.
+ * Bytes land in the chunk as they arrive; a read waits for the bytes it needs, not for the
+ * whole chunk. Chunks carry the run they belong to (gen): those of an earlier run are
+ * dropped as soon as nobody uses them.
+ *
+ * Streams run on pool workers, each on its own connection: a run's first GET (the probe)
+ * before any segment, so a first byte never waits behind another file's segments; at most
+ * parallel segments at once, and of those queued, the one whose file has the fewest on a
+ * worker goes first, so files read at once share them.
  *
  * Lock order: a file's lock, then the pool's. Streams hold neither while copying bytes or
  * waiting for the network. */
@@ -21,31 +28,31 @@
 
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
-#define CHUNK (4 * MIB)                /* a stream's bytes land in chunks of this size */
-/* A stream may run this far past the furthest read of its run: as far as the run has been
- * read, within these bounds, so a short sequential read costs little. */
-#define MIN_AHEAD (4 * MIB)
-#define MAX_AHEAD (32 * MIB)
+/* How far past the furthest read of a run its segments may reach: GROWTH times what the run
+ * has read, at least MIN_WINDOW, at most the file's share of the memory budget; so a short
+ * sequential read costs little, and a long one gets every connection it may use. */
+#define GROWTH 4
+#define MIN_WINDOW (8 * MIB)
+/* A segment: the window over the parallel streams, within these bounds, in whole MiB. */
+#define SEGMENT_MIN MIB
+#define SEGMENT_MAX (16 * MIB)
+#define PROBE_WORKERS 2  /* workers beyond the parallel ones, for first GETs only */
 #define SLACK (16 * MIB) /* how far past the run a read still belongs to it */
+#define RECENT 8         /* read ends remembered, to tell reads in order from random ones */
 /* Chunks this far behind the furthest read of the run are dropped even if not all read:
  * the kernel's read-ahead sends reads tens of MiB out of order. */
 #define BEHIND (64 * MIB)
-/* A stream waiting this long for its reader to move on, or 1 s for memory, ends; the next
- * read that needs more starts another where it stopped. */
-#define IDLE_S 5
-#define BUDGET_WAIT_S 1
-#define WAIT_SLICE_MS 200 /* waits are cut into slices to notice prefetch_pool_free() */
 /* After a failed read the kernel at once asks again for the same pages (its read-ahead
  * failed, now it reads synchronously): that second try fails at once, so an origin that is
  * down costs one retry budget, not two. */
 #define FAILURE_MEMORY_S 1.0
-/* Freed chunk buffers kept for reuse, at most this much: a fresh 4 MiB buffer costs 1024 page
- * faults, each zeroing a page, for every chunk of every read. */
+/* Freed chunk buffers kept for reuse, at most this much, and within the budget with the
+ * buffers in use: a fresh 16 MiB buffer costs 4096 page faults, each zeroing a page, for
+ * every segment of every read. */
 #define SPARE_MAX (64 * MIB)
 
 /* Why a sink ends its stream: never an errno blob_stream() returns of its own. */
 #define STOP_UNWANTED (-ECANCELED) /* file closed, another run, or the pool stopping */
-#define STOP_IDLE (-EAGAIN)        /* the reader or the memory did not come in time */
 
 #define NO_NEED INT64_MAX
 #define DIRECT 1 /* serve(): the read is for a GET of its own */
@@ -78,9 +85,9 @@ struct stream {
     off_t pos, end;          /* bytes before pos have arrived; the GET ends at end */
     struct waiter *waiters;
     off_t need;        /* the least until of the waiters */
-    struct chunk *cur; /* being filled */
+    struct chunk *cur; /* its chunk, until complete */
     bool live;         /* one of the file's streams; false: end at once */
-    bool counted;      /* counts against the pool's max_streams */
+    bool probe;        /* a run's first GET, not a segment */
 };
 
 struct prefetch_file {
@@ -91,38 +98,44 @@ struct prefetch_file {
     off_t size;
     pthread_mutex_t lock; /* guards everything below and the fields of its chunks, streams
                              and waiters */
-    pthread_cond_t room;  /* the furthest read moved on or a stream is unwanted */
     struct chunk *chunks;
     struct stream *streams; /* live streams of the current run */
     unsigned gen;           /* the current run */
     bool running;           /* a run is under way: [base, end) */
-    bool probing;           /* it began with a small first GET, not a stream for the rest */
+    bool probing;           /* it began with a small first GET, not segments at once */
+    bool streaming;         /* reads go on in order: segments follow them */
     off_t base, end;
-    off_t furthest; /* end of the furthest read of the run */
-    off_t last_end; /* where the previous read ended; -1 before the first */
-    int stale;      /* -ESTALE once the blob has changed */
-    int failed;     /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
+    off_t furthest;     /* end of the furthest read of the run */
+    off_t last_end;     /* where the previous read ended; -1 before the first */
+    off_t ends[RECENT]; /* where recent reads ended, -1 for none */
+    unsigned next_end;
+    int stale;  /* -ESTALE once the blob has changed */
+    int failed; /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
     double failed_at;
-    unsigned refs; /* the opener, one per stream, one per span pinning chunks: the kernel may
-                      release a file as soon as the last reply is written, before the span
-                      of that reply is released */
+    unsigned refs;     /* the opener, one per stream, one per span pinning chunks: the kernel may
+                          release a file as soon as the last reply is written, before the span
+                          of that reply is released */
+    unsigned segments; /* segment streams queued or running */
     bool closed;
+    unsigned on_workers; /* segment streams on a worker; guarded by the pool's lock */
 };
 
 struct prefetch_pool {
     struct prefetch_source src;
     size_t budget;
-    pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, nstreams,
-                             waiting; stopping is also read atomically without it */
-    pthread_cond_t work;  /* a stream was queued, or stopping */
-    pthread_cond_t freed; /* budget came back */
+    size_t segment;       /* a fixed segment size; 0: adaptive */
+    unsigned parallel;    /* segments running at once, all files together */
+    pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, running,
+                             active, the files' on_workers; stopping and active are also read
+                             atomically without it */
+    pthread_cond_t work;  /* a stream was queued, a segment ended, or stopping */
     size_t used;          /* bytes of chunk buffers in use */
     struct spare *spares; /* buffers kept for reuse */
     size_t spare_bytes;
-    struct stream *qhead, *qtail;
+    struct stream *queue;
     struct prefetch_file *files;
-    unsigned nstreams, max_streams; /* counted streams queued or running, and their cap */
-    unsigned waiting;               /* streams waiting for budget */
+    unsigned running; /* segments on a worker */
+    unsigned active;  /* files with a segment queued or running */
     bool stopping;
     pthread_t *threads;
     unsigned nthreads;
@@ -134,50 +147,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A CLOCK_MONOTONIC deadline ms from now, for pthread_cond_timedwait(). */
-static struct timespec deadline_ms(long ms)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-static bool is_past(const struct timespec *t)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
-/* The sooner of a deadline and one slice from now. */
-static struct timespec slice_until(const struct timespec *deadline)
-{
-    struct timespec slice = deadline_ms(WAIT_SLICE_MS);
-
-    if (slice.tv_sec > deadline->tv_sec ||
-        (slice.tv_sec == deadline->tv_sec && slice.tv_nsec > deadline->tv_nsec))
-        return *deadline;
-    return slice;
-}
-
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
 }
 
 static off_t min_off(off_t a, off_t b)
@@ -231,22 +200,41 @@ static char *take_spare(struct prefetch_pool *p, size_t cap)
     return NULL;
 }
 
-/* A buffer of cap bytes counted in the budget, a spare one when there is. When the budget is
- * spent and a deadline is given, waits for it once, at most until then. Returns 0, -EAGAIN
- * (the budget is spent) or -ENOMEM. */
-static int buffer_get(struct prefetch_pool *p, size_t cap, const struct timespec *until, char **out)
+/* Spares to free so that a new buffer of cap bytes fits the budget beside them (the pool's
+ * lock held); returns them as a list. */
+static struct spare *evict_spares(struct prefetch_pool *p, size_t cap)
 {
-    pthread_mutex_lock(&p->lock);
-    if (p->used + cap > p->budget && until) {
-        p->waiting++;
-        pthread_cond_timedwait(&p->freed, &p->lock, until);
-        p->waiting--;
+    struct spare *gone = NULL;
+
+    while (p->spares && p->used + p->spare_bytes + cap > p->budget) {
+        struct spare *sp = p->spares;
+        p->spares = sp->next;
+        p->spare_bytes -= sp->cap;
+        sp->next = gone;
+        gone = sp;
     }
+    return gone;
+}
+
+/* A buffer of cap bytes counted in the budget, a spare one when there is; spares count in the
+ * budget too. Returns 0, -EAGAIN (the budget is spent) or -ENOMEM. */
+static int buffer_get(struct prefetch_pool *p, size_t cap, char **out)
+{
+    struct spare *gone = NULL;
+
+    pthread_mutex_lock(&p->lock);
     bool ok = p->used + cap <= p->budget;
+    *out = ok ? take_spare(p, cap) : NULL;
+    if (ok && !*out)
+        gone = evict_spares(p, cap);
     if (ok)
         p->used += cap;
-    *out = ok ? take_spare(p, cap) : NULL;
     pthread_mutex_unlock(&p->lock);
+    while (gone) {
+        struct spare *next = gone->next;
+        free(gone);
+        gone = next;
+    }
     if (!ok)
         return -EAGAIN;
     if (!*out)
@@ -263,7 +251,7 @@ static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
 {
     pthread_mutex_lock(&p->lock);
     p->used -= cap;
-    bool keep = p->spare_bytes + cap <= SPARE_MAX;
+    bool keep = p->spare_bytes + cap <= SPARE_MAX && p->used + p->spare_bytes + cap <= p->budget;
     if (keep) {
         struct spare *s = (struct spare *)(void *)buf;
         s->next = p->spares;
@@ -271,8 +259,6 @@ static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
         p->spares = s;
         p->spare_bytes += cap;
     }
-    if (p->waiting)
-        pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->lock);
     if (!keep)
         free(buf);
@@ -311,7 +297,6 @@ static void file_free(struct prefetch_file *f)
     if (f->next)
         f->next->prev = f->prev;
     pthread_mutex_unlock(&p->lock);
-    pthread_cond_destroy(&f->room);
     pthread_mutex_destroy(&f->lock);
     free(f->name);
     free(f);
@@ -327,37 +312,22 @@ static void file_put_unlock(struct prefetch_file *f)
         file_free(f);
 }
 
-/* How far a stream may run: as far past the furthest read as the run has been read. */
-static off_t ahead(const struct prefetch_file *f)
+/* How far past the furthest read the run's streams may fetch (see GROWTH). */
+static off_t window(const struct prefetch_file *f)
 {
-    off_t read = f->furthest - f->base;
+    struct prefetch_pool *p = f->pool;
+    unsigned active = __atomic_load_n(&p->active, __ATOMIC_RELAXED);
+    off_t share = (off_t)(p->budget / (active ? active : 1));
+    off_t want = (f->furthest - f->base) * GROWTH;
 
-    return read < MIN_AHEAD ? MIN_AHEAD : read > MAX_AHEAD ? MAX_AHEAD : read;
+    if (share < MIN_WINDOW)
+        share = MIN_WINDOW;
+    return want < MIN_WINDOW ? MIN_WINDOW : want > share ? share : want;
 }
 
 static bool is_wanted(const struct stream *s)
 {
     return s->live && !__atomic_load_n(&s->file->pool->stopping, __ATOMIC_ACQUIRE);
-}
-
-static bool must_wait(const struct prefetch_file *f, const struct stream *s)
-{
-    return is_wanted(s) && s->pos >= f->furthest + ahead(f);
-}
-
-/* Flow control (the file's lock held): wait while the stream is too far ahead of the reads,
- * at most IDLE_S. Returns 0, STOP_IDLE or STOP_UNWANTED. */
-static int wait_for_reader(struct prefetch_file *f, struct stream *s)
-{
-    struct timespec deadline = deadline_ms(IDLE_S * 1000L);
-
-    while (must_wait(f, s) && !is_past(&deadline)) {
-        struct timespec until = slice_until(&deadline);
-        pthread_cond_timedwait(&f->room, &f->lock, &until);
-    }
-    if (!is_wanted(s))
-        return STOP_UNWANTED;
-    return must_wait(f, s) ? STOP_IDLE : 0;
 }
 
 static void chunk_link(struct prefetch_file *f, struct chunk *ch)
@@ -368,35 +338,6 @@ static void chunk_link(struct prefetch_file *f, struct chunk *ch)
         link = &(*link)->next;
     ch->next = *link;
     *link = ch;
-}
-
-/* Give the stream a chunk to fill at its position (the file's lock held, dropped while
- * waiting for the budget, at most BUDGET_WAIT_S). Returns 0, STOP_IDLE or STOP_UNWANTED. */
-static int new_chunk(struct prefetch_file *f, struct stream *s)
-{
-    size_t len = (size_t)min_off(CHUNK, s->end - s->pos), cap = capacity(len);
-    struct timespec deadline = deadline_ms(BUDGET_WAIT_S * 1000L);
-    char *data;
-
-    int err = buffer_get(f->pool, cap, NULL, &data);
-    while (err == -EAGAIN && is_wanted(s) && !is_past(&deadline)) {
-        struct timespec until = slice_until(&deadline);
-        pthread_mutex_unlock(&f->lock);
-        err = buffer_get(f->pool, cap, &until, &data);
-        pthread_mutex_lock(&f->lock);
-    }
-    struct chunk *ch = err ? NULL : calloc(1, sizeof(*ch));
-    if (!ch || !is_wanted(s)) {
-        if (!err)
-            buffer_put(f->pool, data, cap);
-        free(ch);
-        return is_wanted(s) ? STOP_IDLE : STOP_UNWANTED;
-    }
-    *ch = (struct chunk){
-        .writer = s, .gen = f->gen, .off = s->pos, .len = len, .data = data, .cap = cap};
-    chunk_link(f, ch);
-    s->cur = ch;
-    return 0;
 }
 
 /* Wake the reads waiting for the stream that now have their bytes, or all of them. */
@@ -440,7 +381,7 @@ static size_t fill(struct prefetch_file *f, struct stream *s, const char *data, 
     return n;
 }
 
-/* The blob_sink_fn of streams: bytes into chunks, as the reader and the budget allow. */
+/* The blob_sink_fn of streams: bytes into the stream's chunk, while the run wants them. */
 static int sink(void *arg, const char *data, size_t len)
 {
     struct stream *s = arg;
@@ -448,15 +389,9 @@ static int sink(void *arg, const char *data, size_t len)
 
     pthread_mutex_lock(&f->lock);
     int ret = is_wanted(s) ? 0 : STOP_UNWANTED;
-    while (!ret && len > 0) {
-        ret = wait_for_reader(f, s);
-        if (!ret && !s->cur)
-            ret = new_chunk(f, s);
-        if (!ret) {
-            size_t n = fill(f, s, data, len);
-            data += n;
-            len -= n;
-        }
+    if (!ret && len > 0) {
+        size_t n = fill(f, s, data, len);
+        ret = n == len ? 0 : -EIO; /* more than asked for: blob_stream() never sends it */
     }
     pthread_mutex_unlock(&f->lock);
     return ret;
@@ -476,8 +411,6 @@ static void stream_unlink(struct prefetch_file *f, struct stream *s)
 /* End the run: its streams stop, its chunks are dropped once unused. */
 static void run_end(struct prefetch_file *f)
 {
-    struct prefetch_pool *p = f->pool;
-
     for (struct stream *s = f->streams; s; s = s->next) {
         s->live = false;
         wake(s, true);
@@ -485,14 +418,10 @@ static void run_end(struct prefetch_file *f)
     f->streams = NULL;
     f->running = false;
     f->gen++;
-    pthread_cond_broadcast(&f->room);
-    pthread_mutex_lock(&p->lock);
-    pthread_cond_broadcast(&p->freed);
-    pthread_mutex_unlock(&p->lock);
 }
 
-/* A stream is over (the file's lock held): complete its chunk with what it got; a stream
- * that waited too long leaves the run where it stopped; a failure ends the run. */
+/* A stream is over (the file's lock held): its chunk keeps what it got; a failure ends the
+ * run. */
 static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
 {
     struct chunk *ch = s->cur;
@@ -505,15 +434,29 @@ static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
     }
     if (s->live) {
         stream_unlink(f, s);
-        if (ret == STOP_IDLE && s->end == f->end) {
-            f->end = s->pos;
-        } else if (ret) {
-            if (ret != STOP_IDLE)
-                note_failure(f, ret);
+        if (ret) {
+            note_failure(f, ret);
             run_end(f);
         }
     }
     wake(s, true);
+}
+
+static void schedule_segments(struct prefetch_file *f, off_t need);
+
+/* A segment stream is off the queue and its worker (the file's lock held). */
+static void segment_done(struct prefetch_file *f)
+{
+    struct prefetch_pool *p = f->pool;
+
+    f->segments--;
+    pthread_mutex_lock(&p->lock);
+    p->running--;
+    f->on_workers--;
+    if (f->segments == 0)
+        __atomic_store_n(&p->active, p->active - 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void run_stream(struct prefetch_pool *p, struct stream *s)
@@ -529,25 +472,48 @@ static void run_stream(struct prefetch_pool *p, struct stream *s)
         wanted ? p->src.stream(p->src.arg, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
     pthread_mutex_lock(&f->lock);
     stream_end(f, s, ret);
-    file_put_unlock(f);
-    if (s->counted) {
-        pthread_mutex_lock(&p->lock);
-        p->nstreams--;
-        pthread_mutex_unlock(&p->lock);
+    if (!s->probe) {
+        segment_done(f);
+        if (ret == 0 && f->running && f->streaming && !f->closed)
+            schedule_segments(f, 0); /* keep the run's connections busy */
     }
+    file_put_unlock(f);
     free(s);
+}
+
+/* Take the next stream off the queue (the pool's lock held): a probe first, else, while fewer
+ * than parallel segments run, the segment whose file has the fewest on a worker. */
+static struct stream *pick(struct prefetch_pool *p)
+{
+    struct stream **best = NULL;
+
+    for (struct stream **link = &p->queue; *link; link = &(*link)->next_job) {
+        struct stream *s = *link;
+        if (s->probe) {
+            best = link;
+            break;
+        }
+        if (p->running < p->parallel && (!best || s->file->on_workers < (*best)->file->on_workers))
+            best = link;
+    }
+    if (!best)
+        return NULL;
+    struct stream *s = *best;
+    *best = s->next_job;
+    if (!s->probe) {
+        p->running++;
+        s->file->on_workers++;
+    }
+    return s;
 }
 
 static struct stream *next_job(struct prefetch_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    while (!p->qhead && !p->stopping)
+    struct stream *s = pick(p);
+    while (!s && !p->stopping) {
         pthread_cond_wait(&p->work, &p->lock);
-    struct stream *s = p->qhead;
-    if (s) {
-        p->qhead = s->next_job;
-        if (!p->qhead)
-            p->qtail = NULL;
+        s = pick(p);
     }
     pthread_mutex_unlock(&p->lock);
     return s;
@@ -565,9 +531,38 @@ static void *worker(void *arg)
     }
 }
 
-/* Start a stream of len bytes at the end of the run (the file's lock held). A counted one
- * (for the rest of a blob) only while fewer than max_streams run. */
-static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
+/* A chunk for [f->end, f->end + len) filled by s, its memory from the budget (the file's
+ * lock held). Returns false when the budget has no room for it. */
+static bool chunk_new(struct prefetch_file *f, struct stream *s, off_t len)
+{
+    size_t cap = capacity((size_t)len);
+    struct chunk *ch = calloc(1, sizeof(*ch));
+    char *data;
+
+    if (!ch || buffer_get(f->pool, cap, &data) != 0) {
+        free(ch);
+        return false;
+    }
+    *ch = (struct chunk){
+        .writer = s, .gen = f->gen, .off = f->end, .len = (size_t)len, .data = data, .cap = cap};
+    chunk_link(f, ch);
+    s->cur = ch;
+    return true;
+}
+
+static void enqueue(struct prefetch_pool *p, struct stream *s)
+{
+    struct stream **link = &p->queue;
+
+    while (*link)
+        link = &(*link)->next_job;
+    *link = s;
+    pthread_cond_broadcast(&p->work);
+}
+
+/* Queue a stream of len bytes at the end of the run, the probe or a segment (the file's lock
+ * held). Returns false when there is no room for it in the budget. */
+static bool stream_start(struct prefetch_file *f, off_t len, bool probe)
 {
     struct prefetch_pool *p = f->pool;
     struct stream *s = calloc(1, sizeof(*s));
@@ -579,23 +574,16 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
                          .end = f->end + len,
                          .need = NO_NEED,
                          .live = true,
-                         .counted = counted};
-    pthread_mutex_lock(&p->lock);
-    bool ok = p->nthreads > 0 && !p->stopping && (!counted || p->nstreams < p->max_streams);
-    if (ok) {
-        p->nstreams += counted;
-        if (p->qtail)
-            p->qtail->next_job = s;
-        else
-            p->qhead = s;
-        p->qtail = s;
-        pthread_cond_signal(&p->work);
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (!ok) {
+                         .probe = probe};
+    if (p->nthreads == 0 || !chunk_new(f, s, len)) {
         free(s);
         return false;
     }
+    pthread_mutex_lock(&p->lock);
+    enqueue(p, s);
+    if (!probe && f->segments++ == 0)
+        __atomic_store_n(&p->active, p->active + 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&p->lock);
     s->next = f->streams;
     f->streams = s;
     f->refs++;
@@ -603,28 +591,26 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
     return true;
 }
 
-struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src, size_t budget,
-                                        unsigned workers)
+struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src,
+                                        const struct prefetch_opts *o)
 {
     struct prefetch_pool *p = calloc(1, sizeof(*p));
+    unsigned workers = o->parallel + PROBE_WORKERS;
 
     if (!p)
         return NULL;
     p->src = *src;
-    p->budget = budget;
-    size_t fit = budget / (MAX_AHEAD + 2 * CHUNK);
-    p->max_streams = workers > 2 ? workers - 2 : 1;
-    if (fit < p->max_streams)
-        p->max_streams = fit ? (unsigned)fit : 1;
+    p->budget = o->budget;
+    p->segment = o->segment;
+    p->parallel = o->parallel ? o->parallel : 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    cond_init_monotonic(&p->freed);
     p->threads = calloc(workers ? workers : 1, sizeof(*p->threads));
     if (!p->threads) {
         prefetch_pool_free(p);
         return NULL;
     }
-    for (; budget && p->nthreads < workers; p->nthreads++) {
+    for (; p->budget && p->nthreads < workers; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0)
             break;
     }
@@ -635,7 +621,7 @@ void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out)
 {
     pthread_mutex_lock(&p->lock);
     out->used = p->used;
-    out->streams = p->nstreams;
+    out->running = p->running;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -646,7 +632,6 @@ void prefetch_pool_free(struct prefetch_pool *p)
     pthread_mutex_lock(&p->lock);
     __atomic_store_n(&p->stopping, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->work);
-    pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
@@ -657,7 +642,6 @@ void prefetch_pool_free(struct prefetch_pool *p)
         p->spares = s->next;
         free(s);
     }
-    pthread_cond_destroy(&p->freed);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);
@@ -680,9 +664,10 @@ struct prefetch_file *prefetch_open(struct prefetch_pool *p, const char *name, c
     f->size = size;
     f->refs = 1;
     f->last_end = -1;
+    for (size_t i = 0; i < RECENT; i++)
+        f->ends[i] = -1;
     memcpy(f->etag, etag, sizeof(f->etag));
     pthread_mutex_init(&f->lock, NULL);
-    cond_init_monotonic(&f->room);
     pthread_mutex_lock(&p->lock);
     f->next = p->files;
     if (p->files)
@@ -727,26 +712,12 @@ static struct chunk *chunk_at(const struct prefetch_file *f, off_t pos)
     return NULL;
 }
 
-/* The live stream that will bring the byte at pos, if any. */
-static struct stream *stream_at(const struct prefetch_file *f, off_t pos)
-{
-    for (struct stream *s = f->streams; s; s = s->next) {
-        if (s->pos <= pos && pos < s->end)
-            return s;
-    }
-    return NULL;
-}
-
-/* How far the run reaches: as far as its last stream may go (or went). */
+/* How far the run reaches: its segments, or its window. */
 static off_t frontier(const struct prefetch_file *f)
 {
-    off_t front = f->end;
+    off_t edge = f->furthest + window(f);
 
-    for (const struct stream *s = f->streams; s; s = s->next) {
-        if (s->end == f->end)
-            front = s->pos;
-    }
-    return front > f->furthest + ahead(f) ? front : f->furthest + ahead(f);
+    return f->end > edge ? f->end : edge;
 }
 
 /* Begin a run at base; a probe run starts with a small GET, another with a stream at once. */
@@ -755,21 +726,34 @@ static void run_begin(struct prefetch_file *f, off_t base, bool probe)
     run_end(f);
     f->running = true;
     f->probing = probe;
+    f->streaming = !probe;
     f->base = f->end = f->furthest = base;
 }
 
 /* Whether a read at off belongs to the run, beginning one when the reader just moved on
- * from where it stopped (it reads in order: a stream at once), or when a first read lands
- * near the start (a probe from 0). */
+ * from where it stopped (it reads in order: segments at once), or when a first read is at
+ * the start (a probe from 0). */
 static bool in_run(struct prefetch_file *f, off_t off)
 {
     if (f->running && off >= f->base && off <= frontier(f) + SLACK)
         return true;
     bool follows = off == f->last_end;
-    if (!follows && (f->running || off >= FIRST_CHUNK))
+    if (!follows && (f->running || off != 0))
         return false;
-    run_begin(f, follows ? off : 0, !follows);
+    run_begin(f, off, !follows);
     return true;
+}
+
+/* Whether a read at off continues the run in order: it starts where a recent read ended, or,
+ * once the run streams, near its furthest read (the kernel's read-ahead sends its reads out
+ * of order, within its window). A random read does neither, however close it lands. */
+static bool is_sequential(const struct prefetch_file *f, off_t off)
+{
+    for (size_t i = 0; i < RECENT; i++) {
+        if (f->ends[i] == off)
+            return true;
+    }
+    return f->streaming && off + SLACK >= f->furthest && off <= f->furthest + SLACK;
 }
 
 /* The first GET of a probe run: 1.125 MiB, or the whole rest of a small blob. */
@@ -780,41 +764,75 @@ static off_t probe_len(const struct prefetch_file *f)
     return rest <= 2 * FIRST_CHUNK ? rest : FIRST_CHUNK;
 }
 
-/* Start what the run needs for a read of it: the probe, then, from the next read on (or at
- * once when the read goes past the probe), one stream for the rest of the blob, restarted
- * after it stopped once the reader is near where it did. */
-static void schedule(struct prefetch_file *f, off_t off, size_t len)
+/* The length of the next segment: a fixed size, or the window spread over the parallel
+ * streams; it ends on a whole MiB, and takes the rest of the blob rather than leave a
+ * segment of less than half its size after it. */
+static off_t segment_len(const struct prefetch_file *f)
 {
-    bool first = f->end == f->base;
+    struct prefetch_pool *p = f->pool;
+    off_t len = p->segment ? (off_t)p->segment : window(f) / (off_t)p->parallel;
 
-    if (first && f->probing)
-        stream_start(f, probe_len(f), false);
-    bool more = !first || !f->probing || f->end < off + (off_t)len;
-    if (more && f->end < f->size && f->end < f->furthest + ahead(f))
-        stream_start(f, f->size - f->end, true);
+    if (!p->segment)
+        len = len < SEGMENT_MIN ? SEGMENT_MIN : len > SEGMENT_MAX ? SEGMENT_MAX : len;
+    off_t end = (f->end + len + MIB - 1) / MIB * MIB;
+    if (end >= f->size || f->size - end < len / 2)
+        end = f->size;
+    return end - f->end;
 }
 
-/* Place a read at off (the file's lock held). Returns false when it is no run's. */
+/* Queue segments at the end of the run while its window and the file's share of the
+ * parallel streams allow; a read waiting for bytes before need is served whatever the
+ * share (the fair pick among files still decides when its segment runs). */
+static void schedule_segments(struct prefetch_file *f, off_t need)
+{
+    while (f->end < f->size && f->end < f->furthest + window(f) &&
+           (f->segments < f->pool->parallel || f->end < need)) {
+        if (!stream_start(f, segment_len(f), false))
+            break;
+    }
+}
+
+/* Start what the run needs for a read of it: the probe, then, once reads go on in order (or
+ * at once when the read goes past the probe), segments up to the window. */
+static void schedule(struct prefetch_file *f, off_t off, size_t len)
+{
+    off_t need = off + (off_t)len;
+
+    if (f->end == f->base && f->probing)
+        stream_start(f, probe_len(f), true);
+    if (f->streaming || f->end < need)
+        schedule_segments(f, need);
+}
+
+/* Place a read at off (the file's lock held): reads in order move the run on and get
+ * read-ahead; others in its range are served from what it fetched, or go direct. Returns
+ * false when the read is no run's. */
 static bool plan(struct prefetch_file *f, off_t off, size_t len)
 {
     bool in = in_run(f, off);
+    bool seq = in && (f->end == f->base || is_sequential(f, off));
 
     f->last_end = off + (off_t)len;
+    f->ends[f->next_end++ % RECENT] = f->last_end;
     if (!in)
         return false;
-    if (f->furthest < off + (off_t)len) {
-        f->furthest = off + (off_t)len;
-        pthread_cond_broadcast(&f->room);
+    if (seq) {
+        f->streaming = f->streaming || f->end > f->base; /* a second read in order */
+        if (f->furthest < f->last_end)
+            f->furthest = f->last_end;
+    } else if (off + SLACK < f->furthest || off > f->furthest + SLACK) {
+        f->streaming = false; /* random access: no more read-ahead */
     }
     reclaim(f);
-    schedule(f, off, len);
+    if (seq)
+        schedule(f, off, len);
     return true;
 }
 
 enum avail { READY, WAIT, MISSING };
 
 /* Whether the chunks hold [off, end): READY; WAIT for *s to reach *until; MISSING when no
- * chunk holds a part and no stream will bring it, or the read spans too many chunks. */
+ * chunk holds a part, or the read spans too many chunks. */
 static enum avail lookup(const struct prefetch_file *f, off_t off, off_t end, struct stream **s,
                          off_t *until)
 {
@@ -822,12 +840,11 @@ static enum avail lookup(const struct prefetch_file *f, off_t off, off_t end, st
 
     for (int i = 0; pos < end; i++) {
         struct chunk *ch = chunk_at(f, pos);
-        struct stream *w = ch ? ch->writer : stream_at(f, pos);
-        if (i == PREFETCH_MAX_IOV || (!ch && !w))
+        if (i == PREFETCH_MAX_IOV || !ch)
             return MISSING;
-        off_t stop = ch ? min_off(end, ch->off + (off_t)ch->len) : min_off(end, w->end);
-        if (w && (!ch || ch->off + (off_t)ch->filled < stop)) {
-            *s = w;
+        off_t stop = min_off(end, ch->off + (off_t)ch->len);
+        if (ch->writer && ch->off + (off_t)ch->filled < stop) {
+            *s = ch->writer;
             *until = stop;
             return WAIT;
         }

@@ -197,7 +197,8 @@ ok "-f logs to stderr" grep -q "info: unmounted $mnt" "$T/fg.log"
 # The command line itself.
 help=$("$BIN/blobfs" --help)
 for o in --account --container --endpoint --sas-file --prefix --attr-timeout --negative-timeout \
-    --connect-timeout --stall-timeout --retry-timeout --prefetch-mem --read-ahead --log-file \
+    --connect-timeout --stall-timeout --retry-timeout --prefetch-mem --parallel --chunk-mb \
+    --read-ahead --log-file \
     --debug --foreground -o --help --version; do
     echo "$help" | grep -q -- "$o" || echo "# --help lacks $o"
 done
@@ -209,3 +210,6 @@ is "an unknown option: status 2" "$rc" 2
 rc=0
 "$BIN/blobfs" --container media --attr-timeout soon "$mnt" 2>"$T/err" || rc=$?
 ok "a bad number is named" eval "[ $rc = 2 ] && grep -q \"attr-timeout wants a number\" '$T/err'"
+rc=0
+"$BIN/blobfs" --container media --parallel 0 "$mnt" 2>"$T/err" || rc=$?
+ok "--parallel 0 is refused, named" eval "[ $rc = 2 ] && grep -q 'parallel wants a whole number' '$T/err'"

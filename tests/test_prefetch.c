@@ -1,7 +1,9 @@
 /* Unit tests of fs/prefetch.c over a stand-in source (struct prefetch_source), as test_cache
  * fakes the blob layer: bytes in order whatever the read pattern, what each read costs the
- * origin, references (a span outlives its file's close), the memory budget, a blob changing
- * mid-read (never bytes of two versions), concurrent readers and errors. */
+ * origin (every byte fetched once, GETs growing, several in flight, exactly what a random
+ * read asks), files read at once sharing the GETs, references (a span outlives its file's
+ * close), the memory budget, a blob changing mid-read (never bytes of two versions),
+ * concurrent readers and errors. */
 #include "prefetch.h"
 
 #include "check.h"
@@ -12,6 +14,8 @@
 #include <time.h>
 
 #define MIB (1024 * 1024)
+#define PARALLEL 4
+#define MAX_GETS 512
 
 /* ---- the stand-in origin: one blob, whose bytes depend on offset and version ---- */
 
@@ -20,13 +24,17 @@ struct fake {
     pthread_cond_t moved; /* paused changed */
     off_t size;
     unsigned version;
-    int fail;            /* the errno of every new request, 0: none */
-    bool paused;         /* streams hold their next piece while set */
-    unsigned holding;    /* streams holding now */
-    unsigned reads;      /* direct reads asked */
-    unsigned streams;    /* streams begun */
-    size_t read_len[64]; /* the length of each direct read */
-    size_t max_used;     /* the most the pool held, seen between pieces */
+    int fail;                                   /* the errno of every new request, 0: none */
+    bool paused;                                /* streams hold their next piece while set */
+    unsigned holding;                           /* streams holding now */
+    unsigned reads;                             /* direct reads asked */
+    unsigned streams;                           /* streams begun */
+    size_t read_len[64];                        /* the length of each direct read */
+    off_t get_off[MAX_GETS], get_len[MAX_GETS]; /* each stream's range, in start order */
+    unsigned active, max_active;                /* streams running now, and the most at once */
+    unsigned piece_us;                          /* the time each 64 KiB piece takes */
+    size_t max_used;                            /* the most the pool held, seen between pieces */
+    unsigned max_running;                       /* the most segments the pool had on workers */
     struct prefetch_pool *pool;
 };
 
@@ -52,6 +60,8 @@ static void fake_reset(off_t size)
     fake.fail = 0;
     fake.paused = false;
     fake.reads = fake.streams = 0;
+    fake.active = fake.max_active = fake.max_running = 0;
+    fake.piece_us = 0;
     fake.max_used = 0;
     pthread_mutex_unlock(&fake.lock);
 }
@@ -98,6 +108,8 @@ static void note_pool(void)
     pthread_mutex_lock(&fake.lock);
     if (st.used > fake.max_used)
         fake.max_used = st.used;
+    if (st.running > fake.max_running)
+        fake.max_running = st.running;
     pthread_mutex_unlock(&fake.lock);
 }
 
@@ -139,30 +151,48 @@ static int fake_stream(void *arg, const char *name, const char *etag, off_t off,
     (void)arg;
     (void)name;
     pthread_mutex_lock(&fake.lock);
+    if (fake.streams < MAX_GETS) {
+        fake.get_off[fake.streams] = off;
+        fake.get_len[fake.streams] = (off_t)len;
+    }
     fake.streams++;
+    if (++fake.active > fake.max_active)
+        fake.max_active = fake.active;
     int err = fake_begin(etag, &version);
+    struct timespec pace = {.tv_nsec = (long)fake.piece_us * 1000};
     pthread_mutex_unlock(&fake.lock);
     for (size_t done = 0; !err && done < len;) {
         size_t n = len - done < sizeof(piece) ? len - done : sizeof(piece);
         for (size_t i = 0; i < n; i++)
             piece[i] = (char)byte_at(version, off + (off_t)(done + i));
+        if (pace.tv_nsec)
+            nanosleep(&pace, NULL); /* the origin's pace, per connection */
         err = wait_unpaused(fn, fn_arg);
         if (!err)
             err = fn(fn_arg, piece, n);
         note_pool();
         done += n;
     }
+    pthread_mutex_lock(&fake.lock);
+    fake.active--;
+    pthread_mutex_unlock(&fake.lock);
     return err;
 }
 
 static const struct prefetch_source source = {.read = fake_read, .stream = fake_stream};
 
-static struct prefetch_pool *pool_new(size_t budget)
+static struct prefetch_pool *pool_with(size_t budget, size_t segment)
 {
-    struct prefetch_pool *p = prefetch_pool_new(&source, budget, 8);
+    struct prefetch_opts o = {.budget = budget, .parallel = PARALLEL, .segment = segment};
+    struct prefetch_pool *p = prefetch_pool_new(&source, &o);
 
     fake.pool = p;
     return p;
+}
+
+static struct prefetch_pool *pool_new(size_t budget)
+{
+    return pool_with(budget, 0);
 }
 
 static struct prefetch_file *open_v(struct prefetch_pool *p, unsigned version)
@@ -239,16 +269,50 @@ static bool pool_drains(struct prefetch_pool *p, size_t *left)
 
 /* ---- tests ---- */
 
+/* Whether the GETs fetched [0, size) exactly once: no byte twice, none missing. */
+static bool gets_tile(off_t size)
+{
+    off_t covered = 0;
+
+    for (unsigned i = 0; i < fake.streams && i < MAX_GETS; i++) {
+        bool found = false;
+        for (unsigned j = 0; j < fake.streams && !found; j++) {
+            if (fake.get_off[j] == covered) {
+                covered += fake.get_len[j];
+                found = true;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    return covered == size && fake.streams <= MAX_GETS;
+}
+
+static off_t largest_get(void)
+{
+    off_t most = 0;
+
+    for (unsigned i = 0; i < fake.streams && i < MAX_GETS; i++)
+        most = fake.get_len[i] > most ? fake.get_len[i] : most;
+    return most;
+}
+
 static void test_sequential(void)
 {
     struct prefetch_pool *p = pool_new(256u * MIB);
 
-    fake_reset(40 * MIB + 12345);
+    fake_reset(200 * MIB + 12345);
     struct prefetch_file *f = open_v(p, 1);
     ok(read_all(f, 1, MIB) == 0, "a sequential read returns every byte in order");
-    ok(fake.streams == 2 && fake.reads == 0,
-       "with two GETs: the first 1.125 MiB, then one for the rest (%u, %u)", fake.streams,
-       fake.reads);
+    ok(fake.reads == 0 && gets_tile(fake.size),
+       "its GETs fetch every byte once (%u GETs, %u direct reads)", fake.streams, fake.reads);
+    ok(fake.get_off[0] == 0 && fake.get_len[0] == MIB + 128 * 1024, "the first is 1.125 MiB (%lld)",
+       (long long)fake.get_len[0]);
+    ok(fake.get_len[1] < 4 * MIB && largest_get() >= 16 * MIB,
+       "then segments grow with the read, from %lld KiB to 16 MiB (%lld)",
+       (long long)fake.get_len[1] / 1024, (long long)largest_get());
+    ok(fake.max_running > 0 && fake.max_running <= PARALLEL, "at most %d segments at once (%u)",
+       PARALLEL, fake.max_running);
     ok(read_check(f, 1, fake.size - 100, 4096) == 100, "a read past the end is cut short");
     ok(read_check(f, 1, fake.size, 4096) == 0, "a read at the end returns 0");
     prefetch_close(f);
@@ -256,6 +320,96 @@ static void test_sequential(void)
     f = open_v(p, 1);
     ok(read_check(f, 1, 0, 4096) == 3000 && fake.streams == 1, "a small blob in one GET");
     prefetch_close(f);
+    fake_reset(MIB);
+    f = open_v(p, 1);
+    ok(read_check(f, 1, 0, 4096) == 4096 && fake.streams == 1, "a first read of 4 KiB");
+    ok(read_check(f, 1, 4096, 4096) == 4096 && fake.streams == 1,
+       "and the next are served by the first GET");
+    prefetch_close(f);
+    prefetch_pool_free(p);
+}
+
+static void test_fixed_segment(void)
+{
+    struct prefetch_pool *p = pool_with(256u * MIB, 3 * MIB);
+    bool sizes = true;
+
+    fake_reset(40 * MIB);
+    struct prefetch_file *f = open_v(p, 1);
+    ok(read_all(f, 1, 128 * 1024) == 0 && gets_tile(fake.size), "with 3 MiB segments, right");
+    for (unsigned i = 0; i < fake.streams && i < MAX_GETS; i++) {
+        bool inner = fake.get_off[i] > 0 && fake.get_off[i] + fake.get_len[i] < fake.size;
+        sizes = sizes && (!inner || (fake.get_len[i] >= 3 * MIB && fake.get_len[i] < 4 * MIB));
+    }
+    ok(sizes, "each GET after the first 3 MiB, to the next whole MiB (%u GETs)", fake.streams);
+    for (unsigned i = 0; !sizes && i < fake.streams; i++)
+        printf("#   GET %u: %lld+%lld\n", i, (long long)fake.get_off[i],
+               (long long)fake.get_len[i]);
+    prefetch_close(f);
+    prefetch_pool_free(p);
+}
+
+/* A slow origin: the segments in flight reach the parallel limit and never pass it. */
+static void test_parallel(void)
+{
+    struct prefetch_pool *p = pool_new(256u * MIB);
+
+    fake_reset(48 * MIB);
+    fake.piece_us = 200; /* 64 KiB per 0.2 ms: 320 MiB/s per connection */
+    struct prefetch_file *f = open_v(p, 1);
+    ok(read_all(f, 1, MIB) == 0 && gets_tile(fake.size), "a slow origin read right");
+    ok(fake.max_running == PARALLEL, "%d segments in flight at once (%u)", PARALLEL,
+       fake.max_running);
+    ok(fake.max_active <= PARALLEL + 1, "and never more GETs than that and a first one (%u)",
+       fake.max_active);
+    prefetch_close(f);
+    prefetch_pool_free(p);
+}
+
+struct progress {
+    struct prefetch_file *f;
+    size_t done; /* bytes read so far, atomic */
+    ssize_t result;
+};
+
+static void *read_progress(void *arg)
+{
+    struct progress *r = arg;
+
+    r->result = 0;
+    for (off_t off = MIB; off < fake.size && !r->result; off += MIB) {
+        ssize_t n = read_check(r->f, 1, off, MIB);
+        r->result = n < 0 ? n : 0;
+        __atomic_add_fetch(&r->done, MIB, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* Two files read at once share the parallel GETs: one that started first does not keep them
+ * all, and the other progresses meanwhile. */
+static void test_fair(void)
+{
+    struct prefetch_pool *p = pool_new(256u * MIB);
+    struct progress a = {0}, b = {0};
+    pthread_t ta, tb;
+
+    fake_reset(128 * MIB);
+    fake.piece_us = 100;
+    a.f = open_v(p, 1);
+    b.f = open_v(p, 1);
+    ok(read_check(a.f, 1, 0, MIB) == MIB && read_check(a.f, 1, MIB, 4 * MIB) == 4 * MIB &&
+           read_check(b.f, 1, 0, MIB) == MIB,
+       "the first file's read is under way, the second's begun");
+    pthread_create(&ta, NULL, read_progress, &a);
+    pthread_create(&tb, NULL, read_progress, &b);
+    pthread_join(ta, NULL);
+    size_t b_done = __atomic_load_n(&b.done, __ATOMIC_RELAXED);
+    pthread_join(tb, NULL);
+    ok(a.result == 0 && b.result == 0, "both read right");
+    ok(b_done >= (size_t)fake.size / 4, "when the first was done, the second had read %zu MiB",
+       b_done / MIB);
+    prefetch_close(a.f);
+    prefetch_close(b.f);
     prefetch_pool_free(p);
 }
 
@@ -274,6 +428,19 @@ static void test_random(void)
         sizes = sizes && fake.read_len[i] == 4096;
     ok(fake.reads == 6 && fake.streams == 0 && sizes,
        "each one GET of exactly what was asked, no stream (%u reads, %u streams)", fake.reads,
+       fake.streams);
+    prefetch_close(f);
+    fake_reset(64 * MIB);
+    f = open_v(p, 1);
+    ok(read_check(f, 1, 0, 4096) == 4096 && fake.streams == 1, "a first read at 0: one GET");
+    right = true;
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+        right = right && read_check(f, 1, (off_t)(at[i] % 20) * MIB + 8192, 4096) == 4096;
+    sizes = true;
+    for (unsigned i = 0; i < fake.reads && i < 64; i++)
+        sizes = sizes && fake.read_len[i] == 4096;
+    ok(right && fake.streams == 1 && sizes,
+       "random reads close to it after: still no read-ahead (%u reads, %u GETs)", fake.reads,
        fake.streams);
     prefetch_close(f);
     prefetch_pool_free(p);
@@ -327,23 +494,59 @@ static void test_budget(void)
 
 /* The blob is overwritten while a stream delivers it: the stream, one GET, delivers its
  * version whole; any GET made after the change fails, and so does every later read. */
+/* Whether the pool goes quiet: no GET running or about to (polled, twice in a row). */
+static bool wait_quiet(void)
+{
+    struct prefetch_stats st;
+    int calm = 0;
+
+    for (int i = 0; i < 1000 && calm < 2; i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
+        prefetch_pool_stats(fake.pool, &st);
+        pthread_mutex_lock(&fake.lock);
+        calm = fake.active == 0 && st.running == 0 ? calm + 1 : 0;
+        pthread_mutex_unlock(&fake.lock);
+    }
+    return calm == 2;
+}
+
+/* The blob is overwritten during a read: what GETs made before fetched is read as it was
+ * (version 1); the first read that needs a GET made after fails with ESTALE, and so does
+ * every later one, also of bytes already fetched: never bytes of version 2. */
 static void test_etag_change(void)
 {
     struct prefetch_pool *p = pool_new(256u * MIB);
+    off_t off = 2 * MIB;
+    ssize_t n = 0;
 
     fake_reset(32 * MIB);
     struct prefetch_file *f = open_v(p, 1);
     ok(read_check(f, 1, 0, MIB) == MIB && read_check(f, 1, MIB, MIB) == MIB,
-       "the first reads, a stream under way");
+       "the first reads, segments under way");
+    ok(wait_quiet(), "their GETs are done (%u)", fake.streams);
+    unsigned before = fake.streams;
     pthread_mutex_lock(&fake.lock);
     fake.version = 2;
     pthread_mutex_unlock(&fake.lock);
-    ok(read_check(f, 1, 2 * MIB, MIB) == MIB, "the running stream still delivers version 1");
-    ok(read_check(f, 1, 30 * MIB, 4096) == -ESTALE, "a GET made after the change: ESTALE");
+    for (; off < fake.size; off += MIB) {
+        n = read_check(f, 1, off, MIB);
+        if (n != MIB)
+            break;
+    }
+    ok(off > 2 * MIB && n == -ESTALE && fake.streams > before,
+       "version 1 up to %lld MiB, fetched before the change, then ESTALE", (long long)off / MIB);
     ok(read_check(f, 1, 3 * MIB, MIB) == -ESTALE, "and every later read of the file");
     prefetch_close(f);
     f = open_v(p, 2);
     ok(read_all(f, 2, MIB) == 0, "the new version opens and reads");
+    prefetch_close(f);
+    fake_reset(32 * MIB);
+    f = open_v(p, 1);
+    ok(read_check(f, 1, 0, MIB) == MIB, "a first read");
+    pthread_mutex_lock(&fake.lock);
+    fake.version = 2;
+    pthread_mutex_unlock(&fake.lock);
+    ok(read_check(f, 1, 20 * MIB, 4096) == -ESTALE, "a read far away, after a change: ESTALE");
     prefetch_close(f);
     prefetch_pool_free(p);
 }
@@ -474,6 +677,9 @@ static void test_waiting(void)
 int main(void)
 {
     test_sequential();
+    test_fixed_segment();
+    test_parallel();
+    test_fair();
     test_random();
     test_references();
     test_budget();
