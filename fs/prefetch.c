@@ -2,12 +2,12 @@
  * prefetch.h).
  *
  * A run is a stretch of a file being read in order; [base, end) is what its streams fetch or
- * fetched. A stream is one ranged GET of a segment of the run, into one chunk whose memory is
- * taken from the budget when the segment is queued: a segment without room is not queued, so
- * a stream never waits for memory and the one the reader needs next always has its room.
- * Bytes land in the chunk as they arrive; a read waits for the bytes it needs, not for the
- * whole chunk. Chunks carry the run they belong to (gen): those of an earlier run are
- * dropped as soon as nobody uses them.
+ * fetched. A stream is one ranged GET of a segment of the run, whose memory is reserved in
+ * the budget when the segment is queued: a segment without room is not queued, so a stream
+ * never waits for memory and the one the reader needs next always has its room. Bytes land
+ * in chunks of at most CHUNK as they arrive (buffers of a few sizes, reused while hot), and a
+ * read waits for the bytes it needs, not for whole chunks. Chunks carry the run they belong
+ * to (gen): those of an earlier run are dropped as soon as nobody uses them.
  *
  * Streams run on pool workers, each on its own connection: a run's first GET (the probe)
  * before any segment, so a first byte never waits behind another file's segments; at most
@@ -28,14 +28,26 @@
 
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
+#define CHUNK (4 * MIB)                /* a stream's bytes land in chunks of this size */
 /* How far past the furthest read of a run its segments may reach: GROWTH times what the run
- * has read, at least MIN_WINDOW, at most the file's share of the memory budget; so a short
- * sequential read costs little, and a long one gets every connection it may use. */
+ * has read, EAGER times while its reads wait for bytes (the reader keeps up with the
+ * network), at least MIN_WINDOW, at most the file's share of the memory budget; so a short
+ * or slow sequential read costs little, and a fast long one gets every connection soon. */
 #define GROWTH 4
+#define EAGER 16
 #define MIN_WINDOW (8 * MIB)
 /* A segment: the window over the parallel streams, within these bounds, in whole MiB. */
 #define SEGMENT_MIN MIB
 #define SEGMENT_MAX (16 * MIB)
+/* A link on which one connection brings FAST_RATE (as the runs' first GETs, 1.125 MiB alone,
+ * measure it) needs no parallel GETs to keep up with a reader: there, FAST_STREAMS GETs of
+ * FAST_SEGMENT do what many short ones would, each paying the origin's cost per request. Over
+ * any latency, such a GET is still in TCP slow start and measures far below it (50 MB/s
+ * through the 20 ms profile of bench-fs.sh --wan); the origin on the same host measures 100
+ * to 150 MB/s. */
+#define FAST_RATE 90e6
+#define FAST_STREAMS 2u
+#define FAST_SEGMENT (64 * MIB)
 #define PROBE_WORKERS 2  /* workers beyond the parallel ones, for first GETs only */
 #define SLACK (16 * MIB) /* how far past the run a read still belongs to it */
 #define RECENT 8         /* read ends remembered, to tell reads in order from random ones */
@@ -46,9 +58,8 @@
  * failed, now it reads synchronously): that second try fails at once, so an origin that is
  * down costs one retry budget, not two. */
 #define FAILURE_MEMORY_S 1.0
-/* Freed chunk buffers kept for reuse, at most this much, and within the budget with the
- * buffers in use: a fresh 16 MiB buffer costs 4096 page faults, each zeroing a page, for
- * every segment of every read. */
+/* Freed chunk buffers kept for reuse, at most this much and half the budget: a fresh 4 MiB
+ * buffer costs 1024 page faults, each zeroing a page, for every chunk of every read. */
 #define SPARE_MAX (64 * MIB)
 
 /* Why a sink ends its stream: never an errno blob_stream() returns of its own. */
@@ -65,7 +76,8 @@ struct chunk {
     size_t len;    /* bytes it holds once complete */
     size_t filled; /* bytes present from off */
     size_t delivered;
-    char *data; /* cap bytes, from buffer_get() */
+    size_t reserved; /* bytes of the budget it holds */
+    char *data;      /* cap bytes, from buffer_get() */
     size_t cap;
     unsigned pins; /* spans pointing into data */
 };
@@ -85,7 +97,10 @@ struct stream {
     off_t pos, end;          /* bytes before pos have arrived; the GET ends at end */
     struct waiter *waiters;
     off_t need;        /* the least until of the waiters */
-    struct chunk *cur; /* its chunk, until complete */
+    struct chunk *cur; /* being filled */
+    size_t reserved;   /* bytes of the budget reserved for chunks not made yet */
+    off_t first;       /* where it began */
+    double first_at;   /* when its first byte came, 0 before */
     bool live;         /* one of the file's streams; false: end at once */
     bool probe;        /* a run's first GET, not a segment */
 };
@@ -104,6 +119,7 @@ struct prefetch_file {
     bool running;           /* a run is under way: [base, end) */
     bool probing;           /* it began with a small first GET, not segments at once */
     bool streaming;         /* reads go on in order: segments follow them */
+    bool eager;             /* the last read in order waited for its bytes */
     off_t base, end;
     off_t furthest;     /* end of the furthest read of the run */
     off_t last_end;     /* where the previous read ended; -1 before the first */
@@ -126,15 +142,17 @@ struct prefetch_pool {
     size_t segment;       /* a fixed segment size; 0: adaptive */
     unsigned parallel;    /* segments running at once, all files together */
     pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, running,
-                             active, the files' on_workers; stopping and active are also read
-                             atomically without it */
+                             active, rate, the files' on_workers; stopping and active are also
+                             read atomically without it */
     pthread_cond_t work;  /* a stream was queued, a segment ended, or stopping */
-    size_t used;          /* bytes of chunk buffers in use */
+    size_t used;          /* bytes of the budget reserved */
     struct spare *spares; /* buffers kept for reuse */
     size_t spare_bytes;
     struct stream *queue;
     struct prefetch_file *files;
     unsigned running; /* segments on a worker */
+    double rate;      /* bytes per second one GET brought, averaged; 0: none yet */
+    double fast_rate; /* see FAST_RATE */
     unsigned active;  /* files with a segment queued or running */
     bool stopping;
     pthread_t *threads;
@@ -200,58 +218,37 @@ static char *take_spare(struct prefetch_pool *p, size_t cap)
     return NULL;
 }
 
-/* Spares to free so that a new buffer of cap bytes fits the budget beside them (the pool's
- * lock held); returns them as a list. */
-static struct spare *evict_spares(struct prefetch_pool *p, size_t cap)
+/* Reserve len bytes of the budget. Returns false when they do not fit. */
+static bool reserve(struct prefetch_pool *p, size_t len)
 {
-    struct spare *gone = NULL;
-
-    while (p->spares && p->used + p->spare_bytes + cap > p->budget) {
-        struct spare *sp = p->spares;
-        p->spares = sp->next;
-        p->spare_bytes -= sp->cap;
-        sp->next = gone;
-        gone = sp;
-    }
-    return gone;
+    pthread_mutex_lock(&p->lock);
+    bool ok = p->used + len <= p->budget;
+    if (ok)
+        p->used += len;
+    pthread_mutex_unlock(&p->lock);
+    return ok;
 }
 
-/* A buffer of cap bytes counted in the budget, a spare one when there is; spares count in the
- * budget too. Returns 0, -EAGAIN (the budget is spent) or -ENOMEM. */
-static int buffer_get(struct prefetch_pool *p, size_t cap, char **out)
+static void unreserve(struct prefetch_pool *p, size_t len)
 {
-    struct spare *gone = NULL;
+    pthread_mutex_lock(&p->lock);
+    p->used -= len;
+    pthread_mutex_unlock(&p->lock);
+}
 
+/* A buffer of cap bytes (within a reservation), a spare one when there is. */
+static char *buffer_get(struct prefetch_pool *p, size_t cap)
+{
     pthread_mutex_lock(&p->lock);
-    bool ok = p->used + cap <= p->budget;
-    *out = ok ? take_spare(p, cap) : NULL;
-    if (ok && !*out)
-        gone = evict_spares(p, cap);
-    if (ok)
-        p->used += cap;
+    char *buf = take_spare(p, cap);
     pthread_mutex_unlock(&p->lock);
-    while (gone) {
-        struct spare *next = gone->next;
-        free(gone);
-        gone = next;
-    }
-    if (!ok)
-        return -EAGAIN;
-    if (!*out)
-        *out = malloc(cap);
-    if (*out)
-        return 0;
-    pthread_mutex_lock(&p->lock);
-    p->used -= cap;
-    pthread_mutex_unlock(&p->lock);
-    return -ENOMEM;
+    return buf ? buf : malloc(cap);
 }
 
 static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
 {
     pthread_mutex_lock(&p->lock);
-    p->used -= cap;
-    bool keep = p->spare_bytes + cap <= SPARE_MAX && p->used + p->spare_bytes + cap <= p->budget;
+    bool keep = p->spare_bytes + cap <= SPARE_MAX && p->spare_bytes + cap <= p->budget / 2;
     if (keep) {
         struct spare *s = (struct spare *)(void *)buf;
         s->next = p->spares;
@@ -273,6 +270,7 @@ static void chunk_free(struct prefetch_file *f, struct chunk *ch)
     if (*link)
         *link = ch->next;
     buffer_put(f->pool, ch->data, ch->cap);
+    unreserve(f->pool, ch->reserved);
     free(ch);
 }
 
@@ -318,7 +316,7 @@ static off_t window(const struct prefetch_file *f)
     struct prefetch_pool *p = f->pool;
     unsigned active = __atomic_load_n(&p->active, __ATOMIC_RELAXED);
     off_t share = (off_t)(p->budget / (active ? active : 1));
-    off_t want = (f->furthest - f->base) * GROWTH;
+    off_t want = (f->furthest - f->base) * (f->eager ? EAGER : GROWTH);
 
     if (share < MIN_WINDOW)
         share = MIN_WINDOW;
@@ -359,6 +357,31 @@ static void wake(struct stream *s, bool all)
     s->need = need;
 }
 
+/* Give the stream a chunk to fill at its position, out of its reservation (the file's lock
+ * held). Returns 0 or -ENOMEM. */
+static int chunk_new(struct prefetch_file *f, struct stream *s)
+{
+    size_t len = (size_t)min_off(CHUNK, s->end - s->pos), cap = capacity(len);
+    struct chunk *ch = calloc(1, sizeof(*ch));
+    char *data = ch ? buffer_get(f->pool, cap) : NULL;
+
+    if (!data) {
+        free(ch);
+        return -ENOMEM;
+    }
+    *ch = (struct chunk){.writer = s,
+                         .gen = f->gen,
+                         .off = s->pos,
+                         .len = len,
+                         .reserved = len,
+                         .data = data,
+                         .cap = cap};
+    s->reserved -= len;
+    chunk_link(f, ch);
+    s->cur = ch;
+    return 0;
+}
+
 /* Copy what fits of data into the stream's chunk, outside the lock: the chunk is the
  * stream's until complete, and readers only look below filled. Returns the bytes taken. */
 static size_t fill(struct prefetch_file *f, struct stream *s, const char *data, size_t len)
@@ -381,7 +404,7 @@ static size_t fill(struct prefetch_file *f, struct stream *s, const char *data, 
     return n;
 }
 
-/* The blob_sink_fn of streams: bytes into the stream's chunk, while the run wants them. */
+/* The blob_sink_fn of streams: bytes into chunks, while the run wants them. */
 static int sink(void *arg, const char *data, size_t len)
 {
     struct stream *s = arg;
@@ -389,12 +412,19 @@ static int sink(void *arg, const char *data, size_t len)
 
     pthread_mutex_lock(&f->lock);
     int ret = is_wanted(s) ? 0 : STOP_UNWANTED;
-    if (!ret && len > 0) {
-        size_t n = fill(f, s, data, len);
-        ret = n == len ? 0 : -EIO; /* more than asked for: blob_stream() never sends it */
+    if (len > 0 && s->first_at == 0)
+        s->first_at = now_s();
+    while (!ret && len > 0 && s->pos < s->end) {
+        if (!s->cur)
+            ret = chunk_new(f, s);
+        if (!ret) {
+            size_t n = fill(f, s, data, len);
+            data += n;
+            len -= n;
+        }
     }
     pthread_mutex_unlock(&f->lock);
-    return ret;
+    return ret ? ret : len ? -EIO : 0; /* more than asked for: blob_stream() never sends it */
 }
 
 static void stream_unlink(struct prefetch_file *f, struct stream *s)
@@ -420,12 +450,14 @@ static void run_end(struct prefetch_file *f)
     f->gen++;
 }
 
-/* A stream is over (the file's lock held): its chunk keeps what it got; a failure ends the
- * run. */
+/* A stream is over (the file's lock held): its chunk keeps what it got, the rest of its
+ * reservation goes back; a failure ends the run. */
 static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
 {
     struct chunk *ch = s->cur;
 
+    unreserve(f->pool, s->reserved);
+    s->reserved = 0;
     if (ch) {
         ch->writer = NULL;
         ch->len = ch->filled;
@@ -443,6 +475,21 @@ static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
 }
 
 static void schedule_segments(struct prefetch_file *f, off_t need);
+
+/* A run's first GET, on its own, tells how fast one connection is (the time to its first
+ * byte, a round trip and the origin's start, left out). */
+static void note_rate(struct prefetch_pool *p, const struct stream *s)
+{
+    double took = now_s() - s->first_at;
+    off_t got = s->pos - s->first;
+
+    if (!s->probe || s->first_at == 0 || got < 256 * 1024 || took <= 0)
+        return;
+    double rate = (double)got / took;
+    pthread_mutex_lock(&p->lock);
+    p->rate = rate > p->rate ? rate : 0.9 * p->rate + 0.1 * rate; /* a busy origin dips */
+    pthread_mutex_unlock(&p->lock);
+}
 
 /* A segment stream is off the queue and its worker (the file's lock held). */
 static void segment_done(struct prefetch_file *f)
@@ -470,13 +517,14 @@ static void run_stream(struct prefetch_pool *p, struct stream *s)
     pthread_mutex_unlock(&f->lock);
     int ret =
         wanted ? p->src.stream(p->src.arg, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
+    if (ret == 0)
+        note_rate(p, s);
     pthread_mutex_lock(&f->lock);
     stream_end(f, s, ret);
-    if (!s->probe) {
+    if (!s->probe)
         segment_done(f);
-        if (ret == 0 && f->running && f->streaming && !f->closed)
-            schedule_segments(f, 0); /* keep the run's connections busy */
-    }
+    if (ret == 0 && f->running && f->streaming && !f->closed)
+        schedule_segments(f, 0); /* keep the run's connections busy */
     file_put_unlock(f);
     free(s);
 }
@@ -531,25 +579,6 @@ static void *worker(void *arg)
     }
 }
 
-/* A chunk for [f->end, f->end + len) filled by s, its memory from the budget (the file's
- * lock held). Returns false when the budget has no room for it. */
-static bool chunk_new(struct prefetch_file *f, struct stream *s, off_t len)
-{
-    size_t cap = capacity((size_t)len);
-    struct chunk *ch = calloc(1, sizeof(*ch));
-    char *data;
-
-    if (!ch || buffer_get(f->pool, cap, &data) != 0) {
-        free(ch);
-        return false;
-    }
-    *ch = (struct chunk){
-        .writer = s, .gen = f->gen, .off = f->end, .len = (size_t)len, .data = data, .cap = cap};
-    chunk_link(f, ch);
-    s->cur = ch;
-    return true;
-}
-
 static void enqueue(struct prefetch_pool *p, struct stream *s)
 {
     struct stream **link = &p->queue;
@@ -571,11 +600,13 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool probe)
         return false;
     *s = (struct stream){.file = f,
                          .pos = f->end,
+                         .first = f->end,
                          .end = f->end + len,
                          .need = NO_NEED,
                          .live = true,
-                         .probe = probe};
-    if (p->nthreads == 0 || !chunk_new(f, s, len)) {
+                         .probe = probe,
+                         .reserved = (size_t)len};
+    if (p->nthreads == 0 || !reserve(p, (size_t)len)) {
         free(s);
         return false;
     }
@@ -603,6 +634,7 @@ struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src,
     p->budget = o->budget;
     p->segment = o->segment;
     p->parallel = o->parallel ? o->parallel : 1;
+    p->fast_rate = o->fast_rate > 0 ? o->fast_rate : FAST_RATE;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     p->threads = calloc(workers ? workers : 1, sizeof(*p->threads));
@@ -712,6 +744,16 @@ static struct chunk *chunk_at(const struct prefetch_file *f, off_t pos)
     return NULL;
 }
 
+/* The live stream that will bring the byte at pos, if any. */
+static struct stream *stream_at(const struct prefetch_file *f, off_t pos)
+{
+    for (struct stream *s = f->streams; s; s = s->next) {
+        if (s->pos <= pos && pos < s->end)
+            return s;
+    }
+    return NULL;
+}
+
 /* How far the run reaches: its segments, or its window. */
 static off_t frontier(const struct prefetch_file *f)
 {
@@ -764,29 +806,63 @@ static off_t probe_len(const struct prefetch_file *f)
     return rest <= 2 * FIRST_CHUNK ? rest : FIRST_CHUNK;
 }
 
+static bool probe_running(const struct prefetch_file *f)
+{
+    for (const struct stream *s = f->streams; s; s = s->next) {
+        if (s->probe)
+            return true;
+    }
+    return false;
+}
+
+/* Whether one connection alone keeps up with a reader (see FAST_RATE). */
+static bool link_is_fast(struct prefetch_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool fast = p->rate >= p->fast_rate;
+    pthread_mutex_unlock(&p->lock);
+    return fast;
+}
+
+/* Segments a file may have queued or running: the parallel ones, or FAST_STREAMS. */
+static unsigned streams_for(struct prefetch_pool *p)
+{
+    return link_is_fast(p) && FAST_STREAMS < p->parallel ? FAST_STREAMS : p->parallel;
+}
+
 /* The length of the next segment: a fixed size, or the window spread over the parallel
- * streams; it ends on a whole MiB, and takes the rest of the blob rather than leave a
- * segment of less than half its size after it. */
+ * streams (over FAST_STREAMS, up to FAST_SEGMENT, on a fast link), and no more than the rest
+ * of the blob spread over them, so that its last segments end about together. It ends on a whole
+ * MiB, and takes the rest of the blob rather than leave less than SEGMENT_MIN after it. */
 static off_t segment_len(const struct prefetch_file *f)
 {
     struct prefetch_pool *p = f->pool;
-    off_t len = p->segment ? (off_t)p->segment : window(f) / (off_t)p->parallel;
+    bool fast = link_is_fast(p);
+    off_t streams = fast ? (off_t)streams_for(p) : (off_t)p->parallel;
+    off_t len = p->segment ? (off_t)p->segment : window(f) / streams;
+    off_t share = (f->size - f->end) / streams;
 
-    if (!p->segment)
-        len = len < SEGMENT_MIN ? SEGMENT_MIN : len > SEGMENT_MAX ? SEGMENT_MAX : len;
+    if (!p->segment) {
+        len = len > share ? share : len;
+        off_t most = fast ? FAST_SEGMENT : SEGMENT_MAX;
+        len = len < SEGMENT_MIN ? SEGMENT_MIN : len > most ? most : len;
+    }
     off_t end = (f->end + len + MIB - 1) / MIB * MIB;
-    if (end >= f->size || f->size - end < len / 2)
+    if (end >= f->size || f->size - end < SEGMENT_MIN)
         end = f->size;
     return end - f->end;
 }
 
 /* Queue segments at the end of the run while its window and the file's share of the
- * parallel streams allow; a read waiting for bytes before need is served whatever the
- * share (the fair pick among files still decides when its segment runs). */
+ * parallel streams allow, and, while the run's first GET is under way (it tells how fast
+ * the link is), only what reads wait for; a read waiting for bytes before need is served
+ * whatever the share (the fair pick among files still decides when its segment runs). */
 static void schedule_segments(struct prefetch_file *f, off_t need)
 {
+    unsigned most = probe_running(f) ? 0 : streams_for(f->pool);
+
     while (f->end < f->size && f->end < f->furthest + window(f) &&
-           (f->segments < f->pool->parallel || f->end < need)) {
+           (f->segments < most || f->end < need)) {
         if (!stream_start(f, segment_len(f), false))
             break;
     }
@@ -804,10 +880,11 @@ static void schedule(struct prefetch_file *f, off_t off, size_t len)
         schedule_segments(f, need);
 }
 
+enum place { NO_RUN, OUT_OF_ORDER, IN_ORDER };
+
 /* Place a read at off (the file's lock held): reads in order move the run on and get
- * read-ahead; others in its range are served from what it fetched, or go direct. Returns
- * false when the read is no run's. */
-static bool plan(struct prefetch_file *f, off_t off, size_t len)
+ * read-ahead; others in its range are served from what it fetched, or go direct. */
+static enum place plan(struct prefetch_file *f, off_t off, size_t len)
 {
     bool in = in_run(f, off);
     bool seq = in && (f->end == f->base || is_sequential(f, off));
@@ -815,7 +892,7 @@ static bool plan(struct prefetch_file *f, off_t off, size_t len)
     f->last_end = off + (off_t)len;
     f->ends[f->next_end++ % RECENT] = f->last_end;
     if (!in)
-        return false;
+        return NO_RUN;
     if (seq) {
         f->streaming = f->streaming || f->end > f->base; /* a second read in order */
         if (f->furthest < f->last_end)
@@ -826,13 +903,13 @@ static bool plan(struct prefetch_file *f, off_t off, size_t len)
     reclaim(f);
     if (seq)
         schedule(f, off, len);
-    return true;
+    return seq ? IN_ORDER : OUT_OF_ORDER;
 }
 
 enum avail { READY, WAIT, MISSING };
 
 /* Whether the chunks hold [off, end): READY; WAIT for *s to reach *until; MISSING when no
- * chunk holds a part, or the read spans too many chunks. */
+ * chunk holds a part and no stream will bring it, or the read spans too many chunks. */
 static enum avail lookup(const struct prefetch_file *f, off_t off, off_t end, struct stream **s,
                          off_t *until)
 {
@@ -840,11 +917,12 @@ static enum avail lookup(const struct prefetch_file *f, off_t off, off_t end, st
 
     for (int i = 0; pos < end; i++) {
         struct chunk *ch = chunk_at(f, pos);
-        if (i == PREFETCH_MAX_IOV || !ch)
+        struct stream *w = ch ? ch->writer : stream_at(f, pos);
+        if (i == PREFETCH_MAX_IOV || (!ch && !w))
             return MISSING;
-        off_t stop = min_off(end, ch->off + (off_t)ch->len);
-        if (ch->writer && ch->off + (off_t)ch->filled < stop) {
-            *s = ch->writer;
+        off_t stop = ch ? min_off(end, ch->off + (off_t)ch->len) : min_off(end, w->end);
+        if (w && (!ch || ch->off + (off_t)ch->filled < stop)) {
+            *s = w;
             *until = stop;
             return WAIT;
         }
@@ -883,12 +961,14 @@ static void wait_for(struct prefetch_file *f, struct stream *s, off_t until)
     pthread_cond_destroy(&w.cond);
 }
 
-/* Wait until the run's chunks hold the read, then take it. Returns 0, DIRECT or -errno. */
-static int serve(struct prefetch_file *f, off_t off, size_t len, struct prefetch_span *out)
+/* Wait until the run's chunks hold the read, then take it; a read in order that had to wait
+ * makes the run eager (see EAGER), one that did not calms it. Returns 0, DIRECT or -errno. */
+static int serve(struct prefetch_file *f, off_t off, size_t len, bool seq,
+                 struct prefetch_span *out)
 {
     off_t end = off + (off_t)len;
 
-    for (;;) {
+    for (bool waited = false;; waited = true) {
         int err = file_error(f);
         if (err)
             return err;
@@ -898,8 +978,13 @@ static int serve(struct prefetch_file *f, off_t off, size_t len, struct prefetch
         if (a == MISSING)
             return DIRECT;
         if (a == READY) {
+            f->eager = seq ? waited : f->eager;
             take(f, off, end, out);
             return 0;
+        }
+        if (seq && !f->eager && f->streaming) {
+            f->eager = true; /* the reader keeps up: widen the window now */
+            schedule_segments(f, 0);
         }
         wait_for(f, s, until);
     }
@@ -935,8 +1020,9 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
         len = (size_t)(f->size - off);
     pthread_mutex_lock(&f->lock);
     int ret = file_error(f);
+    enum place at = ret ? NO_RUN : plan(f, off, len);
     if (!ret)
-        ret = plan(f, off, len) ? serve(f, off, len, out) : DIRECT;
+        ret = at == NO_RUN ? DIRECT : serve(f, off, len, at == IN_ORDER, out);
     pthread_mutex_unlock(&f->lock);
     if (ret == DIRECT)
         return read_direct(f, off, len, out);

@@ -58,6 +58,7 @@ struct prefetch_opts {
     size_t budget;     /* bytes of chunks at once, all files together; 0: no read-ahead */
     unsigned parallel; /* segments (ranged GETs) in flight at once, all files together */
     size_t segment;    /* bytes of a segment; 0: as the window grows */
+    double fast_rate;  /* bytes/s of one connection past which a few long GETs do; 0: 90 MB/s */
 };
 
 /* Start a pool reading from src (copied; what it points to must outlive the pool). Returns

@@ -24,8 +24,9 @@ printf 'gone\n' >"$src/d/gone.txt"
 az upload media "$src" >/dev/null
 export AZURE_STORAGE_SAS_TOKEN=$(az sas service rl media)
 # Overwritten while the reader pauses: the read goes on with new GETs, which the changed blob
-# refuses (If-Match). What it returned is a prefix of the old version.
-blobfs_mount "$mnt" --container media --debug
+# refuses (If-Match). What it returned is a prefix of the old version. (--prefetch-mem 8
+# keeps the read-ahead from fetching all 64 MiB before the overwrite, as it may on loopback.)
+blobfs_mount "$mnt" --container media --debug --prefetch-mem 8
 exec 3<"$mnt/big.bin"
 dd bs=1M count=2 <&3 >"$T/got" 2>/dev/null
 az put media big.bin "$T/v2"
