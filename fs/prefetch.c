@@ -120,6 +120,7 @@ struct prefetch_file {
     bool probing;           /* it began with a small first GET, not segments at once */
     bool streaming;         /* reads go on in order: segments follow them */
     bool eager;             /* the last read in order waited for its bytes */
+    off_t tail;             /* the length of the run's last segments, once set; 0 before */
     off_t base, end;
     off_t furthest;     /* end of the furthest read of the run */
     off_t last_end;     /* where the previous read ended; -1 before the first */
@@ -770,6 +771,7 @@ static void run_begin(struct prefetch_file *f, off_t base, bool probe)
     f->probing = probe;
     f->streaming = !probe;
     f->base = f->end = f->furthest = base;
+    f->tail = 0;
 }
 
 /* Whether a read at off belongs to the run, beginning one when the reader just moved on
@@ -831,21 +833,27 @@ static unsigned streams_for(struct prefetch_pool *p)
 }
 
 /* The length of the next segment: a fixed size, or the window spread over the parallel
- * streams (over FAST_STREAMS, up to FAST_SEGMENT, on a fast link), and no more than the rest
- * of the blob spread over them, so that its last segments end about together. It ends on a whole
- * MiB, and takes the rest of the blob rather than leave less than SEGMENT_MIN after it. */
-static off_t segment_len(const struct prefetch_file *f)
+ * streams (over FAST_STREAMS, up to FAST_SEGMENT, on a fast link). Once the rest of the blob
+ * is no more than a segment for each stream, it is split evenly among them, once, so the
+ * last segments run side by side and end about together. A segment ends on a whole MiB, and
+ * takes the rest of the blob rather than leave less than SEGMENT_MIN after it. */
+static off_t segment_len(struct prefetch_file *f)
 {
     struct prefetch_pool *p = f->pool;
     bool fast = link_is_fast(p);
     off_t streams = fast ? (off_t)streams_for(p) : (off_t)p->parallel;
     off_t len = p->segment ? (off_t)p->segment : window(f) / streams;
-    off_t share = (f->size - f->end) / streams;
+    off_t rest = f->size - f->end;
 
-    if (!p->segment) {
-        len = len > share ? share : len;
+    if (!p->segment && f->tail) {
+        len = f->tail;
+    } else if (!p->segment) {
         off_t most = fast ? FAST_SEGMENT : SEGMENT_MAX;
         len = len < SEGMENT_MIN ? SEGMENT_MIN : len > most ? most : len;
+        if (rest <= len * streams)
+            len = f->tail = (rest + streams - 1) / streams > SEGMENT_MIN
+                                ? (rest + streams - 1) / streams
+                                : SEGMENT_MIN;
     }
     off_t end = (f->end + len + MIB - 1) / MIB * MIB;
     if (end >= f->size || f->size - end < SEGMENT_MIN)

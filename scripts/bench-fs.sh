@@ -183,9 +183,9 @@ wan_first() {
     done
     c=$(median <"$T/curl") f=$(median <"$T/fs") r=$(median <"$T/rc")
     read -r l g h < <(tail -n 1 "$T/fsn")
-    printf '%-34s curl %s ms | blobfs %s ms (%s List, %s GET, %s HEAD), %s round trips more | rclone %s ms\n' \
-        "first MiB of a deep file, fresh" "$c" "$f" "$l" "$g" "$h" \
-        "$(awk -v f="$f" -v c="$c" -v d="$delay" 'BEGIN { printf "%.1f", (f - c) / d }')" "$r"
+    # The lookups' calls come one after another, then the first GET: one round trip each.
+    printf '%-34s curl %s ms | blobfs %s ms: %s round trips (%s List, %s HEAD, then GET; %s GETs in all) | rclone %s ms\n' \
+        "first MiB of a deep file, fresh" "$c" "$f" $((l + h + 1)) "$l" "$h" "$g" "$r"
 }
 
 # 16 loops of ranged 4 KiB GETs at random offsets for 20 s, each on one kept-alive
@@ -199,16 +199,17 @@ curl_iops() {
                 s = int(rand() * max) * 4096
                 if (k) print "next"
                 printf "url = \"%s\"\nrange = %d-%d\noutput = /dev/null\n", url, s, s + 4095
-                print "write-out = \"%{http_code}\\n\""
             } }' >"$T/curl$i.cfg"
     done
+    proxy_reset
     for i in $(seq 16); do
-        timeout 20 curl -s -K "$T/curl$i.cfg" >"$T/curl$i.out" 2>/dev/null &
+        timeout 20 curl -s -K "$T/curl$i.cfg" >/dev/null 2>&1 &
         pids+=($!)
     done
     wait "${pids[@]}" || true
-    cat "$T"/curl*.out | { grep -c '^206$' || true; } | awk '{ printf "%.0f", $1 / 20 }'
+    echo $(($(proxy_stat gets) / 20)) # counted by the proxy: curl's own output dies with it
 }
+# fio, 16 threads of 4 KiB random reads for 20 s: the IOPS it reports.
 fio_iops() {
     fio --name=rand --filename="$1" --rw=randread --bs=4k --numjobs=16 --thread \
         --time_based --runtime=20 --ioengine=psync --group_reporting \
@@ -272,6 +273,7 @@ if [ $wan = 1 ]; then
     unmount "$T/rclone" "$rclone_pid"
     origin=$ep
     runs=${BENCH_LOOPBACK_RUNS:-5}
+    [ "$runs" != 0 ] || exit 0
 fi
 
 mount_blobfs
