@@ -1,24 +1,26 @@
 /* fs/prefetch.h: read-ahead for blobs being read sequentially.
  *
- * Each open file has its own read-ahead. The first read fetches 1 MiB + 128 KiB (the kernel
- * asks for 128 KiB beyond a 1 MiB read) or the whole blob when it is small. From the next
- * sequential read on, the rest is fetched in segments, several ranged GETs at once, each on
- * its own connection, their bytes landing in chunks as they arrive and handed to the kernel
- * in order, a read waiting only for the bytes it needs. The window they fill grows with what
- * the run has read (4 times it, from 8 MiB up to the file's share of the memory budget), so a
- * short read costs little and a long one keeps every connection it may use busy; a segment
- * is the window spread over the parallel GETs (1 to 16 MiB), or a fixed size. A stream stops
- * (flow control) at the window's edge until the reader moves on, so memory stays bounded
- * whatever the origin's speed; when its reader stays away for 5 s it ends, and a later read
- * starts again where it stopped. A read far from the run (a seek) is a GET of exactly what was
- * asked, and two sequential reads there start a new run. All chunks together stay within the
- * budget; at most parallel segments are in flight, all files together, shared among the
- * files being read (the one with the fewest goes next); a run's first GET never waits
- * behind them.
+ * Each open file has its own read-ahead. A first read at the start fetches 1 MiB + 128 KiB
+ * (the kernel asks for 128 KiB beyond a 1 MiB read) or the whole blob when it is small. From
+ * the next read in order on, the rest is fetched in segments, several ranged GETs at once,
+ * each on its own connection, their bytes landing in chunks as they arrive and handed to the
+ * kernel in order, a read waiting only for the bytes it needs. The window they fill grows
+ * with what the run has read (4 times it, 16 times while reads wait for bytes, from 8 MiB up
+ * to the file's share of the memory budget), so a short or slow read costs little and a fast
+ * long one keeps every connection it may use busy; a segment is the window spread over the
+ * parallel GETs (1 to 16 MiB), or a fixed size, and the last ones split the rest evenly. On a
+ * link where one connection alone is fast (measured by those first GETs), two GETs of up to
+ * 64 MiB at a time do instead. A segment reserves its memory in the budget when it is
+ * queued, so memory stays bounded whatever the origin's speed and no GET waits for it.
+ * Reads count as in order only when they start where a recent one ended (or near the
+ * furthest of a run in order): random reads are GETs of exactly what was asked, and a read
+ * far from the run stops its read-ahead; two reads in order there start a new run. At most
+ * parallel segments are in flight, all files together, shared among the files being read
+ * (the one with the fewest goes next); a run's first GET never waits behind them.
  *
- * Every GET carries If-Match with the ETag seen at open: once the blob has changed, every
- * read of the file fails with -ESTALE and never returns bytes of two versions (a GET that is
- * already running still delivers the version it began with, whole). */
+ * Every GET carries If-Match with the ETag seen at open: once a GET finds the blob changed,
+ * every read of the file fails with -ESTALE and never returns bytes of two versions (a GET
+ * that is already running still delivers the version it began with, whole). */
 #ifndef FS_PREFETCH_H
 #define FS_PREFETCH_H
 
