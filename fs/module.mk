@@ -21,10 +21,16 @@ test_blob_sas_OBJS := $(O)/fs/blob_sas.o $(O)/fs/blob_name.o $(O)/common/pct.o
 test_blob_retry_OBJS := $(O)/fs/blob_retry.o $(O)/common/httpdate.o
 $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 
-# The cache over a stand-in for blob_list and blob_head (tests/test_cache.c).
+# The cache over a stand-in for blob_list, blob_list_flat and blob_head (tests/test_cache.c).
 UNIT_TESTS += test_cache
-test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(COMMON_OBJS)
-$(O)/tests/test_cache.o: CPPFLAGS += -Ifs $(call pkg_cflags,libcurl libxml-2.0)
+test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(O)/fs/blob_xml.o $(COMMON_OBJS)
+test_cache_LIBS := $(call pkg_libs,libxml-2.0)
+$(O)/tests/test_cache.o: CPPFLAGS += -Ifs
+
+# Read-ahead over a stand-in source (tests/test_prefetch.c).
+UNIT_TESTS += test_prefetch
+test_prefetch_OBJS := $(O)/fs/prefetch.o $(O)/common/clock.o
+$(O)/tests/test_prefetch.o: CPPFLAGS += -Ifs
 
 # make fuzz: the List Blobs page parser's libFuzzer target (tests/fuzz/blob_xml/ seeds).
 FUZZ += fuzz_blob_xml
