@@ -24,7 +24,7 @@ struct conf_endpoint {
     char *prefix; /* "/" or "/name", no trailing slash */
     char *origin[CONF_MAX_ORIGINS];
     size_t norigins;
-    bool public; /* unsigned URLs are served even when a signing key is set */
+    bool public;            /* unsigned URLs are served even when a signing key is set */
     bool trusted_documents; /* HTML, SVG and XML originals served without the sandbox CSP */
 };
 

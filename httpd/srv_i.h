@@ -32,7 +32,7 @@ struct endpoint {
     size_t norigins;
     bool require_sig;       /* a key is set and the endpoint is not public */
     bool trusted_documents; /* its HTML, SVG, XML originals go out without the sandbox CSP */
-    atomic_uint jobs; /* origin jobs queued or running for this endpoint (deliver.c) */
+    atomic_uint jobs;       /* origin jobs queued or running for this endpoint (deliver.c) */
 };
 
 /* The signing key, replaced on SIGHUP (srv_reload_key()). */

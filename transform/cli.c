@@ -1,6 +1,7 @@
 /* transform/cli.c: blobkit-transform, the transformation engine on the command line, for
  * scripts and tests. It runs exactly what blobhttpd runs: tr_parse(), tr_pick_format(),
  * tr_apply(), with the same limits. */
+#include "clock.h"
 #include "tr.h"
 
 #include <errno.h>
@@ -249,12 +250,9 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
 /* The deadline, timeout seconds from now (0: none). */
 static uint64_t deadline_in(double timeout)
 {
-    struct timespec ts;
-
     if (timeout <= 0)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)(timeout * 1e9);
+    return clock_now_ns() + (uint64_t)(timeout * 1e9);
 }
 
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
