@@ -145,9 +145,11 @@ int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_resul
     return out->item ? 0 : -ENOMEM;
 }
 
-int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
+int blob_head(struct blob_client *c, const char *name, struct blob_attr *out,
+              struct blob_props **props)
 {
     (void)c;
+    *props = NULL;
     head_calls++;
     for (size_t i = 0; i < nstore; i++) {
         if (strcmp(store[i].name, name) == 0) {
