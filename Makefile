@@ -30,6 +30,10 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
+
+# The one version of blobkit: VERSION, printed by every program's --version and put in the
+# Debian package's name. A program's main file names it (a module.mk says which: VERSIONED).
+VERSION := $(shell cat VERSION)
 ifdef SAN
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -44,6 +48,7 @@ pkg_cflags = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(1) 2>/dev/n
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROGS :=
+VERSIONED :=
 UNIT_TESTS :=
 BENCHES :=
 FUZZ :=
@@ -56,6 +61,13 @@ include transform/module.mk
 include httpd/module.mk
 
 all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
+
+$(VERSIONED): CPPFLAGS += -DBLOBKIT_VERSION='"$(VERSION)"'
+$(VERSIONED): VERSION
+
+# The programs, one a line (tests go through every one: man pages, --version).
+progs:
+	@printf '%s\n' $(PROGS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -135,7 +147,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke
+.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke progs
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

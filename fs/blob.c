@@ -311,7 +311,7 @@ static CURL *new_handle(struct blob_client *c)
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBFS_VERSION);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBKIT_VERSION);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -108,7 +108,7 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBFS_VERSION, fuse_pkgversion(),
+    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBKIT_VERSION, fuse_pkgversion(),
            curl_version(), LIBXML_DOTTED_VERSION);
 }
 

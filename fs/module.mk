@@ -1,14 +1,14 @@
 # blobfs: the read-only FUSE filesystem over one Azure Blob container (docs/blobfs.md).
-BLOBFS_VERSION := 0.1.0
 BLOBFS_DEPS := fuse3 libcurl libxml-2.0
 
 PROGS += blobfs
+VERSIONED += $(O)/fs/main.o $(O)/fs/blob.o
 blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o prefetch.o blob.o blob_xml.o \
                  blob_name.o blob_sas.o blob_retry.o) $(COMMON_OBJS)
 blobfs_LIBS := $(call pkg_libs,$(BLOBFS_DEPS))
 
 # FUSE_USE_VERSION 312: fuse_loop_cfg (max_threads) for the multi-threaded loop.
-$(O)/fs/%.o: CPPFLAGS += -DFUSE_USE_VERSION=312 -DBLOBFS_VERSION='"$(BLOBFS_VERSION)"' \
+$(O)/fs/%.o: CPPFLAGS += -DFUSE_USE_VERSION=312 \
                          $(call pkg_cflags,$(BLOBFS_DEPS))
 
 # Unit tests of the pure modules.

@@ -24,7 +24,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define BLOBHTTPD_VERSION "0.1.0"
 #define MAX_OPTIONS 48
 #define KEY_MAX 1024
 #define MALLOC_ARENAS 2    /* glibc's default is 8 per core: each grows on its own */
@@ -71,7 +70,7 @@ static int parse_args(struct conf *conf, int argc, char **argv)
             if (opt == OPT_HELP)
                 usage(stdout);
             else
-                printf("blobhttpd %s\n", BLOBHTTPD_VERSION);
+                printf("blobhttpd %s\n", BLOBKIT_VERSION);
             return 1;
         }
         bool known = opt >= 0 && opt < nopts;

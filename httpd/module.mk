@@ -1,5 +1,6 @@
 # blobhttpd: ImageKit-style URLs served from origin folders (docs/blobhttpd.md).
 PROGS += blobhttpd
+VERSIONED += $(O)/httpd/main.o
 
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
