@@ -3,6 +3,7 @@
 #include "srv.h"
 #include "srv_i.h"
 
+#include "addr.h"
 #include "guard.h"
 #include "http.h"
 #include "log.h"
@@ -15,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,31 +267,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" into ss. */
 static int resolve_listen(const char *spec, struct sockaddr_storage *ss, char err[SRV_ERR_LEN])
 {
-    char host[256] = "";
-    const char *colon = strrchr(spec, ':');
-    const char *port = colon ? colon + 1 : spec;
-    size_t hlen = colon ? (size_t)(colon - spec) : 0;
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
+    char why[ADDR_ERR_LEN];
+    int rc = addr_parse_listen(spec, ss, why);
 
-    if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
-        spec++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof(host) || !*port) {
-        snprintf(err, SRV_ERR_LEN, "listen: '%s' is not ADDR:PORT", spec);
-        return -EINVAL;
-    }
-    memcpy(host, spec, hlen);
-    host[hlen] = '\0';
-    int rc = getaddrinfo(hlen ? host : NULL, port, &hints, &ai);
-    if (rc) {
-        snprintf(err, SRV_ERR_LEN, "listen: cannot resolve '%s': %s", spec, gai_strerror(rc));
-        return -EINVAL;
-    }
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
+    if (rc)
+        snprintf(err, SRV_ERR_LEN, "listen: %s", why);
+    return rc;
 }
 
 static int start_daemon(struct srv *s, char err[SRV_ERR_LEN])
