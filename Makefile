@@ -32,7 +32,8 @@ endif
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
 
 # The one version of blobkit: VERSION, printed by every program's --version and put in the
-# Debian package's name. A program's main file names it (a module.mk says which: VERSIONED).
+# Debian package's name. The files that name it (BLOBKIT_VERSION) are listed in VERSIONED by
+# their module.mk, and are rebuilt when it changes.
 VERSION := $(shell cat VERSION)
 ifdef SAN
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -44,6 +44,9 @@ struct prefetch_span {
  * pool to free with prefetch_pool_free(), or NULL. */
 struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget, unsigned workers);
 
+/* Bytes of read-ahead buffers held now, spare ones included (for metrics). */
+size_t prefetch_pool_bytes(struct prefetch_pool *p);
+
 /* End the streams, stop the workers, free every file still open. NULL is a no-op. */
 void prefetch_pool_free(struct prefetch_pool *p);
 
