@@ -23,15 +23,14 @@ static void free_text(void *text)
     metrics_text_free(text);
 }
 
-void *scrape_response(struct metrics *m)
+void *scrape_response(struct metrics *m, size_t *len)
 {
     char *text;
-    size_t len;
 
-    if (metrics_render(m, &text, &len) != 0)
+    if (metrics_render(m, &text, len) != 0)
         return NULL;
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback_cls(len, text, free_text, text);
+        MHD_create_response_from_buffer_with_free_callback_cls(*len, text, free_text, text);
     if (!resp) {
         metrics_text_free(text);
         return NULL;
@@ -80,7 +79,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     if (strcmp(url, "/metrics") != 0)
         return answer(mc, 404, text("not found: this listener serves /metrics only\n"));
-    struct MHD_Response *resp = scrape_response(s->m);
+    size_t len;
+    struct MHD_Response *resp = scrape_response(s->m, &len);
     return resp ? answer(mc, 200, resp) : answer(mc, 503, text("cannot render the metrics\n"));
 }
 

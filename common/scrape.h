@@ -10,6 +10,8 @@
 #ifndef COMMON_SCRAPE_H
 #define COMMON_SCRAPE_H
 
+#include <stddef.h>
+
 struct metrics;
 struct scrape;
 
@@ -22,9 +24,10 @@ struct scrape *scrape_start(int fd, struct metrics *m);
 /* Stop answering, close the socket and free s. NULL is a no-op. */
 void scrape_stop(struct scrape *s);
 
-/* The response to a scrape of m: 200 with the text, or NULL when it cannot be made (out of
- * memory, over the cap). (transfer full): for MHD_queue_response(), then MHD_destroy_response().
- * Declared with void so that this header needs no libmicrohttpd one. */
-void *scrape_response(struct metrics *m);
+/* The response to a scrape of m, with the text's length in *len, or NULL when it cannot be made
+ * (out of memory, over the cap). (transfer full): a struct MHD_Response for
+ * MHD_queue_response(), then MHD_destroy_response(); declared void so that this header needs
+ * no libmicrohttpd one. */
+void *scrape_response(struct metrics *m, size_t *len);
 
 #endif

@@ -1,24 +1,25 @@
 # blobhttpd: ImageKit-style URLs served from origin folders (docs/blobhttpd.md).
 PROGS += blobhttpd
-VERSIONED += $(O)/httpd/main.o
+VERSIONED += $(O)/httpd/main.o $(O)/httpd/hmetrics.o
 
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
+              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o \
+              $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
-$(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
+$(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl libsystemd)
 
 # blobhttpd links transform's objects and libraries (TR_APPLY_OBJS, TR_VIPS_LIBS from
 # transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
 # rules are made after every module.mk is read, so the order of the includes does not matter.
-blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
+blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(METRICS_OBJS) $(TR_APPLY_OBJS)
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd) $(METRICS_LIBS) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
-              test_http_pool test_http_ready test_http_accesslog
+              test_http_pool test_http_accesslog test_http_ready
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -28,8 +29,8 @@ test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
-test_http_ready_OBJS := $(O)/httpd/ready.o $(O)/httpd/origin.o $(O)/common/clock.o
 test_http_accesslog_OBJS := $(O)/httpd/accesslog.o $(O)/httpd/http.o $(O)/common/log.o
+test_http_ready_OBJS := $(O)/httpd/ready.o $(O)/httpd/origin.o $(O)/common/clock.o
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 
