@@ -8,6 +8,7 @@
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
 #   make cluster    three nodes behind the cache tier, on the demo's media (docs/scale-out.md)
+#   make install | uninstall | deb   PREFIX, DESTDIR (deploy/install.mk, docs/operating.md)
 #   make fmt | fmt-check | lint | clean
 #   make fuzz       libFuzzer targets (clang), into build/fuzz/
 #   make fuzz-smoke each fuzz target for 30 s (tests/fuzz_smoke.sh); check runs it with clang
@@ -60,6 +61,7 @@ include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
+include deploy/install.mk
 
 all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
 

@@ -82,6 +82,11 @@ ok "process: cpu seconds" grep -q '^process_cpu_seconds_total [0-9.e-]*$' "$T/m1
 is "labels: only op, status (and le, version); never a name" \
     "$(grep '^blobkit_' "$T/m1" | grep -o '[a-z_]*="' | sort -u | tr -d '="\n' | tr -s ' ')" \
     "leopstatusversion"
+missing=$(grep -oE 'blobkit_(blobfs|build)_[a-z_]+|process_[a-z_]+' "$ROOT/docs/grafana-blobkit.json" |
+    sed 's/_bucket$//' | sort -u | while read -r name; do
+        grep -q "^# TYPE $name " "$T/m1.txt" || echo "$name"
+    done)
+is "every blobfs metric of the Grafana dashboard is exposed" "$missing" ""
 ok "no token in the text" eval "! grep -q 'sig=' '$T/m1.txt'"
 is "another path: 404" "$(curl -s -o /dev/null -w '%{http_code}' "${url%/metrics}/")" 404
 is "another method: 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")" 405

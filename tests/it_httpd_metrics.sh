@@ -58,6 +58,13 @@ is "queues idle" "$(val m2 blobkit_transform_queue_length)/$(val m2 blobkit_tran
 is "the version" "$(val m2 "blobkit_build_info{version=\"$(cat "$ROOT/VERSION")\"}")" 1
 ok "process metrics" eval "[ \$(val m2 process_open_fds) -gt 5 ] && [ \$(val m2 process_resident_memory_bytes) -gt 1000000 ]"
 
+# docs/grafana-blobkit.json queries only what blobhttpd exposes (blobfs's: it_blobfs_metrics).
+missing=$(grep -oE '(blobkit|process)_[a-z_]+' "$ROOT/docs/grafana-blobkit.json" | sed 's/_bucket$//' |
+    grep -v '^blobkit_blobfs_' | sort -u | while read -r name; do
+        grep -q "^# TYPE $name " "$T/m2.txt" || echo "$name"
+    done)
+is "every blobhttpd metric of the Grafana dashboard is exposed" "$missing" ""
+
 # Bounded cardinality: new paths and chains add no series.
 series() { grep -c '^blobkit_' "$T/$1"; }
 for i in $(seq 20); do
