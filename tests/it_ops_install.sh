@@ -6,31 +6,14 @@
 # "mount -t fuse.blobfs CONTAINER MOUNTPOINT -o ...": the real mount(8), mount.fuse and the
 # installed blobfs. Then make uninstall leaves no file behind.
 set -eu
-if [ -z "${BLOBKIT_OPS_NS:-}" ]; then
-    exec unshare --mount --propagation private env BLOBKIT_OPS_NS=1 bash "$0" "$@"
-fi
-. "$(dirname "$0")/lib.sh"
-
-# /usr and /etc: overlays whose upper layers are in a tmpfs of this namespace.
-ovl=$T/ovl
-mkdir -p "$ovl"
-mount -t tmpfs blobkit-ops "$ovl"
-at_exit "umount /usr /etc /run/mount '$ovl'" # last: $T is removed after the cleanups
-for d in usr etc; do
-    mkdir -p "$ovl/$d.up" "$ovl/$d.work"
-    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$ovl/$d.up,workdir=$ovl/$d.work" "/$d"
-done
+. "$(dirname "$0")/ops_lib.sh"
+ops_overlay usr etc
 # mount(8) notes what the kernel does not keep (helper, _netdev) in /run/mount/utab: ours.
 mkdir -p /run/mount
 mount -t tmpfs blobkit-ops-utab /run/mount
-files_added() { (cd "$ovl/$1.up" && find . -type f -o -type l | sed 's|^\.|/'"$1"'|' | sort); }
+at_exit "umount /run/mount"
 
-# The build under test (BIN: the sanitizer build by default) is what gets installed.
-case $BIN in
-*/build/san/bin) build=(SAN=1) ;;
-*) build=() ;;
-esac
-ok "make install PREFIX=/usr" make -s -C "$ROOT" "${build[@]}" install PREFIX=/usr >"$T/install.out"
+ok "make install PREFIX=/usr" make -s -C "$ROOT" "${OPS_BUILD[@]}" install PREFIX=/usr >"$T/install.out"
 for f in /usr/bin/blobfs /usr/bin/blobkit-transform /usr/sbin/blobhttpd \
     /usr/share/man/man1/blobfs.1 /usr/share/man/man8/blobhttpd.8 \
     /usr/share/man/man5/blobhttpd.conf.5 /usr/share/man/man1/blobkit-transform.1 \
@@ -78,25 +61,25 @@ fails "without the token in its message" grep -q s3cr3t "$T/bad.out"
 fails "nothing mounted" mountpoint -q "$T/b"
 
 # Uninstall: nothing left but the fstab line this test added.
-ok "make uninstall PREFIX=/usr" make -s -C "$ROOT" "${build[@]}" uninstall PREFIX=/usr
-is "nothing of the install is left in /usr" "$(files_added usr)" ""
-is "nor in /etc (the unchanged configuration is removed)" "$(files_added etc)" "/etc/fstab"
+ok "make uninstall PREFIX=/usr" make -s -C "$ROOT" "${OPS_BUILD[@]}" uninstall PREFIX=/usr
+is "nothing of the install is left in /usr" "$(ops_added usr)" ""
+is "nor in /etc (the unchanged configuration is removed)" "$(ops_added etc)" "/etc/fstab"
 
 # An edited configuration survives an uninstall.
-make -s -C "$ROOT" "${build[@]}" install PREFIX=/usr >/dev/null
+make -s -C "$ROOT" "${OPS_BUILD[@]}" install PREFIX=/usr >/dev/null
 echo "endpoint = /x=/srv" >>/etc/blobkit/blobhttpd.conf
 ok "uninstall says it keeps an edited blobhttpd.conf" \
-    grep -q 'kept /etc/blobkit/blobhttpd.conf (edited)' <(make -s -C "$ROOT" "${build[@]}" uninstall PREFIX=/usr)
+    grep -q 'kept /etc/blobkit/blobhttpd.conf (edited)' <(make -s -C "$ROOT" "${OPS_BUILD[@]}" uninstall PREFIX=/usr)
 ok "and keeps it" test -f /etc/blobkit/blobhttpd.conf
 
 # DESTDIR: a staging root, nothing outside it.
 stage=$T/stage
 ok "make install DESTDIR= PREFIX=/usr/local" \
-    make -s -C "$ROOT" "${build[@]}" install DESTDIR="$stage" PREFIX=/usr/local
+    make -s -C "$ROOT" "${OPS_BUILD[@]}" install DESTDIR="$stage" PREFIX=/usr/local
 ok "staged in PREFIX" test -x "$stage/usr/local/bin/blobfs" -a -x "$stage/usr/local/sbin/blobhttpd"
 ok "configuration in PREFIX/etc" test -f "$stage/usr/local/etc/blobkit/blobhttpd.conf"
 ok "units name PREFIX's paths" \
     grep -q '^EnvironmentFile=/usr/local/etc/blobkit/blobfs/%i.conf$' \
     "$stage/usr/local/lib/systemd/system/blobfs@.service"
-make -s -C "$ROOT" "${build[@]}" uninstall DESTDIR="$stage" PREFIX=/usr/local
+make -s -C "$ROOT" "${OPS_BUILD[@]}" uninstall DESTDIR="$stage" PREFIX=/usr/local
 is "uninstall empties the staging root of files" "$(find "$stage" -type f | wc -l)" 0
