@@ -19,7 +19,7 @@ for tool in dpkg-deb dpkg-shlibdeps dpkg-gencontrol lintian readelf; do
 done
 version=$(cat "$ROOT/VERSION")
 deb=$ROOT/build/deb/blobkit_${version}_$(dpkg --print-architecture).deb
-ok "make deb" make -s -C "$ROOT" deb >"$T/deb.out"
+ok "make deb" quietly "$T/deb.out" make -s -C "$ROOT" deb
 ok "it makes blobkit_VERSION_ARCH.deb" test -f "$deb"
 
 lintian --tag-display-limit 0 "$deb" >"$T/lintian.out" 2>&1 || true
@@ -43,7 +43,7 @@ ok "fortified calls (_FORTIFY_SOURCE)" grep -q '__[a-z]*_chk' <(readelf -sW --dy
 # ---- dpkg -i on this machine, through overlays ----------------------------------------------
 ops_overlay usr etc var
 rm -f /var/lib/man-db/auto-update # man-db's trigger would re-index every page (seconds)
-ok "dpkg -i" dpkg -i "$deb" >"$T/dpkg.out" 2>&1
+ok "dpkg -i" quietly "$T/dpkg.out" dpkg -i "$deb"
 is "installed" "$(dpkg-query -W -f='${Status}' blobkit)" "install ok installed"
 ok "postinst made the system user blobhttpd" eval "getent passwd blobhttpd >/dev/null"
 ok "a system account without a shell" eval \
@@ -75,15 +75,15 @@ is "and serves" "$(curl -s "http://127.0.0.1:$port/w/a.txt")" served
 is "as that user" "$(ps -o user= -p "$(pgrep -P "$hpid" -x blobhttpd || echo "$hpid")")" blobhttpd
 kill "$hpid"
 
-ok "a reinstall" dpkg -i --force-confold "$deb" >"$T/dpkg2.out" 2>&1
+ok "a reinstall" quietly "$T/dpkg2.out" dpkg -i --force-confold "$deb"
 ok "keeps the edited configuration" grep -q "endpoint = /w=$T/www" /etc/blobkit/blobhttpd.conf
 mkdir -p /var/log/blobhttpd
 touch /var/log/blobhttpd/access.log
 rm /etc/blobkit/blobfs/media.conf # the administrator's, not the package's
-ok "dpkg -r" dpkg -r blobkit >"$T/dpkg3.out" 2>&1
+ok "dpkg -r" quietly "$T/dpkg3.out" dpkg -r blobkit
 fails "the programs are gone" test -e /usr/bin/blobfs -o -e /usr/sbin/blobhttpd
 ok "the configuration stays" test -f /etc/blobkit/blobhttpd.conf
-ok "dpkg --purge" dpkg --purge blobkit >"$T/dpkg4.out" 2>&1
+ok "dpkg --purge" quietly "$T/dpkg4.out" dpkg --purge blobkit
 fails "the configuration is gone" test -e /etc/blobkit/blobhttpd.conf
 fails "the logs are gone" test -e /var/log/blobhttpd
 ok "the user stays (Debian's way)" eval "getent passwd blobhttpd >/dev/null"

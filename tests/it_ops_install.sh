@@ -13,7 +13,8 @@ mkdir -p /run/mount
 mount -t tmpfs blobkit-ops-utab /run/mount
 at_exit "umount /run/mount"
 
-ok "make install PREFIX=/usr" make -s -C "$ROOT" "${OPS_BUILD[@]}" install PREFIX=/usr >"$T/install.out"
+ok "make install PREFIX=/usr" quietly "$T/install.out" make -s -C "$ROOT" "${OPS_BUILD[@]}" install \
+    PREFIX=/usr
 for f in /usr/bin/blobfs /usr/bin/blobkit-transform /usr/sbin/blobhttpd \
     /usr/share/man/man1/blobfs.1 /usr/share/man/man8/blobhttpd.8 \
     /usr/share/man/man5/blobhttpd.conf.5 /usr/share/man/man1/blobkit-transform.1 \

@@ -8,6 +8,8 @@
 #   ops_overlay DIR...       overlay each /DIR; undone when the test ends
 #   ops_added DIR            the files and links written to /DIR since, one a line
 #   "${OPS_BUILD[@]}"        make's arguments for the build under test (SAN=1 for build/san)
+#   quietly FILE CMD...      run CMD with its output in FILE: ok "x" quietly F cmd (a
+#                            redirection after ok would take ok's own line with it)
 if [ -z "${BLOBKIT_OPS_NS:-}" ]; then
     exec unshare --mount --propagation private env BLOBKIT_OPS_NS=1 bash "$0" "$@"
 fi
@@ -32,5 +34,10 @@ ops_overlay() {
             -o "lowerdir=/$d,upperdir=$_ops_upper/$d.up,workdir=$_ops_upper/$d.work" "/$d"
         at_exit "umount -l '/$d'"
     done
+}
+quietly() {
+    local out=$1
+    shift
+    "$@" >"$out" 2>&1
 }
 ops_added() { (cd "$_ops_upper/$1.up" && find . -type f -o -type l | sed "s|^\\.|/$1|" | sort); }
