@@ -110,6 +110,9 @@ void cache_forget_all(struct cache *c);
  * keeps its old values). Returns the length, -ERANGE, -ENODATA, -ENOENT or -errno. */
 ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t size);
 
+/* How many names and folders the inode table holds now (for metrics). */
+size_t cache_entries(struct cache *c);
+
 /* Snapshot the entries of folder ino for readdir, listing it first unless the last listing
  * is fresh. *keep_cache says whether the kernel's cached copy of the folder (from an earlier
  * opendir) is still right. Returns 0 with (transfer full) *out to free with
