@@ -63,3 +63,9 @@ fuzz_console_SRCS := tests/fuzz_console.c $(call fuzz_srcs,$(test_console_url_OB
 fuzz_console_LIBS := $(test_console_url_LIBS)
 $(foreach f,route http sign conf console,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
 $(foreach f,route http sign conf console,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))
+
+# blobkit-url: the URLs ImageKit's SDKs build, signed as blobhttpd verifies (httpd/ikurl.h).
+PROGS += blobkit-url
+VERSIONED += $(O)/httpd/url_cli.o
+blobkit-url_OBJS := $(O)/httpd/url_cli.o $(O)/httpd/ikurl.o $(O)/httpd/sign.o
+blobkit-url_LIBS := $(call pkg_libs,libcrypto)
