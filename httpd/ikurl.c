@@ -213,24 +213,31 @@ static bool plain_path(const char *p)
     return true;
 }
 
-int ikurl_check_endpoint(const char *e, char *why, size_t cap)
+/* What is wrong with endpoint e, or NULL. */
+static const char *endpoint_fault(const char *e)
 {
-    size_t s = scheme_len(e), hn = s ? strcspn(e + s, ":/") : 0;
+    size_t s = scheme_len(e), hn = s ? strcspn(e + s, ":/") : 0, pn = 0;
     const char *host = e + s, *port = host + hn, *path = port;
-    size_t pn = 0;
 
     if (*port == ':') {
         pn = strcspn(port + 1, "/");
         path = port + 1 + pn;
     }
-    const char *bad = !s                      ? "it is not http:// or https://"
-                      : !plain_host(host, hn) ? "its host is not a plain "
-                                                "lowercase name or IPv4 address"
-                      : *port == ':' && !plain_port(port + 1, pn, s == 8)
-                          ? "its port is not "
-                            "plain or is the default"
-                      : !plain_path(path) ? "its path has bytes to encode, '//', '.' or '..'"
-                                          : NULL;
+    if (!s)
+        return "it is not http:// or https://";
+    if (!plain_host(host, hn))
+        return "its host is not a plain lowercase name or IPv4 address";
+    if (*port == ':' && !plain_port(port + 1, pn, s == 8))
+        return "its port is not plain or is the scheme's default";
+    if (!plain_path(path))
+        return "its path has bytes to encode, '//', '.' or '..', a query or a fragment";
+    return NULL;
+}
+
+int ikurl_check_endpoint(const char *e, char *why, size_t cap)
+{
+    const char *bad = endpoint_fault(e);
+
     if (!bad)
         return 0;
     snprintf(why, cap, "endpoint '%.60s': %s", e, bad);
