@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* The REST version every request pins: it fixes the response schema (quoted ETags,
@@ -681,6 +682,13 @@ static void describe_denied(struct request *rq, char *out, size_t cap)
                  code);
 }
 
+/* An Archive-tier blob, or one being rehydrated: its data cannot be read until it is back
+ * in an online tier. */
+static bool is_offline(const struct request *rq)
+{
+    return strcmp(rq->code, "BlobArchived") == 0 || strcmp(rq->code, "BlobBeingRehydrated") == 0;
+}
+
 /* One line saying what went wrong, for the log or the mount error. */
 static void describe(struct request *rq, char *out, size_t cap)
 {
@@ -700,6 +708,11 @@ static void describe(struct request *rq, char *out, size_t cap)
     else if (strcmp(code, "ResourceNotFound") == 0)
         snprintf(out, cap, "no such account or container at %s, or it is private (%s)",
                  rq->c->endpoint, code);
+    else if (rq->status == 409 && is_offline(rq))
+        snprintf(out, cap,
+                 "the blob is in the Archive access tier (%s): rehydrate it to Hot, Cool or "
+                 "Cold (Set Blob Tier) before reading it",
+                 code);
     else if (rq->status >= 200 && rq->status < 300)
         snprintf(out, cap, "unexpected answer HTTP %ld", rq->status);
     else
@@ -723,7 +736,7 @@ static int request_errno(const struct request *rq, enum outcome out)
     case 412:
         return -ESTALE;
     case 409:
-        return strncmp(rq->code, "Blob", 4) == 0 ? -EACCES : -EIO; /* archived, rehydrating */
+        return is_offline(rq) ? -ENODATA : -EIO;
     default:
         return -EIO;
     }
@@ -813,6 +826,38 @@ int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_resul
     return err;
 }
 
+/* The headers of Get Blob Properties kept in the blob's record (blob_props.h). */
+static const struct {
+    const char *header;
+    enum blob_prop kind;
+} kept[] = {
+    {"Content-Type", BLOB_PROP_CONTENT_TYPE},   {"Content-MD5", BLOB_PROP_CONTENT_MD5},
+    {"Cache-Control", BLOB_PROP_CACHE_CONTROL}, {"x-ms-blob-type", BLOB_PROP_TYPE},
+    {"x-ms-access-tier", BLOB_PROP_TIER},
+};
+
+/* Each x-ms-meta-KEY header is one metadata pair, KEY as the service spelled it. */
+static int head_props(struct request *rq, struct blob_props **props)
+{
+    static const char meta[] = "x-ms-meta-";
+    struct curl_header *h = NULL;
+    int err = 0;
+
+    for (size_t i = 0; !err && i < sizeof(kept) / sizeof(kept[0]); i++) {
+        const char *v = header(rq->h, kept[i].header);
+        err = v ? blob_props_add(props, kept[i].kind, NULL, v) : 0;
+    }
+    while (!err && (h = curl_easy_nextheader(rq->h, CURLH_HEADER, -1, h)) != NULL) {
+        if (strncasecmp(h->name, meta, sizeof(meta) - 1) == 0)
+            err = blob_props_add(props, BLOB_PROP_META, h->name + sizeof(meta) - 1, h->value);
+    }
+    if (err) {
+        blob_props_free(*props);
+        *props = NULL;
+    }
+    return err;
+}
+
 static int head_request(struct request *rq, const char *name, struct blob_attr *out)
 {
     int err = url_blob(rq, name);
@@ -844,13 +889,17 @@ static int head_request(struct request *rq, const char *name, struct blob_attr *
     return 0;
 }
 
-int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
+int blob_head(struct blob_client *c, const char *name, struct blob_attr *out,
+              struct blob_props **props)
 {
     struct request rq;
     int err = req_init(&rq, c, "stat", name);
 
+    *props = NULL;
     if (!err)
         err = head_request(&rq, name, out);
+    if (!err)
+        err = head_props(&rq, props);
     req_release(&rq);
     return err;
 }

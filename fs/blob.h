@@ -7,6 +7,7 @@
  * timeout. This module is the one place where HTTP and curl results become errno values:
  *
  *     404 -> -ENOENT   401/403 -> -EACCES   412 -> -ESTALE   other or exhausted -> -EIO
+ *     409 BlobArchived, BlobBeingRehydrated -> -ENODATA (the data is offline, see docs/blobfs.md)
  *
  * Each failure other than -ENOENT is logged once, as one line naming the cause (an expired
  * SAS token is named as such). All functions are thread-safe. */
@@ -76,8 +77,11 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
 int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_results,
                    struct blob_page *out);
 
-/* Get Blob Properties of name into *out. Returns 0 or -errno as above. */
-int blob_head(struct blob_client *c, const char *name, struct blob_attr *out);
+/* Get Blob Properties of name into *out, and its content type, MD5, cache control, type, tier
+ * and metadata into *props: (transfer full) to free with blob_props_free(), NULL when it has
+ * none. Returns 0 or -errno as above (*props is then NULL). */
+int blob_head(struct blob_client *c, const char *name, struct blob_attr *out,
+              struct blob_props **props);
 
 /* Read up to len bytes at off of the version etag of name into dst, with If-Match, resuming
  * after a dropped connection. Never call it for a 0-byte blob. Returns the bytes read (fewer

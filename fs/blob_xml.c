@@ -77,8 +77,35 @@ static int copy_etag(const char *s, char *etag)
     return 0;
 }
 
+/* The properties kept in the blob's record (blob_props.h), by their element names. */
+static const struct {
+    const char *element;
+    enum blob_prop kind;
+} kept[] = {
+    {"Content-Type", BLOB_PROP_CONTENT_TYPE},
+    {"Content-MD5", BLOB_PROP_CONTENT_MD5},
+    {"Cache-Control", BLOB_PROP_CACHE_CONTROL},
+    {"BlobType", BLOB_PROP_TYPE},
+    {"AccessTier", BLOB_PROP_TIER},
+};
+
+static int read_kept(struct walk *w, enum blob_prop kind)
+{
+    char *text = read_text(w->r);
+
+    if (!text)
+        return -ENOMEM;
+    int err = blob_props_add(&w->cur->props, kind, NULL, text);
+    free(text);
+    return err;
+}
+
 static int read_property(struct walk *w, const char *name)
 {
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+        if (is(name, kept[i].element))
+            return read_kept(w, kept[i].kind);
+    }
     bool wanted = is(name, "Content-Length") || is(name, "Last-Modified") || is(name, "Etag") ||
                   is(name, "ResourceType");
     if (!wanted)
@@ -100,15 +127,22 @@ static int read_property(struct walk *w, const char *name)
     return err;
 }
 
-static int read_folder_flag(struct walk *w)
+/* One metadata pair: the element's full name is the key (a prefixed name is refused by the
+ * key rule, never taken apart). hdi_isfolder=true also makes the blob a folder marker. */
+static int read_meta(struct walk *w)
 {
+    const char *key = (const char *)xmlTextReaderConstName(w->r);
     char *text = read_text(w->r);
 
-    if (!text)
+    if (!text || !key) {
+        free(text);
         return -ENOMEM;
-    w->cur->is_folder = strcasecmp(text, "true") == 0;
+    }
+    if (strcasecmp(key, "hdi_isfolder") == 0)
+        w->cur->is_folder = strcasecmp(text, "true") == 0;
+    int err = blob_props_add(&w->cur->props, BLOB_PROP_META, key, text);
     free(text);
-    return 0;
+    return err;
 }
 
 /* <Name Encoded="true"> holds the whole name percent-encoded, separators included. */
@@ -194,8 +228,8 @@ static int on_element(void *arg, int depth, const char *name)
         return is(name, "Name") ? read_name(w) : 0;
     if (depth == 4 && is(w->path[3], "Properties"))
         return read_property(w, name);
-    if (depth == 4 && is(w->path[3], "Metadata") && strcasecmp(name, "hdi_isfolder") == 0)
-        return read_folder_flag(w);
+    if (depth == 4 && is(w->path[3], "Metadata"))
+        return read_meta(w);
     return 0;
 }
 
@@ -244,8 +278,10 @@ int blob_xml_parse_page(const char *xml, size_t len, struct blob_page *out)
 
 void blob_page_release(struct blob_page *page)
 {
-    for (size_t i = 0; i < page->n; i++)
+    for (size_t i = 0; i < page->n; i++) {
         free(page->item[i].name);
+        blob_props_free(page->item[i].props);
+    }
     free(page->item);
     free(page->next_marker);
     memset(page, 0, sizeof(*page));

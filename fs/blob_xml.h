@@ -1,11 +1,14 @@
 /* fs/blob_xml.h: the XML bodies of the Blob service as plain structs (pure: libxml2 only).
  *
  * blob_xml_parse_page() reads one List Blobs page (delimiter "/", include=metadata) in
- * document order, so Blob and BlobPrefix elements may interleave as they do on Azure. The
- * parser never loads anything from the network (XML_PARSE_NONET), never substitutes entities,
- * and refuses any document with a DTD: the service never sends one. */
+ * document order, with each blob's properties and metadata (blob_props.h), so Blob and BlobPrefix
+ * elements may interleave as they do on Azure. The parser never loads anything from the network
+ * (XML_PARSE_NONET), never substitutes entities, and refuses any document with a DTD: the service
+ * never sends one. */
 #ifndef FS_BLOB_XML_H
 #define FS_BLOB_XML_H
+
+#include "blob_props.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@ struct blob_item {
     off_t size;
     time_t mtime; /* Last-Modified */
     char etag[BLOB_ETAG_MAX];
+    struct blob_props *props; /* content type, MD5, tier, metadata...; NULL: none given */
 };
 
 /* One page: the items in service order and the marker of the next page. */

@@ -8,6 +8,7 @@
 
 #include "blob.h"
 #include "blob_name.h"
+#include "blob_props.h"
 #include "clock.h"
 #include "log.h"
 
@@ -38,11 +39,13 @@ struct dir {
 };
 
 struct node {
-    uint64_t ino, parent;  /* parent 0: the root */
-    char *name, *path;     /* leaf name; full blob name ("" or "a/b") */
-    struct blob_attr attr; /* files */
-    struct dir *dir;       /* folders */
+    uint64_t ino, parent;     /* parent 0: the root */
+    char *name, *path;        /* leaf name; full blob name ("" or "a/b") */
+    struct blob_attr attr;    /* files */
+    struct blob_props *props; /* files: the rest of what Azure tells (xattrs); may be NULL */
+    struct dir *dir;          /* folders */
     bool current, changed;
+    bool offline_logged; /* the Archive tier was logged for this version */
     uint64_t nlookup;
     double expires; /* monotonic seconds */
     uint64_t seen;  /* the listing pass that last saw it */
@@ -234,6 +237,7 @@ static char *list_prefix(const struct node *d)
 static void node_free(struct cache *c, struct node *n)
 {
     ino_remove(c, n);
+    blob_props_free(n->props);
     free(n->dir);
     free(n->name);
     free(n->path);
@@ -327,16 +331,37 @@ static bool same_version(const struct node *n, const struct blob_attr *a)
     return strcmp(n->attr.etag, a->etag) == 0 && n->attr.size == a->size;
 }
 
-/* Make name in folder d lead to a folder or to the version attr of a blob, reusing the node
- * when nothing changed. Returns the node, or NULL when out of memory. */
+/* A blob's properties (props, transfer none) go with its node: a copy, swapped when they
+ * changed without a new version (a new access tier keeps the ETag). A property refused as
+ * hostile is logged once, when its version is first seen. */
+static void keep_props(struct node *n, const struct blob_props *props, bool new_version)
+{
+    unsigned count;
+    const char *why = blob_props_refused(props, &count);
+
+    if (!new_version && blob_props_equal(n->props, props))
+        return;
+    if (why && new_version)
+        log_warn("skipping %u propert%s of '%s': %s", count, count == 1 ? "y" : "ies", n->path,
+                 why);
+    blob_props_free(n->props);
+    n->props = blob_props_dup(props);
+    n->offline_logged = false;
+}
+
+/* Make name in folder d lead to a folder or to the version attr of a blob (with props, transfer
+ * none), reusing the node when nothing changed. Returns the node, or NULL when out of memory. */
 static struct node *apply(struct cache *c, struct node *d, const char *name, bool is_dir,
-                          const struct blob_attr *attr, double expires)
+                          const struct blob_attr *attr, const struct blob_props *props,
+                          double expires)
 {
     struct node *n = dent_find(c, d->ino, name);
 
     if (n && !n->dir == !is_dir && (is_dir || same_version(n, attr))) {
         n->expires = expires;
         n->changed = false;
+        if (!is_dir)
+            keep_props(n, props, false);
         return n;
     }
     struct node *prev = n ? n->prev_sib : d->dir->last;
@@ -345,8 +370,10 @@ static struct node *apply(struct cache *c, struct node *d, const char *name, boo
     n = node_new(c, d, name, is_dir);
     if (!n)
         return NULL;
-    if (!is_dir)
+    if (!is_dir) {
         n->attr = *attr;
+        keep_props(n, props, true);
+    }
     n->expires = expires;
     link_child(c, d, n, prev);
     return n;
@@ -384,6 +411,7 @@ static void drop(struct cache *c, struct node *n)
 struct held {
     char name[BLOB_NAME_LEAF_MAX + 1];
     struct blob_attr attr;
+    struct blob_props *props; /* owned */
 };
 
 struct pass {
@@ -414,11 +442,14 @@ static int pass_init(struct cache *c, struct node *d, struct pass *p)
 
 static void pass_release(struct pass *p)
 {
+    for (size_t i = 0; i < p->nheld; i++)
+        blob_props_free(p->held[i].props);
     free(p->prefix);
     free(p->held);
 }
 
-static void hold(struct pass *p, const char *name, const struct blob_attr *attr)
+static void hold(struct pass *p, const char *name, const struct blob_attr *attr,
+                 const struct blob_props *props)
 {
     if (p->nheld == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
@@ -429,6 +460,7 @@ static void hold(struct pass *p, const char *name, const struct blob_attr *attr)
         p->cap = cap;
     }
     snprintf(p->held[p->nheld].name, sizeof(p->held[0].name), "%s", name);
+    p->held[p->nheld].props = blob_props_dup(props);
     p->held[p->nheld++].attr = *attr;
 }
 
@@ -488,10 +520,10 @@ static void pass_item(struct pass *p, struct node *d, const struct blob_item *it
         if (!is_dir || n->dir)
             return;
     } else if (n && n->dir && !is_dir) {
-        hold(p, leaf, &attr);
+        hold(p, leaf, &attr, it->props);
         return;
     }
-    n = apply(p->c, d, leaf, is_dir, &attr, p->expires);
+    n = apply(p->c, d, leaf, is_dir, &attr, it->props, p->expires);
     if (n)
         n->seen = p->number;
 }
@@ -520,7 +552,7 @@ static void finish_pass(struct cache *c, struct pass *p, struct node *d)
                          p->held[i].name);
             continue;
         }
-        n = apply(c, d, p->held[i].name, false, &p->held[i].attr, p->expires);
+        n = apply(c, d, p->held[i].name, false, &p->held[i].attr, p->held[i].props, p->expires);
         if (n)
             n->seen = p->number;
     }
@@ -626,13 +658,13 @@ static void fill_item(struct cache *c, struct node *d, const char *prefix,
         rest += seg;
         if (*rest == '\0')
             break;
-        d = apply(c, d, leaf, true, NULL, expires);
+        d = apply(c, d, leaf, true, NULL, NULL, expires);
         if (!d)
             return;
     }
     to_attr(it, &attr);
     if (is_marker(it) || is_known_file(pg, i))
-        apply(c, d, leaf, is_marker(it), &attr, expires);
+        apply(c, d, leaf, is_marker(it), &attr, it->props, expires);
 }
 
 /* Fill the cache below folder ino from flat pages (the lock held). No folder becomes
@@ -664,6 +696,8 @@ struct found {
     bool exists, is_dir, guessed;
     bool decided; /* the listing said enough */
     struct blob_attr attr;
+    const struct blob_props *props; /* (transfer none): of a page, or owned */
+    struct blob_props *owned;       /* what Get Blob Properties gave */
 };
 
 /* Read a flat page of prefix=path: the blob path, names below path (a folder, which wins over
@@ -683,6 +717,7 @@ static void classify(const struct blob_page *pg, const char *path, struct found 
             f->exists = true;
             f->is_dir = f->decided = is_marker(it);
             to_attr(it, &f->attr);
+            f->props = it->props;
         }
     }
     f->decided = f->decided || !pg->next_marker;
@@ -712,8 +747,9 @@ static int remote_list(struct cache *c, const char *path, struct found *f, struc
 /* No-list mode: a name that is no blob is taken for a folder (for a short while). */
 static int remote_head(struct cache *c, const char *path, struct found *f)
 {
-    int err = blob_head(c->blob, path, &f->attr);
+    int err = blob_head(c->blob, path, &f->attr, &f->owned);
 
+    f->props = f->owned;
     if (err == -ENOENT) {
         f->exists = f->is_dir = f->guessed = true;
         return 0;
@@ -740,7 +776,7 @@ static int settle(struct cache *c, uint64_t parent, const char *name, const stru
         return -ENOENT;
     }
     double ttl = f->guessed ? c->o.negative_timeout : c->o.attr_timeout;
-    n = apply(c, d, name, f->is_dir, &f->attr, now + ttl);
+    n = apply(c, d, name, f->is_dir, &f->attr, f->props, now + ttl);
     if (!n)
         return -ENOMEM;
     return take(n, ref, now, out);
@@ -779,9 +815,12 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
     free(path);
     if (!err)
         fill_pages(c, parent, pg, 2);
+    if (!err)
+        err = settle(c, parent, name, &f, ref, out); /* before the pages go: f borrows them */
     blob_page_release(&pg[0]);
     blob_page_release(&pg[1]);
-    return err ? err : settle(c, parent, name, &f, ref, out);
+    blob_props_free(f.owned);
+    return err;
 }
 
 int cache_lookup(struct cache *c, uint64_t parent, const char *name, struct cache_entry *out)
@@ -827,12 +866,25 @@ int cache_getattr(struct cache *c, uint64_t ino, struct cache_entry *out)
     return err;
 }
 
+/* An Archive-tier blob cannot be read: said once per version, with what to do about it. */
+static bool offline(struct node *n)
+{
+    if (!blob_props_archived(n->props))
+        return false;
+    if (!n->offline_logged)
+        log_warn("cannot read '%s': the blob is in the Archive access tier; rehydrate it to Hot, "
+                 "Cool or Cold (Set Blob Tier, which takes hours) before reading it",
+                 n->path);
+    n->offline_logged = true;
+    return true;
+}
+
 int cache_open(struct cache *c, uint64_t ino, struct cache_file *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&c->lock);
     struct node *n = ino_find(c, ino);
-    int err = !n ? -ESTALE : n->dir ? -EISDIR : n->changed ? -ESTALE : 0;
+    int err = !n ? -ESTALE : n->dir ? -EISDIR : n->changed ? -ESTALE : offline(n) ? -ENODATA : 0;
     if (!err) {
         out->ino = ino;
         out->name = strdup(n->path);
@@ -895,6 +947,69 @@ void cache_forget_all(struct cache *c)
     queue_notice(c, 0, NULL, c->root->ino);
     pthread_mutex_unlock(&c->lock);
     log_info("forgot all cached metadata");
+}
+
+/* ---- extended attributes ---- */
+
+/* Ask Get Blob Properties for the file ino when what the cache knows of it has expired, and
+ * settle the answer as a lookup would (a new ETag is a new node; ino keeps what it was). Called
+ * and returns with the lock held. */
+static int refresh_props(struct cache *c, uint64_t ino)
+{
+    struct node *n = ino_find(c, ino);
+    struct cache_entry e;
+    struct found f;
+
+    if (!n || n->dir || !n->current || n->changed || n->expires > clock_now_s())
+        return 0;
+    memset(&f, 0, sizeof(f));
+    uint64_t parent = n->parent;
+    char *path = strdup(n->path), *name = strdup(n->name);
+    int err = path && name ? 0 : -ENOMEM;
+    if (!err) {
+        pthread_mutex_unlock(&c->lock);
+        err = blob_head(c->blob, path, &f.attr, &f.owned);
+        pthread_mutex_lock(&c->lock);
+    }
+    f.exists = true;
+    f.props = f.owned;
+    f.is_dir = f.attr.is_folder && f.attr.size == 0;
+    if (!err)
+        err = settle(c, parent, name, &f, false, &e);
+    blob_props_free(f.owned);
+    free(path);
+    free(name);
+    return err == -ENOENT ? 0 : err; /* gone: the inode keeps what it was */
+}
+
+static ssize_t node_xattr(const struct node *n, const char *name, char *buf, size_t size)
+{
+    struct blob_xattr x = {.is_dir = n->dir != NULL};
+    char *prefix = NULL;
+
+    if (n->dir) {
+        prefix = list_prefix(n);
+        if (!prefix)
+            return -ENOMEM;
+        x.prefix = prefix;
+    } else {
+        x.etag = n->attr.etag;
+        x.mtime = n->attr.mtime;
+        x.props = n->props;
+    }
+    ssize_t ret = name ? blob_xattr_get(&x, name, buf, size) : blob_xattr_list(&x, buf, size);
+    free(prefix);
+    return ret;
+}
+
+ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t size)
+{
+    pthread_mutex_lock(&c->lock);
+    int err = refresh_props(c, ino);
+    struct node *n = ino_find(c, ino);
+    ssize_t ret = err ? err : n ? node_xattr(n, name, buf, size) : -ENOENT;
+    pthread_mutex_unlock(&c->lock);
+    return ret;
 }
 
 /* ---- folder snapshots ---- */
@@ -1136,6 +1251,7 @@ void cache_free(struct cache *c)
     for (size_t i = 0; c->inos.slot && i < c->inos.cap; i++) {
         for (struct node *n = c->inos.slot[i], *next; n; n = next) {
             next = n->next_ino;
+            blob_props_free(n->props);
             free(n->dir);
             free(n->name);
             free(n->path);

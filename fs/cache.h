@@ -89,8 +89,9 @@ void cache_forget(struct cache *c, uint64_t ino, uint64_t n);
 int cache_getattr(struct cache *c, uint64_t ino, struct cache_entry *out);
 
 /* Copy what reading ino needs into *out (release it with cache_file_release()). Returns 0,
- * -EISDIR, or -ESTALE when ino's blob is known to have changed: the kernel then looks the
- * name up again and opens the new version. */
+ * -EISDIR, -ENODATA for a blob in the Archive access tier (logged once per version), or
+ * -ESTALE when ino's blob is known to have changed: the kernel then looks the name up again
+ * and opens the new version. */
 int cache_open(struct cache *c, uint64_t ino, struct cache_file *out);
 
 void cache_file_release(struct cache_file *f);
@@ -101,6 +102,13 @@ void cache_stale(struct cache *c, uint64_t ino);
 
 /* Treat everything cached as expired and tell the kernel to do the same (SIGHUP). */
 void cache_forget_all(struct cache *c);
+
+/* The read-only extended attributes of ino (blob_props.h): its list when name is NULL, else
+ * the value of name, into buf (capacity size; 0 asks for the size only), by the protocol of
+ * listxattr(2) and getxattr(2). What a listing or lookup brought is used while fresh; once
+ * expired, one Get Blob Properties of the blob refreshes it (an inode whose blob has changed
+ * keeps its old values). Returns the length, -ERANGE, -ENODATA, -ENOENT or -errno. */
+ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t size);
 
 /* How many names and folders the inode table holds now (for metrics). */
 size_t cache_entries(struct cache *c);

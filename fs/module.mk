@@ -4,7 +4,7 @@ BLOBFS_DEPS := fuse3 libcurl libxml-2.0 libsystemd
 PROGS += blobfs
 VERSIONED += $(O)/fs/main.o $(O)/fs/blob.o $(O)/fs/fsmetrics.o
 blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o prefetch.o blob.o blob_xml.o \
-                 blob_name.o blob_sas.o blob_retry.o mountopt.o service.o fsmetrics.o) \
+                 blob_props.o blob_name.o blob_sas.o blob_retry.o mountopt.o service.o fsmetrics.o) \
                $(COMMON_OBJS) $(METRICS_OBJS)
 # The metrics listener is libmicrohttpd's (common/scrape.c): its one thread answers scrapes, never
 # a FUSE thread, and HTTP parsing, timeouts and connection limits are the library's, as in
@@ -16,9 +16,10 @@ $(O)/fs/%.o: CPPFLAGS += -DFUSE_USE_VERSION=312 \
                          $(call pkg_cflags,$(BLOBFS_DEPS))
 
 # Unit tests of the pure modules.
-UNIT_TESTS += test_blob_xml test_blob_name test_blob_sas test_blob_retry
-test_blob_xml_OBJS := $(O)/fs/blob_xml.o $(O)/fs/blob_name.o $(O)/common/pct.o \
-                      $(O)/common/httpdate.o
+UNIT_TESTS += test_blob_xml test_blob_name test_blob_sas test_blob_retry test_blob_props
+test_blob_xml_OBJS := $(O)/fs/blob_xml.o $(O)/fs/blob_props.o $(O)/fs/blob_name.o \
+                      $(O)/common/pct.o $(O)/common/httpdate.o
+test_blob_props_OBJS := $(O)/fs/blob_props.o
 test_blob_xml_LIBS := $(call pkg_libs,libxml-2.0)
 test_blob_name_OBJS := $(O)/fs/blob_name.o
 test_blob_sas_OBJS := $(O)/fs/blob_sas.o $(O)/fs/blob_name.o $(O)/common/pct.o
@@ -27,7 +28,8 @@ $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 
 # The cache over a stand-in for blob_list, blob_list_flat and blob_head (tests/test_cache.c).
 UNIT_TESTS += test_cache
-test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(O)/fs/blob_xml.o $(COMMON_OBJS)
+test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(O)/fs/blob_xml.o $(O)/fs/blob_props.o \
+                   $(COMMON_OBJS)
 test_cache_LIBS := $(call pkg_libs,libxml-2.0)
 $(O)/tests/test_cache.o: CPPFLAGS += -Ifs
 

@@ -1,6 +1,8 @@
 /* fs/ops.h: the FUSE side of blobfs. Each lowlevel operation fetches the filesystem from
  * its request, asks the cache or the read-ahead, and replies; write operations are absent,
- * and open refuses anything but reading (the mount is also read-only). */
+ * and open refuses anything but reading (the mount is also read-only, so the kernel answers
+ * EROFS to setxattr and removexattr itself). getxattr and listxattr show a blob's properties
+ * and metadata (blob_props.h). */
 #ifndef FS_OPS_H
 #define FS_OPS_H
 

@@ -51,15 +51,23 @@ $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 # make fuzz: libFuzzer targets of the pure parsers, built from their unit tests' sources
 # (seeds in tests/fuzz/NAME/).
 HTTPD_FUZZ_DEPS := $(wildcard httpd/*.h common/*.h)
-FUZZ += fuzz_route fuzz_http fuzz_sign fuzz_conf fuzz_console
+FUZZ += fuzz_route fuzz_http fuzz_sign fuzz_conf fuzz_console fuzz_ikurl
 fuzz_route_SRCS := tests/fuzz_route.c $(call fuzz_srcs,$(test_route_OBJS))
 fuzz_http_SRCS := tests/fuzz_http.c $(call fuzz_srcs,$(test_http_OBJS) $(O)/common/httpdate.o)
 fuzz_sign_SRCS := tests/fuzz_sign.c $(call fuzz_srcs,$(test_sign_OBJS))
 fuzz_sign_LIBS := $(test_sign_LIBS)
+fuzz_ikurl_SRCS := tests/fuzz_ikurl.c $(call fuzz_srcs,$(O)/httpd/ikurl.o $(O)/httpd/sign.o)
+fuzz_ikurl_LIBS := $(test_sign_LIBS)
 fuzz_conf_SRCS := tests/fuzz_conf.c $(call fuzz_srcs,$(test_http_conf_OBJS))
 fuzz_conf_LIBS := -Wl,--wrap=fopen64 # the target opens its own input only (tests/fuzz_conf.c)
 fuzz_console_SRCS := tests/fuzz_console.c $(call fuzz_srcs,$(test_console_url_OBJS) \
                       $(O)/httpd/json.o)
 fuzz_console_LIBS := $(test_console_url_LIBS)
-$(foreach f,route http sign conf console,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
-$(foreach f,route http sign conf console,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))
+$(foreach f,route http sign conf console ikurl,$(eval fuzz_$(f)_DEPS := $(HTTPD_FUZZ_DEPS)))
+$(foreach f,route http sign conf console ikurl,$(eval fuzz_$(f)_CPPFLAGS := -Ihttpd))
+
+# blobkit-url: the URLs ImageKit's SDKs build, signed as blobhttpd verifies (httpd/ikurl.h).
+PROGS += blobkit-url
+VERSIONED += $(O)/httpd/url_cli.o
+blobkit-url_OBJS := $(O)/httpd/url_cli.o $(O)/httpd/ikurl.o $(O)/httpd/sign.o
+blobkit-url_LIBS := $(call pkg_libs,libcrypto)

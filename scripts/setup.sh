@@ -24,6 +24,7 @@ if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine time)
 fi
 need+=(jq) # the console's test reads its JSON answers with it
+need+=(attr) # getfattr and setfattr for the extended attributes of the mount
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 
 missing=()

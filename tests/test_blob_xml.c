@@ -102,6 +102,54 @@ static void test_refused(void)
     ok(p.item == NULL && p.n == 0, "a refused page holds nothing");
 }
 
+/* A page as Azure sends it for include=metadata: every property element, empty ones
+ * self-closed, metadata in the case it was set with, a value with XML entities. */
+static void test_properties(void)
+{
+    struct blob_page p;
+    const char *xml =
+        HEAD "<Blobs><Blob><Name>img/a.jpg</Name><Properties>"
+             "<Creation-Time>Tue, 13 Sep 2022 08:20:48 GMT</Creation-Time>"
+             "<Last-Modified>Tue, 13 Sep 2022 08:20:48 GMT</Last-Modified>"
+             "<Etag>0x8DA9560DD170CFD</Etag><Content-Length>19</Content-Length>"
+             "<Content-Type>image/jpeg</Content-Type><Content-Encoding />"
+             "<Content-Language /><Content-CRC64 />"
+             "<Content-MD5>1B2M2Y8AsgTpgAmY7PhCfg==</Content-MD5>"
+             "<Cache-Control>public, max-age=60</Cache-Control><Content-Disposition />"
+             "<BlobType>BlockBlob</BlobType><AccessTier>Archive</AccessTier>"
+             "<ArchiveStatus>rehydrate-pending-to-hot</ArchiveStatus>"
+             "<AccessTierInferred>false</AccessTierInferred>"
+             "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
+             "<ServerEncrypted>true</ServerEncrypted></Properties>"
+             "<Metadata><Author>Zo&#235; &amp; &lt;co&gt;</Author><camera>X100</camera>"
+             "<bad-key>1</bad-key></Metadata>"
+             "<OrMetadata /></Blob>"
+             "<Blob><Name>img/b</Name><Properties><Content-Length>0</Content-Length>"
+             "<Content-Type /><BlobType>AppendBlob</BlobType></Properties><Metadata /></Blob>"
+             "</Blobs><NextMarker /></EnumerationResults>";
+    const struct blob_props *a;
+    unsigned n;
+
+    ok(parse(xml, &p) == 0 && p.n == 2, "a page with all properties parses");
+    a = p.item[0].props;
+    ok_str(blob_props_get(a, BLOB_PROP_CONTENT_TYPE, NULL), "image/jpeg", "Content-Type");
+    ok_str(blob_props_get(a, BLOB_PROP_CONTENT_MD5, NULL),
+           "1B2M2Y8AsgTpgAmY7PhCfg==", "Content-MD5");
+    ok_str(blob_props_get(a, BLOB_PROP_CACHE_CONTROL, NULL), "public, max-age=60", "Cache-Control");
+    ok_str(blob_props_get(a, BLOB_PROP_TYPE, NULL), "BlockBlob", "BlobType");
+    ok_str(blob_props_get(a, BLOB_PROP_TIER, NULL), "Archive", "AccessTier");
+    ok(blob_props_archived(a), "an Archive blob is offline");
+    ok_str(blob_props_get(a, BLOB_PROP_META, "Author"), "Zo\xc3\xab & <co>",
+           "a metadata value with entities, key in its case");
+    ok_str(blob_props_get(a, BLOB_PROP_META, "camera"), "X100", "a second pair");
+    ok(blob_props_refused(a, &n) && n == 1, "the hostile key is refused, once");
+    ok(!p.item[0].is_folder, "metadata is no folder marker");
+    ok(blob_props_get(p.item[1].props, BLOB_PROP_CONTENT_TYPE, NULL) == NULL,
+       "an empty element is no property");
+    ok_str(blob_props_get(p.item[1].props, BLOB_PROP_TYPE, NULL), "AppendBlob", "append blob");
+    blob_page_release(&p);
+}
+
 static void test_caps(void)
 {
     size_t n = BLOB_XML_MAX_ITEMS + 1, cap = n * 64 + 256, len = 0;
@@ -140,6 +188,7 @@ int main(void)
     test_interleaved();
     test_bom_encoded_last();
     test_refused();
+    test_properties();
     test_caps();
     test_error();
     return check_done();

@@ -17,6 +17,7 @@ struct stored {
     off_t size;
     char etag[32];
     bool folder;
+    char tier[16]; /* the access tier listings and HEAD give ("": none) */
 };
 
 static struct stored store[256];
@@ -42,6 +43,7 @@ static void put(const char *name, off_t size, const char *etag)
     snprintf(store[i].etag, sizeof(store[i].etag), "%s", etag);
     store[i].size = size;
     store[i].folder = false;
+    store[i].tier[0] = '\0';
     qsort(store, nstore, sizeof(store[0]), by_name);
 }
 
@@ -87,6 +89,7 @@ static size_t listing(const char *prefix, struct blob_item *items)
             it->is_folder = store[i].folder;
             it->mtime = 1000;
             snprintf(it->etag, sizeof(it->etag), "%s", store[i].etag);
+            blob_props_add(&it->props, BLOB_PROP_TIER, NULL, store[i].tier);
         }
         n++;
     }
@@ -110,8 +113,10 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
     }
     if (n == 0)
         list_calls++;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(items[i].name);
+        blob_props_free(items[i].props);
+    }
     return ret < 0 ? ret : 0;
 }
 
@@ -141,13 +146,16 @@ int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_resul
         it->is_folder = store[i].folder;
         it->mtime = 1000;
         snprintf(it->etag, sizeof(it->etag), "%s", store[i].etag);
+        blob_props_add(&it->props, BLOB_PROP_TIER, NULL, store[i].tier);
     }
     return out->item ? 0 : -ENOMEM;
 }
 
-int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
+int blob_head(struct blob_client *c, const char *name, struct blob_attr *out,
+              struct blob_props **props)
 {
     (void)c;
+    *props = NULL;
     head_calls++;
     for (size_t i = 0; i < nstore; i++) {
         if (strcmp(store[i].name, name) == 0) {
@@ -155,7 +163,7 @@ int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
             out->size = store[i].size;
             out->is_folder = store[i].folder;
             snprintf(out->etag, sizeof(out->etag), "%s", store[i].etag);
-            return 0;
+            return blob_props_add(props, BLOB_PROP_TIER, NULL, store[i].tier);
         }
     }
     return -ENOENT;
@@ -494,6 +502,62 @@ static void test_no_list(void)
     cache_free(c);
 }
 
+static void set_tier(const char *name, const char *tier)
+{
+    for (size_t i = 0; i < nstore; i++) {
+        if (strcmp(store[i].name, name) == 0)
+            snprintf(store[i].tier, sizeof(store[i].tier), "%s", tier);
+    }
+}
+
+static ssize_t xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t cap)
+{
+    ssize_t n = cache_xattr(c, ino, name, buf, cap - 1);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+/* Extended attributes: free after a listing or lookup while fresh; past the TTL, one HEAD,
+ * whose answer follows a tier changed in place; an Archive blob does not open. */
+static void test_xattr(void)
+{
+    struct cache *c = make(60, 5, true);
+    struct cache_entry e;
+    struct cache_file f;
+    char buf[256], names[64];
+
+    nstore = 0;
+    put("d/a.jpg", 3, "0x1");
+    set_tier("d/a.jpg", "Cool");
+    uint64_t d = (uint64_t)look(c, 1, "d", &e);
+    dir_names(c, d, names, sizeof(names));
+    uint64_t a = (uint64_t)look(c, d, "a.jpg", &e);
+    head_calls = list_calls = 0;
+    ok(xattr(c, a, "user.blob.access_tier", buf, sizeof(buf)) == 4 && strcmp(buf, "Cool") == 0,
+       "the tier from the listing");
+    ok(xattr(c, d, "user.blob.prefix", buf, sizeof(buf)) == 2 && strcmp(buf, "d/") == 0,
+       "a folder's prefix");
+    ok(cache_xattr(c, a, "user.blob.nope", buf, sizeof(buf)) == -ENODATA, "ENODATA");
+    ok(head_calls == 0 && list_calls == 0, "no request while fresh");
+    cache_free(c);
+
+    c = make(0, 0, true); /* everything expires at once */
+    d = (uint64_t)look(c, 1, "d", &e);
+    a = (uint64_t)look(c, d, "a.jpg", &e);
+    set_tier("d/a.jpg", "Archive"); /* a new tier keeps the ETag */
+    head_calls = 0;
+    ok(xattr(c, a, "user.blob.access_tier", buf, sizeof(buf)) == 7 && strcmp(buf, "Archive") == 0,
+       "expired: the tier follows the blob, on the same inode");
+    ok(head_calls == 1, "with one Get Blob Properties (%d)", head_calls);
+    ok(cache_open(c, a, &f) == -ENODATA, "an Archive blob does not open: ENODATA");
+    set_tier("d/a.jpg", "Hot");
+    xattr(c, a, "user.blob.access_tier", buf, sizeof(buf));
+    ok(cache_open(c, a, &f) == 0, "rehydrated, it opens");
+    cache_file_release(&f);
+    cache_free(c);
+}
+
 int main(void)
 {
     test_names();
@@ -503,5 +567,6 @@ int main(void)
     test_lookup_siblings();
     test_seed();
     test_no_list();
+    test_xattr();
     return check_done();
 }

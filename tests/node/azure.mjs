@@ -4,7 +4,10 @@
 //
 //   container NAME [--public blob|container]   create a container (idempotent)
 //   upload CONTAINER DIR [PREFIX]              upload every file under DIR as PREFIX+relative path
-//   put CONTAINER NAME FILE|- [k=v ...]        upload one blob (from a file or stdin), with metadata
+//   put CONTAINER NAME FILE|- [k=v ...] [--content-type T] [--cache-control C] [--tier T]
+//                                              upload one blob (from a file or stdin), with
+//                                              metadata, properties and an access tier
+//   tier CONTAINER NAME TIER                   set a blob's access tier (Hot, Cool, Archive...)
 //   rm CONTAINER NAME                          delete one blob
 //   sas KIND PERMS [CONTAINER] [--expired] [--tampered] [--ttl SECONDS]
 //        KIND account | service; PERMS e.g. rl, r. Prints the token without a leading '?'.
@@ -86,6 +89,9 @@ function parseFlags(args) {
         else if (args[i] === "--tampered") flags.tampered = true;
         else if (args[i] === "--ttl") flags.ttl = args[++i];
         else if (args[i] === "--public") flags.public = args[++i];
+        else if (args[i] === "--content-type") flags.contentType = args[++i];
+        else if (args[i] === "--cache-control") flags.cacheControl = args[++i];
+        else if (args[i] === "--tier") flags.tier = args[++i];
         else rest.push(args[i]);
     }
     return [flags, rest];
@@ -115,9 +121,18 @@ async function main() {
         const metadata = Object.fromEntries(kv.map((p) => p.split(/=(.*)/s).slice(0, 2)));
         const data = file === "-" ? fs.readFileSync(0) : fs.readFileSync(file);
         await svc.getContainerClient(container).getBlockBlobClient(name)
-            .upload(data, data.length, { metadata });
+            .upload(data, data.length, {
+                metadata,
+                tier: flags.tier,
+                blobHTTPHeaders: {
+                    blobContentType: flags.contentType, blobCacheControl: flags.cacheControl,
+                },
+            });
         break;
     }
+    case "tier":
+        await svc.getContainerClient(args[0]).getBlobClient(args[1]).setAccessTier(args[2]);
+        break;
     case "rm":
         await svc.getContainerClient(args[0]).getBlobClient(args[1]).delete();
         break;
