@@ -1,7 +1,8 @@
 # blobkit: one non-recursive Makefile. Each directory adds its programs and unit tests
 # in its own module.mk; the rules below build them all the same way.
 #
-#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform, bin/blobkit-video
+#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform, bin/blobkit-video,
+#                   bin/blobkit-url
 #   make SAN=1      the same with ASan + UBSan, into build/san/bin/
 #   make WERROR=0   warnings do not stop the build (default 1: they do)
 #   make test       install what is missing (scripts/setup.sh), then run every test
