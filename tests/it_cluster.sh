@@ -174,10 +174,15 @@ is "... past its ik-t: 401, not the cached copy (front TTL 20 s)" "$(get "$s")" 
 # ---- single flight and 503 -----------------------------------------------------------------
 # node_lines ERE: the nodes' access-log lines whose request line matches.
 node_lines() { cat "$C"/node*/access.log | grep -E "\"GET $1 HTTP" || true; }
+# A node writes its access-log line once the response is sent, so the client may be done
+# first: wait until at least N lines match ERE $1, then the checks count them exactly.
+at_least() { [ "$(node_lines "$1" | wc -l)" -ge "$2" ]; }
+logged() { wait_until 10 at_least "$1" "$2" || true; }
 p=/demo/tr:w-77,h-77/photos/cat.jpg
 for i in $(seq 50); do echo "url = \"$F$p\""; echo "output = /dev/null"; done >"$T/50.cfg"
 curl -s -Z --parallel-max 50 -K "$T/50.cfg" -w '%{http_code}\n' >"$T/50.out" 2>/dev/null
 is "50 identical concurrent misses: 50 × 200" "$(grep -c '^200$' "$T/50.out")" 50
+logged "$p" 1
 is "... one request reached the nodes: one transform in the cluster" \
     "$(node_lines "$p" | wc -l)" 1
 
@@ -189,6 +194,7 @@ n503=$(grep -c '^503 ' "$T/busy.out" || true)
 ok "24 distinct misses on nodes with 2 workers and a queue of 2: some 503 ($n503)" \
     test "$n503" -ge 1
 busy='/demo/tr:w-3[0-9][0-9]/photos/dog.jpg'
+logged "$busy" 24
 is "... the nodes saw exactly 24 requests (a 503 is not retried elsewhere)" \
     "$(node_lines "$busy" | wc -l)" 24
 is "... and answered exactly the 503s the clients got" \
