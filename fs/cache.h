@@ -102,6 +102,18 @@ void cache_stale(struct cache *c, uint64_t ino);
 /* Treat everything cached as expired and tell the kernel to do the same (SIGHUP). */
 void cache_forget_all(struct cache *c);
 
+/* Treat what is cached of path (below the mount root: "photos/cat.jpg") as expired, or with
+ * prefix, of every name that begins with path ("photos/", "photos/ca"; "" is everything). The
+ * folders that hold them count as not fully listed, and the kernel is told to drop its
+ * entries for them (a missing name's too: the blob may be new), so the next lookup asks the
+ * service. An answer from the service that was under way meanwhile is trusted for no time.
+ * Returns the number of cached names it covered. */
+size_t cache_forget_path(struct cache *c, const char *path, bool prefix);
+
+/* Wait until the kernel has been told everything queued before the call, at most timeout_ms.
+ * Returns 0, or -ETIMEDOUT. */
+int cache_flush_notices(struct cache *c, unsigned timeout_ms);
+
 /* Snapshot the entries of folder ino for readdir, listing it first unless the last listing
  * is fresh. *keep_cache says whether the kernel's cached copy of the folder (from an earlier
  * opendir) is still right. Returns 0 with (transfer full) *out to free with
