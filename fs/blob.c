@@ -4,6 +4,7 @@
 #include "blob_name.h"
 #include "blob_sas.h"
 #include "clock.h"
+#include "fsmetrics.h"
 #include "httpdate.h"
 #include "log.h"
 
@@ -366,7 +367,7 @@ static CURL *new_handle(struct blob_client *c)
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBFS_VERSION);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBKIT_VERSION);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -596,6 +597,20 @@ static bool sink_stopped(struct request *rq)
     return rq->sink_err < 0;
 }
 
+static enum fsmetrics_op op_of(const struct request *rq)
+{
+    return rq->head ? FSMETRICS_PROPS : is_read(rq) ? FSMETRICS_GET : FSMETRICS_LIST;
+}
+
+/* An attempt ended: its status, time and the body bytes it brought, for the metrics. */
+static void count_attempt(struct request *rq, uint64_t t0_ns, size_t got0)
+{
+    uint64_t bytes = is_read(rq) ? rq->got - got0 : rq->body.len;
+
+    fsmetrics_origin(rq->c->o.metrics, op_of(rq), rq->status,
+                     (double)(clock_now_ns() - t0_ns) / 1e9, bytes);
+}
+
 /* Try, and try again while the failure is transient and the policy allows. A stream that
  * received bytes in an attempt starts over with a full policy: it is a new operation. */
 static enum outcome perform(struct request *rq)
@@ -605,7 +620,10 @@ static enum outcome perform(struct request *rq)
     size_t got = rq->got;
 
     for (unsigned n = 0;; n++) {
+        uint64_t t0 = clock_now_ns();
+        size_t got0 = rq->got;
         enum outcome out = attempt(rq);
+        count_attempt(rq, t0, got0);
         if (rq->sink && rq->got > got) {
             n = 0;
             start = clock_now_ms();
@@ -621,6 +639,7 @@ static enum outcome perform(struct request *rq)
         if (clock_now_ms() - start + delay > p->budget_ms)
             return out;
         log_debug("%s '%s': retrying in %u ms (attempt %u)", rq->what, rq->name, delay, n + 2);
+        fsmetrics_retry(rq->c->o.metrics, op_of(rq));
         sleep_ms(delay);
         if (sink_stopped(rq))
             return FAIL;

@@ -23,6 +23,7 @@
 #define BLOB_ERR_LEN 512
 
 struct blob_client;
+struct fsmetrics;
 
 struct blob_opts {
     const char *endpoint;  /* "https://acct.blob.core.windows.net" or a path-style URL */
@@ -30,6 +31,7 @@ struct blob_opts {
     long connect_timeout_ms;
     long stall_timeout_s; /* a transfer slower than 1 KiB/s for this long is dropped */
     struct blob_retry_policy retry;
+    struct fsmetrics *metrics; /* each attempt and retry is counted here; NULL: not counted */
 };
 
 /* What Get Blob Properties tells about one blob. */

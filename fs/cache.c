@@ -877,6 +877,14 @@ void cache_stale(struct cache *c, uint64_t ino)
     pthread_mutex_unlock(&c->lock);
 }
 
+size_t cache_entries(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->inos.count;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
 void cache_forget_all(struct cache *c)
 {
     pthread_mutex_lock(&c->lock);

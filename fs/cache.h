@@ -114,6 +114,9 @@ size_t cache_forget_path(struct cache *c, const char *path, bool prefix);
  * Returns 0, or -ETIMEDOUT. */
 int cache_flush_notices(struct cache *c, unsigned timeout_ms);
 
+/* How many names and folders the inode table holds now (for metrics). */
+size_t cache_entries(struct cache *c);
+
 /* Snapshot the entries of folder ino for readdir, listing it first unless the last listing
  * is fresh. *keep_cache says whether the kernel's cached copy of the folder (from an earlier
  * opendir) is still right. Returns 0 with (transfer full) *out to free with

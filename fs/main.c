@@ -7,8 +7,10 @@
 #include "blob_sas.h"
 #include "cache.h"
 #include "log.h"
+#include "mountopt.h"
 #include "ops.h"
 #include "prefetch.h"
+#include "service.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,7 +33,7 @@
 
 /* Everything the command line and environment say; immutable once parsed. */
 struct config {
-    const char *account, *container, *endpoint_opt, *log_file, *mountpoint;
+    const char *account, *container, *endpoint_opt, *log_file, *mountpoint, *metrics_listen;
     char *endpoint, *sas_file, *root, *mount_opts;
     double attr_timeout, negative_timeout;
     double connect_timeout, stall_timeout, retry_timeout;
@@ -56,6 +58,7 @@ enum opt_id {
     OPT_READ_AHEAD,
     OPT_LOG_FILE,
     OPT_DEBUG,
+    OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +78,7 @@ static const struct option long_opts[] = {
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"foreground", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -84,8 +88,8 @@ static const struct option long_opts[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: blobfs [OPTIONS] MOUNTPOINT\n"
-            "Mount one Azure Blob Storage container read-only.\n\n"
+            "usage: blobfs [OPTIONS] [CONTAINER] MOUNTPOINT\n"
+            "Mount one Azure Blob Storage container read-only (CONTAINER: as --container).\n\n"
             "  --account NAME          storage account (env AZURE_STORAGE_ACCOUNT)\n"
             "  --container NAME        container (env AZURE_STORAGE_ACCOUNT_CONTAINER)\n"
             "  --endpoint URL          blob endpoint (env AZURE_STORAGE_BLOB_ENDPOINT); default\n"
@@ -107,8 +111,13 @@ static void usage(FILE *out)
             "  --log-file FILE         log to FILE, or 'syslog' (default: stderr with -f,\n"
             "                          else syslog)\n"
             "  --debug                 log every request\n"
+            "  --metrics-listen ADDR:PORT\n"
+            "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+            "                          (default: off)\n"
             "  -f, --foreground        stay in the foreground\n"
-            "  -o OPT[,OPT...]         FUSE mount options (e.g. allow_other); ro is forced\n"
+            "  -o OPT[,OPT...]         FUSE mount options (e.g. allow_other; ro is forced),\n"
+            "                          and the options above as key=value (sas_file=FILE),\n"
+            "                          as /etc/fstab gives them\n"
             "  -h, --help              this help\n"
             "  -V, --version           version\n\n"
             "Unmount with fusermount3 -u MOUNTPOINT, or SIGTERM. SIGHUP re-reads --sas-file\n"
@@ -117,7 +126,7 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBFS_VERSION, fuse_pkgversion(),
+    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBKIT_VERSION, fuse_pkgversion(),
            curl_version(), LIBXML_DOTTED_VERSION);
 }
 
@@ -198,7 +207,26 @@ static int set_sas_file(struct config *cfg, const char *arg)
     return 0;
 }
 
-static int set_option(struct config *cfg, int id, const char *arg)
+static int set_option(struct config *cfg, int id, char *arg);
+
+/* -o's items: one of our options, or (id 0) a FUSE mount option. */
+static int set_from_mount_option(void *arg, int id, char *value)
+{
+    return id ? set_option(arg, id, value) : add_mount_opt(arg, value);
+}
+
+/* -o OPT[,OPT...], as fstab and mount(8) give it (fs/mountopt.h). */
+static int set_mount_options(struct config *cfg, char *arg)
+{
+    char err[MOUNTOPT_ERR_LEN];
+    int rc = mountopt_parse(arg, long_opts, set_from_mount_option, cfg, err);
+
+    if (rc && err[0])
+        fprintf(stderr, "blobfs: %s\n", err);
+    return rc;
+}
+
+static int set_option(struct config *cfg, int id, char *arg)
 {
     switch (id) {
     case OPT_ACCOUNT:
@@ -238,11 +266,14 @@ static int set_option(struct config *cfg, int id, const char *arg)
     case OPT_DEBUG:
         cfg->debug = true;
         return 0;
+    case OPT_METRICS_LISTEN:
+        cfg->metrics_listen = arg;
+        return 0;
     case 'f':
         cfg->foreground = true;
         return 0;
     case 'o':
-        return add_mount_opt(cfg, arg);
+        return set_mount_options(cfg, arg);
     default:
         return -EINVAL;
     }
@@ -290,6 +321,17 @@ static int complete_config(struct config *cfg)
     return cfg->endpoint && cfg->root ? 0 : -ENOMEM;
 }
 
+/* The operand before the mount point, as mount(8) gives fstab's first field: the container. */
+static int set_source(struct config *cfg, const char *source)
+{
+    if (cfg->container && strcmp(cfg->container, source) != 0) {
+        fprintf(stderr, "blobfs: two containers: '%s' and '%s'\n", source, cfg->container);
+        return -EINVAL;
+    }
+    cfg->container = source;
+    return 0;
+}
+
 /* Returns 0 to go on, 1 when done (help, version), < 0 on a usage error (reported). */
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
@@ -313,11 +355,13 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         if (id == '?' || set_option(cfg, id, optarg))
             goto out_usage;
     }
-    if (optind != argc - 1) {
+    if (argc - optind < 1 || argc - optind > 2) {
         fprintf(stderr, "blobfs: %s\n", optind < argc ? "one mount point only" : "no mount point");
         goto out_usage;
     }
-    cfg->mountpoint = argv[optind];
+    if (argc - optind == 2 && set_source(cfg, argv[optind]) != 0)
+        goto out_usage;
+    cfg->mountpoint = argv[argc - 1];
     return complete_config(cfg);
 out_usage:
     fprintf(stderr, "Try 'blobfs --help'.\n");
@@ -596,6 +640,7 @@ static int parts_start(struct parts *p, const struct config *cfg, struct blobfs 
     struct blob_opts bo;
 
     blob_options(cfg, &bo);
+    bo.metrics = service_metrics(fs->service);
     p->blob = blob_client_new(&bo, st->sas);
     sas_free(st->sas);
     st->sas = NULL;
@@ -641,6 +686,7 @@ static int serve(struct fuse_session *se, const struct config *cfg, struct blobf
     if (!err) {
         log_info("mounted container '%s' of %s%s%s on %s", cfg->container, cfg->endpoint,
                  *cfg->root ? ", folder " : "", cfg->root, cfg->mountpoint);
+        service_start(fs->service, p.cache, p.pool);
         struct fuse_loop_config *lc = fuse_loop_cfg_create();
         if (lc) {
             fuse_loop_cfg_set_max_threads(lc, 64);
@@ -648,6 +694,7 @@ static int serve(struct fuse_session *se, const struct config *cfg, struct blobf
             fuse_loop_cfg_destroy(lc);
         }
         err = !lc ? -ENOMEM : err > 0 ? 0 : err; /* > 0: ended by that signal */
+        service_stop(fs->service);
     } else {
         log_error("cannot start: %s", strerror(-err));
     }
@@ -679,6 +726,17 @@ static int daemon_main(struct fuse_session *se, const struct config *cfg, struct
     return err ? 1 : 0;
 }
 
+/* The metrics socket and systemd's notifications, set up before the daemon forks. */
+static struct service *start_service(const struct config *cfg)
+{
+    char err[SERVICE_ERR_LEN];
+    struct service *s = service_new(cfg->metrics_listen, err);
+
+    if (!s)
+        fprintf(stderr, "blobfs: %s\n", err);
+    return s;
+}
+
 /* Probe, mount, daemonize, serve. st->sas is wiped and freed on the way. */
 static int run(const struct config *cfg, struct start *st)
 {
@@ -693,7 +751,8 @@ static int run(const struct config *cfg, struct start *st)
         fprintf(stderr, "blobfs: bad mount point %s: %s\n", cfg->mountpoint, strerror(errno));
         return 1;
     }
-    if (probe(cfg, &bo, st) != 0)
+    fs.service = start_service(cfg);
+    if (!fs.service || probe(cfg, &bo, st) != 0)
         goto out_free;
     se = new_session(cfg, &fs);
     if (!se)
@@ -714,6 +773,7 @@ out_session:
 out_page:
     blob_page_release(&st->first);
 out_free:
+    service_free(fs.service);
     free(mnt);
     return rc;
 }

@@ -617,6 +617,14 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool probe)
     return true;
 }
 
+size_t prefetch_pool_bytes(struct prefetch_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->used + p->spare_bytes;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
 struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src,
                                         const struct prefetch_opts *o)
 {

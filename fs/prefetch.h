@@ -76,6 +76,9 @@ struct prefetch_stats {
 
 void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out);
 
+/* Bytes of read-ahead buffers held now, spare ones included (for metrics). */
+size_t prefetch_pool_bytes(struct prefetch_pool *p);
+
 /* End the streams, stop the workers, free every file still open. NULL is a no-op. */
 void prefetch_pool_free(struct prefetch_pool *p);
 

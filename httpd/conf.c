@@ -28,6 +28,7 @@ static int set_public_endpoint(struct conf *c, const char *v, char *err);
 static int set_trusted_documents(struct conf *c, const char *v, char *err);
 static int set_named(struct conf *c, const char *v, char *err);
 static int set_log_level(struct conf *c, const char *v, char *err);
+static int set_access_log_format(struct conf *c, const char *v, char *err);
 
 #define F(field) offsetof(struct conf, field)
 
@@ -110,8 +111,16 @@ static const struct option_def defs[] = {
      F(max_input_mb), 1, 2048, NULL},
     {"max-megapixels", "N", "largest source or result image, in megapixels (default 100)", K_UINT,
      F(max_megapixels), 1, 1000, NULL},
-    {"access-log", "FILE|-", "access log in combined format (\"-\": stdout; default none)", K_STR,
-     F(access_log), 0, 0, NULL},
+    {"access-log", "FILE|-", "access log (\"-\": stdout; default none)", K_STR, F(access_log), 0, 0,
+     NULL},
+    {"access-log-format", "combined|json",
+     "combined (default: Apache's and nginx's) or json (one object a line, with the request id "
+     "and duration)",
+     K_CUSTOM, 0, 0, 0, set_access_log_format},
+    {"metrics-listen", "ADDR:PORT",
+     "serve GET /metrics on this address instead of the main one, which then answers 404 for "
+     "it (default: on the main listener)",
+     K_STR, F(metrics_listen), 0, 0, NULL},
     {"log", "FILE|-|syslog", "diagnostic log (default stderr)", K_STR, F(log), 0, 0, NULL},
     {"log-level", "LEVEL", "error, warn, info (default) or debug", K_CUSTOM, 0, 0, 0,
      set_log_level},
@@ -246,6 +255,16 @@ static int set_log_level(struct conf *c, const char *v, char *err)
     if (log_parse_level(v, &c->log_level) == 0)
         return 0;
     snprintf(err, CONF_ERR_LEN, "log-level: '%s' is not error, warn, info or debug", v);
+    return -EINVAL;
+}
+
+static int set_access_log_format(struct conf *c, const char *v, char *err)
+{
+    if (strcmp(v, "combined") == 0 || strcmp(v, "json") == 0) {
+        c->access_log_json = v[0] == 'j';
+        return 0;
+    }
+    snprintf(err, CONF_ERR_LEN, "access-log-format: '%s' is not combined or json", v);
     return -EINVAL;
 }
 

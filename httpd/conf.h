@@ -48,8 +48,10 @@ struct conf {
     unsigned max_connections, max_connections_per_ip, timeout, header_timeout, shutdown_timeout;
     unsigned origin_threads, origin_queue, recheck;
     unsigned max_input_mb, max_megapixels, max_transform_mb, transform_timeout;
-    char *access_log; /* NULL: none; "-": stdout */
-    char *log;        /* NULL or "-": stderr, "syslog", or a file */
+    char *access_log;     /* NULL: none; "-": stdout */
+    bool access_log_json; /* --access-log-format json: one JSON object a line, else combined */
+    char *metrics_listen; /* NULL: GET /metrics on the main listener; else its own listener */
+    char *log;            /* NULL or "-": stderr, "syslog", or a file */
     enum log_level log_level;
     unsigned config_depth; /* --config nesting, to refuse loops */
 };

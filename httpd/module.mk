@@ -1,11 +1,13 @@
 # blobhttpd: ImageKit-style URLs served from origin folders (docs/blobhttpd.md).
 PROGS += blobhttpd
+VERSIONED += $(O)/httpd/main.o $(O)/httpd/hmetrics.o
 
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o $(O)/httpd/json.o $(O)/httpd/console_url.o
-HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o \
-              $(O)/httpd/console.o $(O)/httpd/console_assets.o
+HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o \
+              $(O)/httpd/srv.o $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o \
+              $(O)/httpd/main.o $(O)/httpd/console.o $(O)/httpd/console_assets.o \
+              $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o
 
 # The console's page, style, script and icon, built in by the assembler (.incbin): rebuilt
 # whenever one of them changes. The paths in the .S are relative to the top of the tree.
@@ -14,17 +16,18 @@ $(O)/httpd/console_assets.o: httpd/console_assets.S $(wildcard httpd/console/*)
 	$(CC) -c -o $@ $<
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
-$(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
+$(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl libsystemd)
 
 # blobhttpd links transform's objects and libraries (TR_APPLY_OBJS, TR_VIPS_LIBS from
 # transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
 # rules are made after every module.mk is read, so the order of the includes does not matter.
-blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
+blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(METRICS_OBJS) $(TR_APPLY_OBJS)
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd) $(METRICS_LIBS) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
-              test_http_pool test_json test_console_url test_console_dir
+              test_http_pool test_json test_console_url test_console_dir \
+              test_http_accesslog test_http_ready
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -39,6 +42,8 @@ test_console_url_OBJS := $(O)/httpd/console_url.o $(O)/httpd/sign.o $(O)/httpd/r
                          $(O)/common/pct.o
 test_console_url_LIBS := $(call pkg_libs,libcrypto)
 test_console_dir_OBJS := $(O)/httpd/console_dir.o $(O)/httpd/origin.o
+test_http_accesslog_OBJS := $(O)/httpd/accesslog.o $(O)/httpd/http.o $(O)/common/log.o
+test_http_ready_OBJS := $(O)/httpd/ready.o $(O)/httpd/origin.o $(O)/common/clock.o
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o $(O)/tests/test_json.o \
 $(O)/tests/test_console_url.o $(O)/tests/test_console_dir.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd

@@ -264,3 +264,17 @@ int origin_open_dir(struct origin *o, const char *rel, struct stat *st)
     }
     return fd;
 }
+
+int origin_check(struct origin *o)
+{
+    struct stat st;
+    int fd = open_dir(o->path);
+
+    if (fd < 0)
+        return fd;
+    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+    if (rc == 0 && o->mount && !is_mount_point(fd))
+        rc = -ENOTCONN;
+    close(fd);
+    return rc;
+}

@@ -85,6 +85,14 @@ static void test_values(void)
     ok(set(&c, "named", "thumb") == -EINVAL, "named without chain refused");
     ok(set(&c, "named", "a:b=w-1") == -EINVAL, "named with ':' refused");
     ok(set(&c, "log-level", "debug") == 0 && c.log_level == LOG_LV_DEBUG, "log level");
+    ok(!c.access_log_json && set(&c, "access-log-format", "json") == 0 && c.access_log_json,
+       "access-log-format json (combined by default)");
+    ok(set(&c, "access-log-format", "combined") == 0 && !c.access_log_json, "and back");
+    ok(set(&c, "access-log-format", "common") == -EINVAL && strstr(err, "combined or json"),
+       "another format refused: %s", err);
+    ok(!c.metrics_listen && set(&c, "metrics-listen", "127.0.0.1:9102") == 0 &&
+           strcmp(c.metrics_listen, "127.0.0.1:9102") == 0,
+       "metrics-listen (none by default)");
     ok(set(&c, "nope", "1") == -EINVAL && strstr(err, "nope"), "unknown option: %s", err);
     ok(conf_check(&c, err) == -EINVAL, "no endpoint: %s", err);
     set(&c, "named", "thumb=w-1");

@@ -37,6 +37,7 @@ $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o: \
     CPPFLAGS += $(call pkg_cflags,vips)
 
 PROGS += blobkit-transform
+VERSIONED += $(O)/transform/cli.o
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
 

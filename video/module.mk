@@ -15,6 +15,7 @@ $(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
 # The CLI: thumbnails go through the image engine (tr_apply on the decoded frame).
 PROGS += blobkit-video
+VERSIONED += $(O)/video/cli.o
 blobkit-video_OBJS := $(O)/video/cli.o $(O)/video/vid_chain.o $(VID_OBJS) $(O)/common/log.o \
                       $(TR_APPLY_OBJS)
 blobkit-video_LIBS := $(VID_LIBS) $(TR_VIPS_LIBS)
