@@ -73,9 +73,9 @@ struct cache {
     struct node *root;
     struct notice *head, *tail;
     size_t queued;
-    uint64_t notices, told;  /* notices queued, and delivered, since the start */
-    pthread_cond_t told_cv;  /* told moved */
-    uint64_t forgets;        /* forget_path and forget_all calls: results older are expired */
+    uint64_t notices, told; /* notices queued, and delivered, since the start */
+    pthread_cond_t told_cv; /* told moved */
+    uint64_t forgets;       /* forget_path and forget_all calls: results older are expired */
     bool stopping, started;
     pthread_t thread;
     cache_notify_fn notify;
