@@ -129,6 +129,10 @@ static const struct option_def defs[] = {
      "a cache-tier replica (http://ADDR:PORT) sent a BAN for every purge, once the nodes are "
      "done; repeatable",
      K_URLS, F(purge_front), 0, 0, NULL},
+    {"cluster-file", "FILE",
+     "more peers and fronts, one \"peer URL\" or \"front URL\" a line, read at every purge "
+     "(nodes may come and go without a restart)",
+     K_STR, F(cluster_file), 0, 0, NULL},
     {"blobfs-control", "SOCKET",
      "the --control-socket of a blobfs mount the origins lie on, told to forget a purged "
      "path's metadata; repeatable",

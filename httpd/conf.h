@@ -65,6 +65,7 @@ struct conf {
     struct conf_list peer;           /* other nodes' base URLs, told of each purge */
     struct conf_list purge_front;    /* the cache tier's replicas, sent a BAN after the nodes */
     struct conf_list blobfs_control; /* blobfs control sockets, told to forget metadata */
+    char *cluster_file;              /* more peers and fronts, read at every purge */
 };
 
 /* Defaults: listen 127.0.0.1:8080, cache 256 MiB, ImageKit's Cache-Control, one worker and one

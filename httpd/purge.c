@@ -8,6 +8,7 @@
 #include "log.h"
 #include "srv_i.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -421,6 +422,26 @@ static int forget_here(struct purge *p, const struct job *j)
     return rc ? rc : vrc;
 }
 
+/* "host!ADDR" when the node listens on one address: purges leave from it, the address the
+ * front's ACL (blobkit_purgers) lists for the node; else "" (the kernel's choice). Set by
+ * purge_new(), read by the purge thread only. */
+static char call_source[64];
+
+static void set_source(const char *listen)
+{
+    const char *end = listen ? strrchr(listen, ':') : NULL;
+    char host[48];
+    struct in_addr a4;
+
+    call_source[0] = '\0';
+    if (!end || listen[0] == '[' || (size_t)(end - listen) >= sizeof(host))
+        return; /* no address, or IPv6: left to the kernel */
+    memcpy(host, listen, (size_t)(end - listen));
+    host[end - listen] = '\0';
+    if (inet_pton(AF_INET, host, &a4) == 1 && a4.s_addr != htonl(INADDR_ANY))
+        snprintf(call_source, sizeof(call_source), "host!%s", host);
+}
+
 /* What a peer or front answered: its status and the start of its body. */
 struct answer {
     long status;
@@ -444,6 +465,7 @@ static size_t keep_body(char *data, size_t size, size_t n, void *arg)
 static int call(const char *method, const char *url, const char *key, const char *header,
                 const char *body, struct answer *a)
 {
+    const char *source = call_source;
     CURL *h = curl_easy_init();
     struct curl_slist *hs = header ? curl_slist_append(NULL, header) : NULL;
 
@@ -462,6 +484,8 @@ static int call(const char *method, const char *url, const char *key, const char
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+    if (source[0])
+        curl_easy_setopt(h, CURLOPT_INTERFACE, source);
     if (body)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     if (key) {
@@ -537,25 +561,80 @@ static int ban_front(const char *front, const struct job *j)
     return rc;
 }
 
+/* Who is told: --peer and --purge-front, plus the lines "peer URL" and "front URL" of
+ * --cluster-file, read at every purge so that nodes can come and go without a restart. */
+struct targets {
+    struct conf_list peer, front;
+};
+
+static void add_target(struct conf_list *l, const char *url)
+{
+    if (l->n < CONF_MAX_LIST && (l->item[l->n] = strdup(url)))
+        l->n++;
+}
+
+static void read_cluster_file(const char *path, struct targets *t)
+{
+    FILE *f = fopen(path, "re");
+    char line[1100];
+
+    if (!f) {
+        log_warn("purge: cannot read --cluster-file %s: %s", path, strerror(errno));
+        return;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        bool http = strstr(line, " http://") || strstr(line, " https://");
+        if (http && strncmp(line, "peer ", 5) == 0)
+            add_target(&t->peer, line + 5);
+        else if (http && strncmp(line, "front ", 6) == 0)
+            add_target(&t->front, line + 6);
+        else if (line[0] && line[0] != '#')
+            log_warn("purge: %s: not 'peer URL' or 'front URL': %.60s", path, line);
+    }
+    fclose(f);
+}
+
+static void targets_load(const struct conf *cf, struct targets *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < cf->peer.n; i++)
+        add_target(&t->peer, cf->peer.item[i]);
+    for (size_t i = 0; i < cf->purge_front.n; i++)
+        add_target(&t->front, cf->purge_front.item[i]);
+    if (cf->cluster_file)
+        read_cluster_file(cf->cluster_file, t);
+}
+
+static void targets_release(struct targets *t)
+{
+    for (size_t i = 0; i < t->peer.n; i++)
+        free(t->peer.item[i]);
+    for (size_t i = 0; i < t->front.n; i++)
+        free(t->front.item[i]);
+}
+
 /* The whole purge: here, then every peer, then (nodes done: nothing refills the front with
  * old bytes) every front. */
 static int work(struct purge *p, const struct job *j)
 {
-    const struct conf *cf = p->s->conf;
     char key[SRV_MAX_KEY + 1];
+    struct targets t;
     int rc = forget_here(p, j);
 
     if (j->node_only)
         return rc;
+    targets_load(p->s->conf, &t);
     pthread_rwlock_rdlock(&p->s->key.lock);
     memcpy(key, p->s->key.bytes, p->s->key.len);
     key[p->s->key.len] = '\0';
     pthread_rwlock_unlock(&p->s->key.lock);
-    for (size_t i = 0; i < cf->peer.n; i++)
-        rc = tell_peer(cf->peer.item[i], key, j) ? -EIO : rc;
+    for (size_t i = 0; i < t.peer.n; i++)
+        rc = tell_peer(t.peer.item[i], key, j) ? -EIO : rc;
     OPENSSL_cleanse(key, sizeof(key));
-    for (size_t i = 0; rc == 0 && i < cf->purge_front.n; i++)
-        rc = ban_front(cf->purge_front.item[i], j);
+    for (size_t i = 0; rc == 0 && i < t.front.n; i++)
+        rc = ban_front(t.front.item[i], j);
+    targets_release(&t);
     return rc;
 }
 
@@ -592,6 +671,7 @@ struct purge *purge_new(struct srv *s)
         return NULL;
     }
     p->s = s;
+    set_source(s->conf->listen);
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, run, p) != 0) {
