@@ -134,8 +134,8 @@ static const struct option_def defs[] = {
      "(nodes may come and go without a restart)",
      K_STR, F(cluster_file), 0, 0, NULL},
     {"blobfs-control", "SOCKET",
-     "the --control-socket of a blobfs mount the origins lie on, told to forget a purged "
-     "path's metadata; repeatable",
+     "the control socket of a blobfs mount the origins lie on (see blobfs(1)), told to forget "
+     "a purged path's metadata; repeatable",
      K_PATHS, F(blobfs_control), 0, 0, NULL},
     {"log", "FILE|-|syslog", "diagnostic log (default stderr)", K_STR, F(log), 0, 0, NULL},
     {"log-level", "LEVEL", "error, warn, info (default) or debug", K_CUSTOM, 0, 0, 0,
