@@ -5,6 +5,7 @@
 #include "purge.h"
 
 #include "auth.h"
+#include "hmetrics.h"
 #include "log.h"
 #include "srv_i.h"
 
@@ -654,6 +655,7 @@ static void *run(void *arg)
         pthread_mutex_unlock(&p->lock);
         int rc = work(p, j);
         log_info("purge %s: %s", j->id, rc ? "failed" : "completed");
+        hmetrics_purge(p->s->metrics, rc == 0);
         pthread_mutex_lock(&p->lock);
         j->state = rc ? JOB_FAILED : JOB_COMPLETED;
         p->pending--;

@@ -85,6 +85,9 @@ is "a body over 4 KiB: 413" "$(purge "${key[@]}" --data-binary @"$T/big")" 413
 is "PUT: 405" "$(status "$HTTPD_URL/v1/files/purge" -X PUT "${key[@]}")" 405
 is "the server lives on" "$(status "$HTTPD_URL/healthz")" 200
 ok "no purge failed" eval "! grep -q 'purge.*failed' '$HTTPD_LOG'"
+is "the metrics count the two purges" \
+    "$(curl -s "$HTTPD_URL/metrics" | grep '^blobkit_purges_total')" \
+    'blobkit_purges_total{result="completed"} 2' 
 
 # A peer that accepts the connection and never answers: Pending, until it goes: Failed.
 python3 -c 'import socket, sys, time
