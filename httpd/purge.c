@@ -54,6 +54,7 @@ struct purge {
     struct job *qhead, *qtail; /* waiting for the thread */
     size_t pending;            /* queued or under way */
     bool stopping;
+    atomic_bool stop; /* stopping, for the purge thread's waits */
     pthread_t thread;
 };
 
@@ -518,7 +519,8 @@ static bool answer_field(const struct answer *a, const char *name, char *out, si
 }
 
 /* Forward the purge to peer (for itself only) and wait until it says Completed. */
-static int tell_peer(const char *peer, const char *key, const struct job *j)
+static int tell_peer(const char *peer, const char *key, const struct job *j,
+                     const atomic_bool *stop)
 {
     char url[1200], id[PURGE_ID_LEN + 1], state[16];
     struct answer a;
@@ -534,7 +536,8 @@ static int tell_peer(const char *peer, const char *key, const struct job *j)
         return -EIO;
     }
     snprintf(url, sizeof(url), "%s%s/%s", peer, PURGE_PATH, id);
-    for (int waited = 0; waited < PURGE_PEER_WAIT_MS; waited += PURGE_POLL_MS) {
+    for (int waited = 0; waited < PURGE_PEER_WAIT_MS && !atomic_load(stop);
+         waited += PURGE_POLL_MS) {
         if (call("GET", url, key, NULL, NULL, &a) != 0 || a.status != 200 ||
             !answer_field(&a, "status", state, sizeof(state)) || strcmp(state, "Failed") == 0)
             break;
@@ -631,7 +634,7 @@ static int work(struct purge *p, const struct job *j)
     key[p->s->key.len] = '\0';
     pthread_rwlock_unlock(&p->s->key.lock);
     for (size_t i = 0; i < t.peer.n; i++)
-        rc = tell_peer(t.peer.item[i], key, j) ? -EIO : rc;
+        rc = tell_peer(t.peer.item[i], key, j, &p->stop) ? -EIO : rc;
     OPENSSL_cleanse(key, sizeof(key));
     for (size_t i = 0; rc == 0 && i < t.front.n; i++)
         rc = ban_front(t.front.item[i], j);
@@ -690,6 +693,7 @@ void purge_free(struct purge *p)
 {
     if (!p)
         return;
+    atomic_store(&p->stop, true);
     pthread_mutex_lock(&p->lock);
     p->stopping = true;
     pthread_cond_signal(&p->cv);
