@@ -76,6 +76,9 @@ struct cache {
     struct node *root;
     struct notice *head, *tail;
     size_t queued;
+    uint64_t notices, told; /* notices queued, and delivered, since the start */
+    pthread_cond_t told_cv; /* told moved */
+    uint64_t forgets;       /* forget_path and forget_all calls: results older are expired */
     bool stopping, started;
     pthread_t thread;
     cache_notify_fn notify;
@@ -209,6 +212,7 @@ static void queue_notice(struct cache *c, uint64_t parent, const char *name, uin
         c->head = q;
     c->tail = q;
     c->queued++;
+    c->notices++;
     pthread_cond_signal(&c->wake);
 }
 
@@ -417,6 +421,7 @@ struct held {
 struct pass {
     struct cache *c;
     uint64_t dir_ino, number;
+    uint64_t forgets; /* c->forgets when it began: a forget meanwhile expires what it shows */
     char *prefix;
     size_t prefix_len;
     bool first; /* the folder's first listing: hidden names are logged */
@@ -432,6 +437,7 @@ static int pass_init(struct cache *c, struct node *d, struct pass *p)
     p->dir_ino = d->ino;
     p->number = ++d->dir->pass;
     p->first = d->dir->listed == 0;
+    p->forgets = c->forgets;
     p->expires = clock_now_s() + c->o.attr_timeout;
     p->prefix = list_prefix(d);
     if (!p->prefix)
@@ -535,6 +541,8 @@ static int on_page(void *arg, const struct blob_page *page)
     pthread_mutex_lock(&p->c->lock);
     struct node *d = ino_find(p->c, p->dir_ino);
     int err = d && d->dir ? 0 : -ENOENT;
+    if (p->forgets != p->c->forgets)
+        p->expires = 0; /* the page may show what a forget meant to drop */
     for (size_t i = 0; !err && i < page->n; i++)
         pass_item(p, d, &page->item[i]);
     pthread_mutex_unlock(&p->c->lock);
@@ -561,7 +569,7 @@ static void finish_pass(struct cache *c, struct pass *p, struct node *d)
         if (n->seen != p->number)
             retire(c, d, n, true);
     }
-    d->dir->complete = true;
+    d->dir->complete = p->forgets == c->forgets;
     d->dir->listed = clock_now_s();
 }
 
@@ -669,11 +677,11 @@ static void fill_item(struct cache *c, struct node *d, const char *prefix,
 
 /* Fill the cache below folder ino from flat pages (the lock held). No folder becomes
  * complete this way: only a listing of it says what it does not hold. */
-static void fill_pages(struct cache *c, uint64_t ino, const struct blob_page *pg, size_t n)
+static void fill_pages(struct cache *c, uint64_t ino, const struct blob_page *pg, size_t n,
+                       double expires)
 {
     struct node *d = ino_find(c, ino);
     char *prefix = d && d->dir ? list_prefix(d) : NULL;
-    double expires = clock_now_s() + c->o.attr_timeout;
 
     for (size_t k = 0; prefix && k < n; k++) {
         for (size_t i = 0; i < pg[k].n; i++)
@@ -685,7 +693,7 @@ static void fill_pages(struct cache *c, uint64_t ino, const struct blob_page *pg
 void cache_seed(struct cache *c, const struct blob_page *first)
 {
     pthread_mutex_lock(&c->lock);
-    fill_pages(c, c->root->ino, first, 1);
+    fill_pages(c, c->root->ino, first, 1, clock_now_s() + c->o.attr_timeout);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -694,7 +702,8 @@ void cache_seed(struct cache *c, const struct blob_page *first)
 /* What the service says about one name. */
 struct found {
     bool exists, is_dir, guessed;
-    bool decided; /* the listing said enough */
+    bool decided;   /* the listing said enough */
+    bool forgotten; /* a forget came while the service was asked: trust it for no time */
     struct blob_attr attr;
     const struct blob_props *props; /* (transfer none): of a page, or owned */
     struct blob_props *owned;       /* what Get Blob Properties gave */
@@ -776,7 +785,7 @@ static int settle(struct cache *c, uint64_t parent, const char *name, const stru
         return -ENOENT;
     }
     double ttl = f->guessed ? c->o.negative_timeout : c->o.attr_timeout;
-    n = apply(c, d, name, f->is_dir, &f->attr, f->props, now + ttl);
+    n = apply(c, d, name, f->is_dir, &f->attr, f->props, f->forgotten ? 0 : now + ttl);
     if (!n)
         return -ENOMEM;
     return take(n, ref, now, out);
@@ -809,12 +818,14 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
         return -ENOMEM;
     struct blob_page pg[2] = {{0}};
     memset(&f, 0, sizeof(f));
+    uint64_t forgets = c->forgets;
     pthread_mutex_unlock(&c->lock);
     int err = c->o.can_list ? remote_list(c, path, &f, pg) : remote_head(c, path, &f);
     pthread_mutex_lock(&c->lock);
     free(path);
+    f.forgotten = forgets != c->forgets;
     if (!err)
-        fill_pages(c, parent, pg, 2);
+        fill_pages(c, parent, pg, 2, f.forgotten ? 0 : clock_now_s() + c->o.attr_timeout);
     if (!err)
         err = settle(c, parent, name, &f, ref, out); /* before the pages go: f borrows them */
     blob_page_release(&pg[0]);
@@ -929,6 +940,7 @@ size_t cache_entries(struct cache *c)
 void cache_forget_all(struct cache *c)
 {
     pthread_mutex_lock(&c->lock);
+    c->forgets++;
     for (size_t i = 0; i < c->inos.cap; i++) {
         for (struct node *n = c->inos.slot[i]; n; n = n->next_ino) {
             if (n == c->root)
@@ -1010,6 +1022,113 @@ ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, 
     ssize_t ret = err ? err : n ? node_xattr(n, name, buf, size) : -ENOENT;
     pthread_mutex_unlock(&c->lock);
     return ret;
+}
+
+/* ---- forgetting one path or prefix (the control socket) ---- */
+
+/* n's metadata counts as expired, a folder's listing as incomplete, and the kernel is told to
+ * drop n's entry. */
+static void expire(struct cache *c, struct node *n)
+{
+    n->expires = 0;
+    if (n->dir)
+        n->dir->complete = false;
+    if (n->current && n->nlookup > 0)
+        queue_notice(c, n->parent, n->name, 0);
+}
+
+/* The deepest cached folder on the way to rel ("a/b/c"), with *rest pointing at the part of
+ * rel below it ("c", or "b/c" when b is not cached). */
+static struct node *deepest_dir(struct cache *c, const char *rel, const char **rest)
+{
+    struct node *d = c->root;
+    char leaf[BLOB_NAME_LEAF_MAX + 1];
+
+    *rest = rel;
+    for (;;) {
+        size_t seg = strcspn(*rest, "/");
+        if ((*rest)[seg] != '/' || seg > BLOB_NAME_LEAF_MAX)
+            return d;
+        memcpy(leaf, *rest, seg);
+        leaf[seg] = '\0';
+        struct node *n = dent_find(c, d->ino, leaf);
+        if (!n || !n->dir)
+            return d;
+        d = n;
+        *rest += seg + 1;
+    }
+}
+
+/* One name: its node expires, and whatever the kernel holds under that name (also a
+ * negative entry: the blob may be new) is dropped. When a folder on the way is not cached,
+ * the kernel's entry of its first uncached segment goes instead. */
+static size_t forget_one(struct cache *c, const char *rel)
+{
+    const char *rest;
+    struct node *d = deepest_dir(c, rel, &rest);
+    char leaf[BLOB_NAME_LEAF_MAX + 1];
+    size_t seg = strcspn(rest, "/");
+
+    d->dir->complete = false;
+    if (seg == 0 || seg > BLOB_NAME_LEAF_MAX)
+        return 0;
+    memcpy(leaf, rest, seg);
+    leaf[seg] = '\0';
+    struct node *n = dent_find(c, d->ino, leaf);
+    if (n)
+        expire(c, n);
+    else
+        queue_notice(c, d->ino, leaf, 0);
+    return n ? 1 : 0;
+}
+
+/* Every cached name whose path (below the mount root) begins with rel; the folder that holds
+ * names beginning so counts as not fully listed, and the kernel drops its cached contents. */
+static size_t forget_prefix(struct cache *c, const char *rel)
+{
+    const char *rest;
+    struct node *d = deepest_dir(c, rel, &rest);
+    size_t skip = c->o.root[0] ? strlen(c->o.root) + 1 : 0, len = strlen(rel), n = 0;
+
+    d->dir->complete = false;
+    queue_notice(c, 0, NULL, d->ino);
+    for (size_t i = 0; i < c->inos.cap; i++) {
+        for (struct node *k = c->inos.slot[i]; k; k = k->next_ino) {
+            if (k != c->root && strlen(k->path) >= skip + len &&
+                strncmp(k->path + skip, rel, len) == 0) {
+                expire(c, k);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+size_t cache_forget_path(struct cache *c, const char *path, bool prefix)
+{
+    while (*path == '/')
+        path++;
+    pthread_mutex_lock(&c->lock);
+    c->forgets++;
+    size_t n = prefix ? forget_prefix(c, path) : forget_one(c, path);
+    pthread_mutex_unlock(&c->lock);
+    log_info("forgot the cached metadata of %s%s (%zu names)", *path || !prefix ? path : "/",
+             prefix ? "*" : "", n);
+    return n;
+}
+
+int cache_flush_notices(struct cache *c, unsigned timeout_ms)
+{
+    struct timespec ts = clock_deadline_ms(timeout_ms);
+    int err = 0;
+
+    pthread_mutex_lock(&c->lock);
+    uint64_t want = c->notices;
+    while (c->started && !c->stopping && c->told < want && err == 0)
+        err = pthread_cond_timedwait(&c->told_cv, &c->lock, &ts);
+    bool done = c->told >= want || !c->started;
+    pthread_mutex_unlock(&c->lock);
+    return done ? 0 : -ETIMEDOUT;
 }
 
 /* ---- folder snapshots ---- */
@@ -1165,11 +1284,14 @@ static void *run(void *arg)
     while (!c->stopping) {
         if (c->head) {
             struct notice *q = c->head;
+            size_t n = c->queued;
             c->head = c->tail = NULL;
             c->queued = 0;
             pthread_mutex_unlock(&c->lock);
             deliver(c, q);
             pthread_mutex_lock(&c->lock);
+            c->told += n;
+            pthread_cond_broadcast(&c->told_cv);
             continue;
         }
         if (clock_now_s() >= next_sweep) {
@@ -1192,6 +1314,7 @@ static int init_sync(struct cache *c)
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&c->wake, &attr);
+    pthread_cond_init(&c->told_cv, &attr);
     pthread_condattr_destroy(&attr);
     return 0;
 }
@@ -1241,6 +1364,7 @@ void cache_free(struct cache *c)
         pthread_mutex_lock(&c->lock);
         c->stopping = true;
         pthread_cond_signal(&c->wake);
+        pthread_cond_broadcast(&c->told_cv);
         pthread_mutex_unlock(&c->lock);
         pthread_join(c->thread, NULL);
     }
@@ -1261,6 +1385,7 @@ void cache_free(struct cache *c)
     free(c->inos.slot);
     free(c->dents.slot);
     pthread_cond_destroy(&c->wake);
+    pthread_cond_destroy(&c->told_cv);
     pthread_cond_destroy(&c->listed);
     pthread_mutex_destroy(&c->lock);
     free(c->root_path);

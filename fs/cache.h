@@ -110,6 +110,18 @@ void cache_forget_all(struct cache *c);
  * keeps its old values). Returns the length, -ERANGE, -ENODATA, -ENOENT or -errno. */
 ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t size);
 
+/* Treat what is cached of path (below the mount root: "photos/cat.jpg") as expired, or with
+ * prefix, of every name that begins with path ("photos/", "photos/ca"; "" is everything). The
+ * folders that hold them count as not fully listed, and the kernel is told to drop its
+ * entries for them (a missing name's too: the blob may be new), so the next lookup asks the
+ * service. An answer from the service that was under way meanwhile is trusted for no time.
+ * Returns the number of cached names it covered. */
+size_t cache_forget_path(struct cache *c, const char *path, bool prefix);
+
+/* Wait until the kernel has been told everything queued before the call, at most timeout_ms.
+ * Returns 0, or -ETIMEDOUT. */
+int cache_flush_notices(struct cache *c, unsigned timeout_ms);
+
 /* How many names and folders the inode table holds now (for metrics). */
 size_t cache_entries(struct cache *c);
 

@@ -6,6 +6,7 @@
 #include "blob_name.h"
 #include "blob_sas.h"
 #include "cache.h"
+#include "ctl.h"
 #include "log.h"
 #include "mountopt.h"
 #include "ops.h"
@@ -34,6 +35,7 @@
 /* Everything the command line and environment say; immutable once parsed. */
 struct config {
     const char *account, *container, *endpoint_opt, *log_file, *mountpoint, *metrics_listen;
+    const char *control_socket;
     char *endpoint, *sas_file, *root, *mount_opts;
     double attr_timeout, negative_timeout;
     double connect_timeout, stall_timeout, retry_timeout;
@@ -59,6 +61,7 @@ enum opt_id {
     OPT_LOG_FILE,
     OPT_DEBUG,
     OPT_METRICS_LISTEN,
+    OPT_CONTROL_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +82,7 @@ static const struct option long_opts[] = {
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"debug", no_argument, NULL, OPT_DEBUG},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
     {"foreground", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -114,6 +118,9 @@ static void usage(FILE *out)
             "  --metrics-listen ADDR:PORT\n"
             "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "                          (default: off)\n"
+            "  --control-socket PATH   listen on the Unix socket PATH (mode 0600, outside the\n"
+            "                          mount) for 'forget PATH' and 'forget PREFIX*': cached\n"
+            "                          metadata to drop at once (default: off)\n"
             "  -f, --foreground        stay in the foreground\n"
             "  -o OPT[,OPT...]         FUSE mount options (e.g. allow_other; ro is forced),\n"
             "                          and the options above as key=value (sas_file=FILE),\n"
@@ -268,6 +275,9 @@ static int set_option(struct config *cfg, int id, char *arg)
         return 0;
     case OPT_METRICS_LISTEN:
         cfg->metrics_listen = arg;
+        return 0;
+    case OPT_CONTROL_SOCKET:
+        cfg->control_socket = arg;
         return 0;
     case 'f':
         cfg->foreground = true;
@@ -489,6 +499,7 @@ struct start {
     bool can_list;
     struct blob_page first;
     char *sas;
+    struct ctl *ctl; /* the control socket, bound before the fork; parts_start() takes it */
 };
 
 /* Check endpoint, container and token before mounting anything; one message when wrong. */
@@ -612,6 +623,7 @@ struct parts {
     struct blob_client *blob;
     struct cache *cache;
     struct prefetch_pool *pool;
+    struct ctl *ctl;
     struct hup hup;
     pthread_t signals;
     bool signals_started;
@@ -657,7 +669,11 @@ static int parts_start(struct parts *p, const struct config *cfg, struct blobfs 
     fs->cache = p->cache;
     fs->prefetch = p->pool;
     p->hup = (struct hup){.cfg = cfg, .blob = p->blob, .cache = p->cache};
+    p->ctl = st->ctl;
+    st->ctl = NULL;
     int err = cache_start(p->cache, ops_notify, fs);
+    if (!err && p->ctl)
+        err = ctl_start(p->ctl, p->cache);
     if (!err)
         err = -pthread_create(&p->signals, NULL, signal_loop, &p->hup);
     p->signals_started = !err;
@@ -670,6 +686,7 @@ static void parts_stop(struct parts *p)
         pthread_kill(p->signals, SIGUSR1);
         pthread_join(p->signals, NULL);
     }
+    ctl_free(p->ctl); /* its thread uses the cache */
     prefetch_pool_free(p->pool);
     cache_free(p->cache);
     blob_client_free(p->blob);
@@ -737,6 +754,20 @@ static struct service *start_service(const struct config *cfg)
     return s;
 }
 
+/* The control socket, when asked for, bound before the daemon forks so that a bad path fails
+ * with a message on stderr and no mount. */
+static int open_ctl(const struct config *cfg, const char *mnt, struct start *st)
+{
+    char err[CTL_ERR_LEN];
+
+    if (!cfg->control_socket)
+        return 0;
+    st->ctl = ctl_open(cfg->control_socket, mnt, err);
+    if (!st->ctl)
+        fprintf(stderr, "blobfs: %s\n", err);
+    return st->ctl ? 0 : -EINVAL;
+}
+
 /* Probe, mount, daemonize, serve. st->sas is wiped and freed on the way. */
 static int run(const struct config *cfg, struct start *st)
 {
@@ -752,7 +783,7 @@ static int run(const struct config *cfg, struct start *st)
         return 1;
     }
     fs.service = start_service(cfg);
-    if (!fs.service || probe(cfg, &bo, st) != 0)
+    if (!fs.service || open_ctl(cfg, mnt, st) != 0 || probe(cfg, &bo, st) != 0)
         goto out_free;
     se = new_session(cfg, &fs);
     if (!se)
@@ -773,6 +804,7 @@ out_session:
 out_page:
     blob_page_release(&st->first);
 out_free:
+    ctl_free(st->ctl);
     service_free(fs.service);
     free(mnt);
     return rc;

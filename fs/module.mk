@@ -4,7 +4,8 @@ BLOBFS_DEPS := fuse3 libcurl libxml-2.0 libsystemd
 PROGS += blobfs
 VERSIONED += $(O)/fs/main.o $(O)/fs/blob.o $(O)/fs/fsmetrics.o
 blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o prefetch.o blob.o blob_xml.o \
-                 blob_props.o blob_name.o blob_sas.o blob_retry.o mountopt.o service.o fsmetrics.o) \
+                 blob_props.o blob_name.o blob_sas.o blob_retry.o mountopt.o service.o fsmetrics.o \
+                 ctl.o) \
                $(COMMON_OBJS) $(METRICS_OBJS)
 # The metrics listener is libmicrohttpd's (common/scrape.c): its one thread answers scrapes, never
 # a FUSE thread, and HTTP parsing, timeouts and connection limits are the library's, as in

@@ -12,12 +12,12 @@
 #define CONF_LINE_MAX 4096
 #define CONF_MAX_DEPTH 4
 
-enum kind { K_STR, K_UINT, K_BOOL, K_CUSTOM };
+enum kind { K_STR, K_UINT, K_BOOL, K_CUSTOM, K_URLS, K_PATHS };
 
 struct option_def {
     const char *name, *arg, *help;
     enum kind kind;
-    size_t off;        /* K_STR, K_UINT, K_BOOL: the field */
+    size_t off;        /* K_STR, K_UINT, K_BOOL, K_URLS, K_PATHS (a conf_list): the field */
     unsigned min, max; /* K_UINT */
     int (*set)(struct conf *c, const char *value, char *err);
 };
@@ -121,6 +121,22 @@ static const struct option_def defs[] = {
      "serve GET /metrics on this address instead of the main one, which then answers 404 for "
      "it (default: on the main listener)",
      K_STR, F(metrics_listen), 0, 0, NULL},
+    {"peer", "URL",
+     "another node of the cluster (http://ADDR:PORT), told of every purge this node receives; "
+     "repeatable",
+     K_URLS, F(peer), 0, 0, NULL},
+    {"purge-front", "URL",
+     "a cache-tier replica (http://ADDR:PORT) sent a BAN for every purge, once the nodes are "
+     "done; repeatable",
+     K_URLS, F(purge_front), 0, 0, NULL},
+    {"cluster-file", "FILE",
+     "more peers and fronts, one \"peer URL\" or \"front URL\" a line, read at every purge "
+     "(nodes may come and go without a restart)",
+     K_STR, F(cluster_file), 0, 0, NULL},
+    {"blobfs-control", "SOCKET",
+     "the control socket of a blobfs mount the origins lie on (see blobfs(1)), told to forget "
+     "a purged path's metadata; repeatable",
+     K_PATHS, F(blobfs_control), 0, 0, NULL},
     {"log", "FILE|-|syslog", "diagnostic log (default stderr)", K_STR, F(log), 0, 0, NULL},
     {"log-level", "LEVEL", "error, warn, info (default) or debug", K_CUSTOM, 0, 0, 0,
      set_log_level},
@@ -181,6 +197,11 @@ void conf_release(struct conf *c)
             char **field = (char **)((char *)c + defs[i].off);
             free(*field);
         }
+        if (defs[i].kind == K_URLS || defs[i].kind == K_PATHS) {
+            struct conf_list *l = (struct conf_list *)(void *)((char *)c + defs[i].off);
+            for (size_t k = 0; k < l->n; k++)
+                free(l->item[k]);
+        }
     }
     memset(c, 0, sizeof(*c));
 }
@@ -210,6 +231,28 @@ static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
     return 0;
 }
 
+/* A URL (http or https, no credentials: the key is sent as Basic auth) or an absolute path. */
+static int add_to_list(struct conf_list *l, const struct option_def *d, const char *v, char *err)
+{
+    bool url = d->kind == K_URLS;
+    bool fine = url ? (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0) &&
+                          !strchr(v, '@') && strlen(v) < 1024
+                    : v[0] == '/' && strlen(v) < 108;
+
+    if (!fine) {
+        snprintf(err, CONF_ERR_LEN, "%s: '%s' is not %s", d->name, v,
+                 url ? "an http:// or https:// URL without credentials"
+                     : "an absolute path of a Unix socket");
+        return -EINVAL;
+    }
+    if (l->n == CONF_MAX_LIST) {
+        snprintf(err, CONF_ERR_LEN, "%s: at most %d", d->name, CONF_MAX_LIST);
+        return -EINVAL;
+    }
+    l->item[l->n] = strdup(v);
+    return l->item[l->n] ? (l->n++, 0) : -ENOMEM;
+}
+
 static int set_simple(struct conf *c, const struct option_def *d, const char *v, char *err)
 {
     void *field = (char *)c + d->off;
@@ -236,6 +279,9 @@ static int set_simple(struct conf *c, const struct option_def *d, const char *v,
         return -EINVAL;
     case K_CUSTOM:
         return d->set(c, v, err);
+    case K_URLS:
+    case K_PATHS:
+        return add_to_list(field, d, v, err);
     }
     return -EINVAL;
 }

@@ -17,6 +17,7 @@
 #define CONF_MAX_ENDPOINTS 64
 #define CONF_MAX_ORIGINS 8
 #define CONF_MAX_NAMED 256
+#define CONF_MAX_LIST 32 /* items of a repeatable plain option (peer, purge-front, ...) */
 
 /* One URL endpoint: [host]/prefix mapped to an ordered list of origin folders. */
 struct conf_endpoint {
@@ -26,6 +27,12 @@ struct conf_endpoint {
     size_t norigins;
     bool public;            /* unsigned URLs are served even when a signing key is set */
     bool trusted_documents; /* HTML, SVG and XML originals served without the sandbox CSP */
+};
+
+/* A repeatable option's values, in order. */
+struct conf_list {
+    char *item[CONF_MAX_LIST];
+    size_t n;
 };
 
 /* A named transformation: "n-thumb" stands for "w-200,h-200". */
@@ -54,6 +61,11 @@ struct conf {
     char *log;            /* NULL or "-": stderr, "syslog", or a file */
     enum log_level log_level;
     unsigned config_depth; /* --config nesting, to refuse loops */
+    /* the purge API (purge.h) */
+    struct conf_list peer;           /* other nodes' base URLs, told of each purge */
+    struct conf_list purge_front;    /* the cache tier's replicas, sent a BAN after the nodes */
+    struct conf_list blobfs_control; /* blobfs control sockets, told to forget metadata */
+    char *cluster_file;              /* more peers and fronts, read at every purge */
 };
 
 /* Defaults: listen 127.0.0.1:8080, cache 256 MiB, ImageKit's Cache-Control, one worker and one

@@ -2,6 +2,7 @@
  * built-in page, and the JSON API that lists folders, tells a file's facts and hands out URLs.
  * Calls go one way, as for files: srv -> console -> console_dir, console_url, reply. */
 #include "console.h"
+#include "auth.h"
 
 #include "console_dir.h"
 #include "console_url.h"
@@ -162,43 +163,11 @@ static enum MHD_Result send_asset(struct conn *c, const struct asset *a)
 
 /* ---- Keys and URLs ------------------------------------------------------------------------- */
 
-/* Whether a equals b, in a time that tells nothing about either: both are hashed first, so
- * neither their bytes nor their lengths meet in a comparison that can stop early. */
-static bool same_secret(const void *a, size_t alen, const void *b, size_t blen)
-{
-    unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
-    unsigned int na = 0, nb = 0;
-
-    bool same = EVP_Digest(a, alen, da, &na, EVP_sha256(), NULL) &&
-                EVP_Digest(b, blen, db, &nb, EVP_sha256(), NULL) && na == nb &&
-                CRYPTO_memcmp(da, db, na) == 0;
-    OPENSSL_cleanse(da, sizeof(da));
-    OPENSSL_cleanse(db, sizeof(db));
-    return same;
-}
-
-static void wipe_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        MHD_free(s);
-    }
-}
-
 /* Whether the request may use the console: always without a signing key; with one, its
  * Basic credentials must name the key as the user (the password is not looked at). */
 static bool authorized(struct conn *c)
 {
-    struct srv_key *k = &c->srv->key;
-    char *pass = NULL;
-    char *user = MHD_basic_auth_get_username_password(c->mhd, &pass);
-
-    pthread_rwlock_rdlock(&k->lock);
-    bool ok = k->len == 0 || (user && same_secret(user, strlen(user), k->bytes, k->len));
-    pthread_rwlock_unlock(&k->lock);
-    wipe_free(user);
-    wipe_free(pass);
-    return ok;
+    return auth_key_user(&c->srv->key, c->mhd, true);
 }
 
 static void signer_load(struct srv *s, struct signer *k)

@@ -791,3 +791,73 @@ void deliver_client_left(struct conn *c)
         log_debug("request %s: every client of a transform of %s left: cancelling it",
                   c->request_id, c->name);
 }
+
+/* ---- Purging (purge.c) -------------------------------------------------------------------- */
+
+#define FORGET_MAX_KEYS 4096 /* derived entries found through memos per purge; the rest age out */
+
+/* What a purge evicts: first the memos of matching URLs (collecting the keys they point to),
+ * then the entries under those keys. */
+struct forget {
+    char head[64]; /* "memo|EP|" */
+    size_t head_len;
+    const char *path;
+    size_t path_len;
+    bool prefix;
+    char *keys[FORGET_MAX_KEYS];
+    size_t key_len[FORGET_MAX_KEYS];
+    size_t nkeys;
+};
+
+/* A memo of a matching URL: "memo|EP|LEN:NAME|..." (memo_key()). */
+static bool forget_memo(void *arg, const char *key, size_t klen, const void *data, size_t len)
+{
+    struct forget *f = arg;
+    const struct memo *mo = data;
+    char *end;
+
+    if (klen <= f->head_len || memcmp(key, f->head, f->head_len) != 0 || len != sizeof(*mo))
+        return false;
+    unsigned long nlen = strtoul(key + f->head_len, &end, 10);
+    const char *name = end + 1;
+    if (*end != ':' || nlen > (size_t)(key + klen - name) || nlen < f->path_len ||
+        (!f->prefix && nlen != f->path_len) || memcmp(name, f->path, f->path_len) != 0)
+        return false;
+    if (f->nkeys < FORGET_MAX_KEYS && (f->keys[f->nkeys] = malloc(mo->key_len))) {
+        memcpy(f->keys[f->nkeys], mo->key, mo->key_len);
+        f->key_len[f->nkeys++] = mo->key_len;
+    }
+    return true;
+}
+
+static bool forget_target(void *arg, const char *key, size_t klen, const void *data, size_t len)
+{
+    struct forget *f = arg;
+
+    (void)data;
+    (void)len;
+    for (size_t i = 0; i < f->nkeys; i++) {
+        if (f->key_len[i] == klen && memcmp(f->keys[i], key, klen) == 0)
+            return true;
+    }
+    return false;
+}
+
+size_t deliver_forget(struct srv *s, size_t ep, const char *path, bool prefix)
+{
+    struct forget *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return 0;
+    f->head_len = (size_t)snprintf(f->head, sizeof(f->head), "memo|%zu|", ep);
+    f->path = path;
+    f->path_len = strlen(path);
+    f->prefix = prefix;
+    size_t n = imgcache_evict_if(s->cache, forget_memo, f);
+    if (f->nkeys)
+        n += imgcache_evict_if(s->cache, forget_target, f);
+    for (size_t i = 0; i < f->nkeys; i++)
+        free(f->keys[i]);
+    free(f);
+    return n;
+}

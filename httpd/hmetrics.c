@@ -21,6 +21,7 @@ static const unsigned code_values[] = {200, 204, 206, 301, 302, 304, 400, 401, 4
                                        429, 431, 500, 501, 502, 503, 504, 505};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 static const char *const kinds[] = {"original", "derived", "error"};
+static const char *const purge_results[] = {"completed", "failed"};
 static const char *const errnos[] = {"EIO",    "ETIMEDOUT", "ENOTCONN", "EACCES", "EPERM",
                                      "ELOOP",  "EXDEV",     "EMFILE",   "ENFILE", "ENOMEM",
                                      "ESTALE", "EBUSY",     "other"};
@@ -43,7 +44,7 @@ struct hmetrics {
     const char *endpoint_value[CONF_MAX_ENDPOINTS + 1]; /* the endpoints, then "-" */
     size_t nendpoints;
     const char *format_value[TR_FMT_ORIG + 1];
-    struct metrics_family *requests, *duration, *transform, *origin_errors;
+    struct metrics_family *requests, *duration, *transform, *origin_errors, *purges;
     struct metrics_family *inflight, *tqueue, *trunning, *oqueue, *orunning;
     struct metrics_family *hits, *misses, *coalesced, *evictions, *bytes, *entries, *build;
 };
@@ -83,6 +84,12 @@ void hmetrics_origin_error(struct hmetrics *hm, int err)
     while (i < N(errno_values) && errno_values[i] != -err)
         i++;
     metrics_inc(hm->origin_errors, i, 0, 1);
+}
+
+void hmetrics_purge(struct hmetrics *hm, bool completed)
+{
+    if (hm)
+        metrics_inc(hm->purges, completed ? 0 : 1, 0, 1);
 }
 
 static void collect(void *arg)
@@ -147,7 +154,12 @@ static bool add_events(struct hmetrics *hm)
                                             "Origin files that could not be opened or read "
                                             "(missing ones are not errors), by errno.",
                                             1, &err, NULL);
-    return hm->requests && hm->duration && hm->transform && hm->origin_errors;
+    struct metrics_label result = {"result", purge_results, N(purge_results)};
+    hm->purges = metrics_add_counter(hm->m, "blobkit_purges_total",
+                                     "Purge requests this node worked through (its own and "
+                                     "forwarded ones), by result.",
+                                     1, &result, NULL);
+    return hm->requests && hm->duration && hm->transform && hm->origin_errors && hm->purges;
 }
 
 static struct metrics_family *gauge(struct hmetrics *hm, const char *name, const char *help)

@@ -13,6 +13,7 @@
 #include "imgcache.h"
 #include "tr.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HMETRICS_ERR_LEN 256
@@ -58,5 +59,8 @@ void hmetrics_transform(struct hmetrics *hm, enum tr_format f, double seconds);
 /* An origin failed to open or read a file with err (-errno; -ENOENT is no failure and not
  * counted). */
 void hmetrics_origin_error(struct hmetrics *hm, int err);
+
+/* A purge was worked through (purge.c): completed, or failed. */
+void hmetrics_purge(struct hmetrics *hm, bool completed);
 
 #endif

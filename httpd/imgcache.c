@@ -410,6 +410,31 @@ static struct imgcache_entry *evict_locked(struct imgcache *c)
     return dead;
 }
 
+size_t imgcache_evict_if(struct imgcache *c, imgcache_match_fn match, void *arg)
+{
+    struct imgcache_entry *dead = NULL, *next;
+    size_t n = 0;
+
+    pthread_mutex_lock(&c->lock);
+    for (struct imgcache_entry *e = c->head; e; e = next) {
+        next = e->next;
+        if (!match(arg, e->key, e->klen, e->data, e->len))
+            continue;
+        n++;
+        struct imgcache_entry *victim = unindex_locked(c, e);
+        if (victim) {
+            victim->hnext = dead;
+            dead = victim;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    for (; dead; dead = next) {
+        next = dead->hnext;
+        entry_destroy(dead);
+    }
+    return n;
+}
+
 /* Wake every waiter of e (taken off it under the lock) and destroy the evicted entries. */
 static void finish(struct waiter *w, struct imgcache_entry *dead)
 {

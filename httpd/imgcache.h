@@ -91,6 +91,15 @@ void imgcache_put(struct imgcache_entry *e);
 int imgcache_entry_result(const struct imgcache_entry *e, const void **data, size_t *len, int *tag,
                           const char **msg);
 
+/* Whether the ready entry key[0..klen) with data[0..len) is to go; called with the cache's lock
+ * held: it must not call into the cache. */
+typedef bool (*imgcache_match_fn)(void *arg, const char *key, size_t klen, const void *data,
+                                  size_t len);
+
+/* Evict every ready entry that match() picks (a purge); entries being filled are left to
+ * finish. References handed out stay valid. Returns how many were evicted. */
+size_t imgcache_evict_if(struct imgcache *c, imgcache_match_fn match, void *arg);
+
 struct imgcache_stats {
     size_t bytes, entries;            /* kept now */
     uint64_t hits, misses, coalesced; /* since start */

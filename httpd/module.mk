@@ -7,7 +7,8 @@ HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o \
               $(O)/httpd/srv.o $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o \
               $(O)/httpd/main.o $(O)/httpd/console.o $(O)/httpd/console_assets.o \
-              $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o
+              $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o \
+              $(O)/httpd/auth.o $(O)/httpd/purge.o
 
 # The console's page, style, script and icon, built in by the assembler (.incbin): rebuilt
 # whenever one of them changes. The paths in the .S are relative to the top of the tree.
@@ -22,7 +23,7 @@ $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl libsystemd)
 # transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
 # rules are made after every module.mk is read, so the order of the includes does not matter.
 blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(METRICS_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd) $(METRICS_LIBS) $(TR_VIPS_LIBS)
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd libcurl jansson) $(METRICS_LIBS) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \

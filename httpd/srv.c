@@ -11,6 +11,7 @@
 #include "hmetrics.h"
 #include "http.h"
 #include "log.h"
+#include "purge.h"
 #include "ready.h"
 #include "scrape.h"
 #include "sign.h"
@@ -154,6 +155,8 @@ static enum MHD_Result begin(struct conn *c, const char *method, const char *ver
     copy_header(c, "Referer", c->referer, sizeof(c->referer));
     copy_header(c, "User-Agent", c->agent, sizeof(c->agent));
     set_request_id(c);
+    if (purge_owns(c->target, c->target_len))
+        return purge_handle(c->srv->purge, c);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_not_allowed(c);
     if (c->target_len > ROUTE_MAX_TARGET)
@@ -203,6 +206,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (!c->headers_seen)
             guard_expect_head(c->srv->guard, c, false);
         c->headers_seen = true;
+        if (*upload_size && purge_owns(c->target, c->target_len))
+            purge_body(c, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -228,6 +233,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     snprintf(c->referer, sizeof(c->referer), "-");
     snprintf(c->agent, sizeof(c->agent), "-");
     c->body_bytes = 0;
+    c->body_len = 0;
+    c->body_over = false;
     c->attachment = c->used_default = c->suspended = c->headers_seen = false;
     c->routed = c->derived = false;
     c->request_id[0] = '\0';
@@ -544,8 +551,13 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
     if (start_pools(s, err) || start_health(s, err))
         goto out_free;
     s->console = conf->console ? console_new(s) : NULL;
+    s->purge = purge_new(s);
     if (conf->console && !s->console) {
         snprintf(err, SRV_ERR_LEN, "cannot start the console: out of memory");
+        goto out_free;
+    }
+    if (!s->purge) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the purge API: out of memory");
         goto out_free;
     }
     if (start_daemon(s, err))
@@ -592,6 +604,7 @@ void srv_free(struct srv *s)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
     guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
     console_free(s->console);
+    purge_free(s->purge);
     hmetrics_free(s->metrics); /* no request left to count; its scrapes read the pools */
     ready_free(s->ready, 2);
     pool_free(s->io_pool);

@@ -26,6 +26,7 @@
 #define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
 
 struct console;
+struct purge;
 struct accesslog;
 struct guard;
 struct hmetrics;
@@ -61,6 +62,7 @@ struct srv {
     struct pool *io_pool;    /* file-system calls on origins */
     struct guard *guard;     /* header deadlines, clients that leave a transform */
     struct console *console; /* NULL: --console off */
+    struct purge *purge;     /* the purge API (purge.h) */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd;          /* after srv_drain(): ours to close once the daemon stopped; else -1 */
@@ -95,6 +97,9 @@ struct conn {
     bool routed;                              /* endpoint is the request's */
     bool derived;                             /* the answer is a derived image (for the metrics) */
     uint64_t body_bytes;
+    char body[4096]; /* a purge request's body (purge.h: PURGE_MAX_BODY) */
+    size_t body_len;
+    bool body_over;    /* it was longer */
     bool headers_seen; /* the access handler was called once already */
     bool attachment, used_default;
     size_t endpoint;           /* the routed endpoint */
@@ -142,5 +147,11 @@ void deliver_cleanup(struct conn *c);
 
 /* A client waiting on a transform hung up (from the guard, conn suspended): leave the entry. */
 void deliver_client_left(struct conn *c);
+
+/* Evict what the derived-image cache holds for endpoint ep's file path (with prefix: every
+ * path that begins so): each URL's memo and the images and originals it points to. Images no
+ * memo points to are keyed by their source's identity, which a changed blob no longer has: no
+ * request finds them again and they age out. Returns how many entries went. */
+size_t deliver_forget(struct srv *s, size_t ep, const char *path, bool prefix);
 
 #endif

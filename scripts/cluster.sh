@@ -24,6 +24,11 @@
 # an Azurite started in DIR with the demo's media in container "media". The token is kept
 # in DIR/sas (mode 600) and reaches blobfs as --sas-file, never on a command line.
 #
+# Purges (ImageKit's POST /v1/files/purge, with --sign-key-file among BLOBHTTPD_OPTIONS): each
+# blobfs listens on DIR/nodeK/ctl.sock (--control-socket) and its blobhttpd tells it
+# (--blobfs-control); DIR/nodeK/cluster (--cluster-file) names the other nodes and the front,
+# rewritten whenever a node comes or goes (docs/scale-out.md, "Purge").
+#
 # DIR/nodes.tsv: one line per running node, tab-separated: index address port blobhttpd_pid
 # blobfs_pid mount. DIR/front.pid: varnishd's. Each node's logs are in DIR/nodeK/. DIR may
 # be any folder root made (mode 700 too): the cache's unprivileged processes (group
@@ -120,7 +125,8 @@ start_node() {
     [ "$k" -le 253 ] || die "no loopback address left for node $k"
     mkdir -p "$nd/mnt"
     mapfile -t args <"$dir/blobfs.args"
-    setsid "$bin/blobfs" "${args[@]}" -f --log-file "$nd/blobfs.log" "$nd/mnt" </dev/null \
+    setsid "$bin/blobfs" "${args[@]}" -f --log-file "$nd/blobfs.log" \
+        --control-socket "$nd/ctl.sock" "$nd/mnt" </dev/null \
         >>"$nd/blobfs.log" 2>&1 &
     echo $! >"$nd/blobfs.pid"
     if ! poll 30 up_or_gone "$(cat "$nd/blobfs.pid")" mountpoint -q "$nd/mnt" ||
@@ -131,7 +137,8 @@ start_node() {
     mapfile -t opts <"$dir/blobhttpd.args"
     for i in "${!opts[@]}"; do opts[$i]=${opts[$i]//@MOUNT/$nd/mnt}; done
     setsid "$bin/blobhttpd" --listen "$addr:0" --log "$nd/blobhttpd.log" \
-        --access-log "$nd/access.log" "${opts[@]}" </dev/null >>"$nd/blobhttpd.out" 2>&1 &
+        --access-log "$nd/access.log" --blobfs-control "$nd/ctl.sock" \
+        --cluster-file "$nd/cluster" "${opts[@]}" </dev/null >>"$nd/blobhttpd.out" 2>&1 &
     echo $! >"$nd/blobhttpd.pid"
     local log=$nd/blobhttpd.log
     if ! poll 30 up_or_gone "$(cat "$nd/blobhttpd.pid")" grep -qs 'listening on' "$log" ||
@@ -143,6 +150,20 @@ start_node() {
     poll 30 curl -sf -o /dev/null "http://$addr:$port/healthz" || die "node $k: /healthz fails"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$addr" "$port" "$(cat "$nd/blobhttpd.pid")" \
         "$(cat "$nd/blobfs.pid")" "$nd/mnt" >>"$dir/nodes.tsv"
+}
+
+# write_cluster_files DIR: each node's --cluster-file: the other nodes, then the front (once
+# it listens). Replaced whole (rename), so a purge never reads half a file.
+write_cluster_files() {
+    local dir=$1 k addr port rest front=''
+    [ -s "$dir/front/listen" ] && front="http://127.0.0.1:$(front_port "$dir" a0)"
+    while IFS=$'\t' read -r k rest; do
+        {
+            awk -F'\t' -v k="$k" '$1 != k { print "peer http://" $2 ":" $3 }' "$dir/nodes.tsv"
+            [ -z "$front" ] || echo "front $front"
+        } >"$dir/node$k/cluster.new"
+        mv "$dir/node$k/cluster.new" "$dir/node$k/cluster"
+    done <"$dir/nodes.tsv"
 }
 
 # stop_node DIR K: blobhttpd finishes its requests, then the mount goes.
@@ -308,6 +329,7 @@ cmd_up() {
     grant_search "$dir"
     start_front "$dir" "$port" "$mem"
     [ -z "$cert" ] || start_tls "$dir" "$cert" "$key" "$tls_port"
+    write_cluster_files "$dir"
     trap - EXIT
     echo "FRONT=http://127.0.0.1:$(front_port "$dir" a0)"
     [ -z "$cert" ] || echo "FRONT_TLS=https://127.0.0.1:$(cat "$dir/front/tls.port")"
@@ -348,6 +370,7 @@ cmd_add_node() {
     k=$(( $(ls -d "$dir"/node* | sed 's/.*node//' | sort -n | tail -n 1) + 1 ))
     start_node "$dir" "$k"
     reload_front "$dir"
+    write_cluster_files "$dir"
     echo "NODE=$k"
 }
 
@@ -363,6 +386,7 @@ cmd_remove_node() {
     awk -F'\t' -v k="$k" '$1 != k' "$dir/nodes.tsv" >"$dir/nodes.tsv.new"
     mv "$dir/nodes.tsv.new" "$dir/nodes.tsv"
     reload_front "$dir"
+    write_cluster_files "$dir"
     stop_node "$dir" "$k"
 }
 

@@ -558,6 +558,47 @@ static void test_xattr(void)
     cache_free(c);
 }
 
+/* Forgetting one path or a prefix (blobfs's control socket): the next lookup asks the service,
+ * names outside it stay cached, and the kernel is told, also of a name it held as missing. */
+static void test_forget_path(void)
+{
+    struct cache *c = make(60, 60, true);
+    struct cache_entry e;
+    char what[64];
+
+    nstore = 0;
+    put("p/a.jpg", 1, "0x1");
+    put("p/b.jpg", 2, "0x2");
+    put("q.jpg", 3, "0x3");
+    ok(cache_start(c, record, NULL) == 0, "the cache's thread starts");
+    int64_t p = look(c, 1, "p", &e);
+    ok(p > 0 && look(c, (uint64_t)p, "a.jpg", &e) > 0 && e.size == 1, "p/a.jpg, first version");
+    ok(look(c, (uint64_t)p, "b.jpg", &e) > 0 && look(c, 1, "q.jpg", &e) > 0, "p/b.jpg, q.jpg");
+    ok(look(c, 1, "new.jpg", &e) == -ENOENT, "new.jpg is missing (for 60 s)");
+    put("p/a.jpg", 5, "0xA");
+    put("p/b.jpg", 6, "0xB");
+    put("new.jpg", 7, "0xC");
+    list_calls = 0;
+    ok(look(c, (uint64_t)p, "a.jpg", &e) > 0 && e.size == 1, "still the cached version");
+    ok(cache_forget_path(c, "/p/a.jpg", false) == 1, "forget p/a.jpg: one name");
+    ok(cache_flush_notices(c, 10000) == 0, "the kernel has been told");
+    snprintf(what, sizeof(what), "%lld/a.jpg", (long long)p);
+    ok(was_seen(what), "of p/a.jpg");
+    ok(look(c, (uint64_t)p, "a.jpg", &e) > 0 && e.size == 5, "the next lookup: the new version");
+    ok(look(c, 1, "q.jpg", &e) > 0 && list_calls == 1, "q.jpg stays cached (%d)", list_calls);
+    ok(look(c, (uint64_t)p, "b.jpg", &e) > 0 && e.size == 2, "and so does p/b.jpg");
+    ok(cache_forget_path(c, "new.jpg", false) == 0, "forget new.jpg: nothing cached");
+    ok(cache_flush_notices(c, 10000) == 0 && was_seen("1/new.jpg"), "the kernel is told");
+    ok(look(c, 1, "new.jpg", &e) > 0 && e.size == 7, "the new blob is found at once");
+    ok(cache_forget_path(c, "p/", true) >= 2, "forget the prefix p/");
+    ok(look(c, (uint64_t)p, "b.jpg", &e) > 0 && e.size == 6, "p/b.jpg: the new version");
+    list_calls = 0;
+    ok(look(c, 1, "q.jpg", &e) > 0 && list_calls == 0, "q.jpg still cached");
+    ok(cache_forget_path(c, "", true) >= 4, "forget everything: the prefix \"\"");
+    ok(look(c, 1, "q.jpg", &e) > 0 && list_calls > 0, "q.jpg asked again");
+    cache_free(c);
+}
+
 int main(void)
 {
     test_names();
@@ -568,5 +609,6 @@ int main(void)
     test_seed();
     test_no_list();
     test_xattr();
+    test_forget_path();
     return check_done();
 }

@@ -265,6 +265,38 @@ static void test_leave(void)
     imgcache_free(c);
 }
 
+/* A purge evicts what its predicate picks, ready entries only; a held reference stays valid. */
+static bool starts_with_a(void *arg, const char *key, size_t klen, const void *data, size_t len)
+{
+    (void)arg;
+    (void)data;
+    (void)len;
+    return klen > 0 && key[0] == 'a';
+}
+
+static void test_evict_if(void)
+{
+    struct imgcache *c = imgcache_new(1 << 20);
+    struct imgcache_entry *a1 = put_new(c, "a1", 10, 1), *p;
+
+    imgcache_put(put_new(c, "a2", 10, 2));
+    imgcache_put(put_new(c, "b1", 10, 3));
+    imgcache_acquire(c, "a3", 2, wake, NULL, &p); /* being filled */
+    int before = atomic_load(&released);
+    ok(imgcache_evict_if(c, starts_with_a, NULL) == 2, "a1 and a2 evicted, not a3 (pending)");
+    ok(atomic_load(&released) == before + 1, "a2 released; a1 still held");
+    struct imgcache_entry *e = imgcache_get(c, "a1", 2);
+    ok(!e, "a1 is gone from the cache");
+    e = imgcache_get(c, "b1", 2);
+    ok(e != NULL, "b1 stays");
+    imgcache_put(e);
+    imgcache_put(a1);
+    ok(atomic_load(&released) == before + 2, "a1 released with its last reference");
+    imgcache_fail(c, p, -EIO, NULL);
+    imgcache_put(p);
+    imgcache_free(c);
+}
+
 int main(void)
 {
     test_hit_and_evict();
@@ -274,5 +306,6 @@ int main(void)
     test_growth();
     test_set();
     test_leave();
+    test_evict_if();
     return check_done();
 }

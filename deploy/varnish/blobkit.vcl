@@ -75,6 +75,12 @@ sub vcl_recv {
 sub blobkit_route_key {
     set req.http.X-Blobkit-Key = std.tolower(regsub(req.http.Host, ":[0-9]+$", "")) +
         regsuball(regsub(req.url, "[?#].*$", ""), "/tr:[^/]*", "");
+    # Every purge call goes to one node: a request ID is known to the node that took the
+    # purge, so its status requests must reach that node too.
+    if (req.url ~ "^/v1/files/purge(/|\?|$)") {
+        set req.http.X-Blobkit-Key = std.tolower(regsub(req.http.Host, ":[0-9]+$", "")) +
+            "/v1/files/purge";
+    }
 }
 
 # tr_pick_format() asks two questions of Accept: does it name image/avif (only with the
