@@ -5,6 +5,7 @@
  * list). A node stops being current when its name leads elsewhere (new ETag, a folder now
  * shadowing it) or nowhere; it is freed once the kernel has forgotten it (nlookup 0). */
 #include "cache.h"
+#include "cache_i.h"
 
 #include "blob.h"
 #include "blob_name.h"
@@ -26,65 +27,6 @@
 /* Names a listing that resolves one name asks for: a few, whatever the folder holds. */
 #define LOOKUP_PAGE 8
 
-struct dir {
-    struct node *first, *last; /* current children, in the order they were linked */
-    double listed;             /* end of the last complete listing; 0: never */
-    bool complete;             /* the children are exactly what the service holds */
-    bool busy;                 /* a listing is running */
-    bool kernel_cached;        /* the kernel may hold a copy of the contents */
-    uint64_t pass;             /* number of the latest listing */
-    uint64_t version;          /* bumped whenever the set of children changes */
-    uint64_t kernel_version;   /* the version the kernel's copy shows */
-    time_t mtime;
-};
-
-struct node {
-    uint64_t ino, parent;     /* parent 0: the root */
-    char *name, *path;        /* leaf name; full blob name ("" or "a/b") */
-    struct blob_attr attr;    /* files */
-    struct blob_props *props; /* files: the rest of what Azure tells (xattrs); may be NULL */
-    struct dir *dir;          /* folders */
-    bool current, changed;
-    bool offline_logged; /* the Archive tier was logged for this version */
-    uint64_t nlookup;
-    double expires; /* monotonic seconds */
-    uint64_t seen;  /* the listing pass that last saw it */
-    struct node *next_ino, *next_dent, *prev_sib, *next_sib;
-};
-
-struct notice {
-    struct notice *next;
-    uint64_t parent, ino; /* with a name: the node that left it (0: any); else the inode */
-    bool has_name;
-    char name[];
-};
-
-struct table {
-    struct node **slot;
-    size_t cap, count;
-};
-
-struct cache {
-    struct cache_opts o; /* o.root points at root_path */
-    char *root_path;
-    struct blob_client *blob;
-    pthread_mutex_t lock;  /* guards everything below */
-    pthread_cond_t listed; /* a folder listing ended */
-    pthread_cond_t wake;   /* notices queued, or stopping */
-    struct table inos, dents;
-    uint64_t next_ino;
-    struct node *root;
-    struct notice *head, *tail;
-    size_t queued;
-    uint64_t notices, told; /* notices queued, and delivered, since the start */
-    pthread_cond_t told_cv; /* told moved */
-    uint64_t forgets;       /* forget_path and forget_all calls: results older are expired */
-    bool stopping, started;
-    pthread_t thread;
-    cache_notify_fn notify;
-    void *notify_arg;
-};
-
 /* ---- tables ---- */
 
 static size_t dent_hash(uint64_t parent, const char *name)
@@ -101,7 +43,7 @@ static struct node **chain(struct table *t, size_t hash)
     return &t->slot[hash & (t->cap - 1)];
 }
 
-static struct node *ino_find(struct cache *c, uint64_t ino)
+struct node *cache_ino_find(struct cache *c, uint64_t ino)
 {
     struct node *n = *chain(&c->inos, (size_t)ino);
 
@@ -110,7 +52,7 @@ static struct node *ino_find(struct cache *c, uint64_t ino)
     return n;
 }
 
-static struct node *dent_find(struct cache *c, uint64_t parent, const char *name)
+struct node *cache_dent_find(struct cache *c, uint64_t parent, const char *name)
 {
     struct node *n = *chain(&c->dents, dent_hash(parent, name));
 
@@ -192,7 +134,7 @@ static int table_init(struct table *t)
 
 /* ---- notices ---- */
 
-static void queue_notice(struct cache *c, uint64_t parent, const char *name, uint64_t ino)
+void cache_queue_notice(struct cache *c, uint64_t parent, const char *name, uint64_t ino)
 {
     size_t len = name ? strlen(name) + 1 : 1;
 
@@ -233,7 +175,7 @@ static char *join(const char *dir, const char *name)
 }
 
 /* The listing prefix of a folder: "" for a root at the container's root, else "path/". */
-static char *list_prefix(const struct node *d)
+char *cache_list_prefix(const struct node *d)
 {
     return d->path[0] ? join(d->path, "") : strdup("");
 }
@@ -323,7 +265,7 @@ static void retire(struct cache *c, struct node *d, struct node *n, bool tell)
     unlink_child(c, d, n);
     n->changed = true;
     if (tell && n->nlookup > 0)
-        queue_notice(c, d->ino, n->name, n->ino);
+        cache_queue_notice(c, d->ino, n->name, n->ino);
     while (n->dir && n->dir->first)
         retire(c, n, n->dir->first, false);
     if (n->nlookup == 0)
@@ -359,7 +301,7 @@ static struct node *apply(struct cache *c, struct node *d, const char *name, boo
                           const struct blob_attr *attr, const struct blob_props *props,
                           double expires)
 {
-    struct node *n = dent_find(c, d->ino, name);
+    struct node *n = cache_dent_find(c, d->ino, name);
 
     if (n && !n->dir == !is_dir && (is_dir || same_version(n, attr))) {
         n->expires = expires;
@@ -439,7 +381,7 @@ static int pass_init(struct cache *c, struct node *d, struct pass *p)
     p->first = d->dir->listed == 0;
     p->forgets = c->forgets;
     p->expires = clock_now_s() + c->o.attr_timeout;
-    p->prefix = list_prefix(d);
+    p->prefix = cache_list_prefix(d);
     if (!p->prefix)
         return -ENOMEM;
     p->prefix_len = strlen(p->prefix);
@@ -517,7 +459,7 @@ static void pass_item(struct pass *p, struct node *d, const struct blob_item *it
         return;
     bool is_dir = it->is_prefix || (it->is_folder && it->size == 0);
     to_attr(it, &attr);
-    struct node *n = dent_find(p->c, d->ino, leaf);
+    struct node *n = cache_dent_find(p->c, d->ino, leaf);
     if (n && n->seen == p->number) { /* the same name twice: a folder and a blob */
         if (!n->dir && is_dir)
             log_shadowed(p, n->path);
@@ -539,7 +481,7 @@ static int on_page(void *arg, const struct blob_page *page)
     struct pass *p = arg;
 
     pthread_mutex_lock(&p->c->lock);
-    struct node *d = ino_find(p->c, p->dir_ino);
+    struct node *d = cache_ino_find(p->c, p->dir_ino);
     int err = d && d->dir ? 0 : -ENOENT;
     if (p->forgets != p->c->forgets)
         p->expires = 0; /* the page may show what a forget meant to drop */
@@ -553,7 +495,7 @@ static int on_page(void *arg, const struct blob_page *page)
 static void finish_pass(struct cache *c, struct pass *p, struct node *d)
 {
     for (size_t i = 0; i < p->nheld; i++) {
-        struct node *n = dent_find(c, d->ino, p->held[i].name);
+        struct node *n = cache_dent_find(c, d->ino, p->held[i].name);
         if (n && n->seen == p->number) {
             if (p->first)
                 log_warn("hiding blob '%s%s': a folder has the same name", p->prefix,
@@ -582,12 +524,12 @@ static bool listing_fresh(const struct cache *c, const struct node *d, double no
  * others wait for it. Called and returns with the lock held. */
 static int refresh_dir(struct cache *c, uint64_t ino)
 {
-    struct node *d = ino_find(c, ino);
+    struct node *d = cache_ino_find(c, ino);
     struct pass p;
 
     while (d && d->dir && d->dir->busy) {
         pthread_cond_wait(&c->listed, &c->lock);
-        d = ino_find(c, ino);
+        d = cache_ino_find(c, ino);
     }
     if (!d || !d->dir)
         return -ENOENT;
@@ -600,7 +542,7 @@ static int refresh_dir(struct cache *c, uint64_t ino)
     pthread_mutex_unlock(&c->lock);
     err = blob_list(c->blob, p.prefix, 0, on_page, &p);
     pthread_mutex_lock(&c->lock);
-    d = ino_find(c, ino);
+    d = cache_ino_find(c, ino);
     if (d && d->dir) {
         if (!err)
             finish_pass(c, &p, d);
@@ -680,8 +622,8 @@ static void fill_item(struct cache *c, struct node *d, const char *prefix,
 static void fill_pages(struct cache *c, uint64_t ino, const struct blob_page *pg, size_t n,
                        double expires)
 {
-    struct node *d = ino_find(c, ino);
-    char *prefix = d && d->dir ? list_prefix(d) : NULL;
+    struct node *d = cache_ino_find(c, ino);
+    char *prefix = d && d->dir ? cache_list_prefix(d) : NULL;
 
     for (size_t k = 0; prefix && k < n; k++) {
         for (size_t i = 0; i < pg[k].n; i++)
@@ -700,15 +642,6 @@ void cache_seed(struct cache *c, const struct blob_page *first)
 /* ---- resolving one name ---- */
 
 /* What the service says about one name. */
-struct found {
-    bool exists, is_dir, guessed;
-    bool decided;   /* the listing said enough */
-    bool forgotten; /* a forget came while the service was asked: trust it for no time */
-    struct blob_attr attr;
-    const struct blob_props *props; /* (transfer none): of a page, or owned */
-    struct blob_props *owned;       /* what Get Blob Properties gave */
-};
-
 /* Read a flat page of prefix=path: the blob path, names below path (a folder, which wins over
  * the blob), or a name after those, or the end of the listing, settle it. */
 static void classify(const struct blob_page *pg, const char *path, struct found *f)
@@ -770,15 +703,15 @@ static int remote_head(struct cache *c, const char *path, struct found *f)
     return 0;
 }
 
-static int settle(struct cache *c, uint64_t parent, const char *name, const struct found *f,
-                  bool ref, struct cache_entry *out)
+int cache_settle(struct cache *c, uint64_t parent, const char *name, const struct found *f,
+                 bool ref, struct cache_entry *out)
 {
     double now = clock_now_s();
-    struct node *d = ino_find(c, parent);
+    struct node *d = cache_ino_find(c, parent);
 
     if (!d || !d->dir)
         return -ENOENT;
-    struct node *n = dent_find(c, parent, name);
+    struct node *n = cache_dent_find(c, parent, name);
     if (!f->exists) {
         if (n)
             retire(c, d, n, true);
@@ -798,7 +731,7 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
                          struct cache_entry *out)
 {
     double now = clock_now_s();
-    struct node *d = ino_find(c, parent);
+    struct node *d = cache_ino_find(c, parent);
     struct found f;
 
     out->timeout = c->o.negative_timeout;
@@ -808,7 +741,7 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
         return -ENOTDIR;
     if (!blob_name_is_leaf(name, strlen(name)))
         return -ENOENT;
-    struct node *n = dent_find(c, parent, name);
+    struct node *n = cache_dent_find(c, parent, name);
     if (n && n->expires > now && !n->changed)
         return take(n, ref, now, out);
     if (!n && c->o.can_list && d->dir->complete && now - d->dir->listed < c->o.negative_timeout)
@@ -827,7 +760,7 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
     if (!err)
         fill_pages(c, parent, pg, 2, f.forgotten ? 0 : clock_now_s() + c->o.attr_timeout);
     if (!err)
-        err = settle(c, parent, name, &f, ref, out); /* before the pages go: f borrows them */
+        err = cache_settle(c, parent, name, &f, ref, out); /* before the pages go: f borrows them */
     blob_page_release(&pg[0]);
     blob_page_release(&pg[1]);
     blob_props_free(f.owned);
@@ -845,7 +778,7 @@ int cache_lookup(struct cache *c, uint64_t parent, const char *name, struct cach
 void cache_forget(struct cache *c, uint64_t ino, uint64_t n)
 {
     pthread_mutex_lock(&c->lock);
-    struct node *node = ino_find(c, ino);
+    struct node *node = cache_ino_find(c, ino);
     if (node && node != c->root) {
         node->nlookup = node->nlookup > n ? node->nlookup - n : 0;
         if (node->nlookup == 0 && !node->current)
@@ -857,14 +790,14 @@ void cache_forget(struct cache *c, uint64_t ino, uint64_t n)
 int cache_getattr(struct cache *c, uint64_t ino, struct cache_entry *out)
 {
     pthread_mutex_lock(&c->lock);
-    struct node *n = ino_find(c, ino);
+    struct node *n = cache_ino_find(c, ino);
     int err = n ? 0 : -ENOENT;
     if (n && !n->dir && n->current && n->expires <= clock_now_s()) {
         struct cache_entry fresh;
         char *name = strdup(n->name);
         err = name ? lookup_locked(c, n->parent, name, false, &fresh) : -ENOMEM;
         free(name);
-        n = ino_find(c, ino);
+        n = cache_ino_find(c, ino);
         if (err == -ENOENT || (!err && !n))
             err = n ? 0 : -ENOENT; /* gone: this inode keeps what it was */
     }
@@ -894,7 +827,7 @@ int cache_open(struct cache *c, uint64_t ino, struct cache_file *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&c->lock);
-    struct node *n = ino_find(c, ino);
+    struct node *n = cache_ino_find(c, ino);
     int err = !n ? -ESTALE : n->dir ? -EISDIR : n->changed ? -ESTALE : offline(n) ? -ENODATA : 0;
     if (!err) {
         out->ino = ino;
@@ -916,7 +849,7 @@ void cache_file_release(struct cache_file *f)
 void cache_stale(struct cache *c, uint64_t ino)
 {
     pthread_mutex_lock(&c->lock);
-    struct node *n = ino_find(c, ino);
+    struct node *n = cache_ino_find(c, ino);
     if (n && !n->dir && !n->changed) {
         log_warn("cannot read '%s': it changed while being read (ETag %s is no longer current); "
                  "the next open reads the new version",
@@ -924,7 +857,7 @@ void cache_stale(struct cache *c, uint64_t ino)
         n->changed = true;
         n->expires = 0;
         if (n->current)
-            queue_notice(c, n->parent, n->name, n->ino);
+            cache_queue_notice(c, n->parent, n->name, n->ino);
     }
     pthread_mutex_unlock(&c->lock);
 }
@@ -947,7 +880,7 @@ void cache_forget_all(struct cache *c)
                 continue;
             n->expires = 0;
             if (n->current && n->nlookup > 0)
-                queue_notice(c, n->parent, n->name, 0);
+                cache_queue_notice(c, n->parent, n->name, 0);
             if (n->dir) {
                 n->dir->complete = false;
                 n->dir->version++;
@@ -956,179 +889,9 @@ void cache_forget_all(struct cache *c)
     }
     c->root->dir->complete = false;
     c->root->dir->version++;
-    queue_notice(c, 0, NULL, c->root->ino);
+    cache_queue_notice(c, 0, NULL, c->root->ino);
     pthread_mutex_unlock(&c->lock);
     log_info("forgot all cached metadata");
-}
-
-/* ---- extended attributes ---- */
-
-/* Ask Get Blob Properties for the file ino when what the cache knows of it has expired, and
- * settle the answer as a lookup would (a new ETag is a new node; ino keeps what it was). Called
- * and returns with the lock held. */
-static int refresh_props(struct cache *c, uint64_t ino)
-{
-    struct node *n = ino_find(c, ino);
-    struct cache_entry e;
-    struct found f;
-
-    if (!n || n->dir || !n->current || n->changed || n->expires > clock_now_s())
-        return 0;
-    memset(&f, 0, sizeof(f));
-    uint64_t parent = n->parent;
-    char *path = strdup(n->path), *name = strdup(n->name);
-    int err = path && name ? 0 : -ENOMEM;
-    if (!err) {
-        pthread_mutex_unlock(&c->lock);
-        err = blob_head(c->blob, path, &f.attr, &f.owned);
-        pthread_mutex_lock(&c->lock);
-    }
-    f.exists = true;
-    f.props = f.owned;
-    f.is_dir = f.attr.is_folder && f.attr.size == 0;
-    if (!err)
-        err = settle(c, parent, name, &f, false, &e);
-    blob_props_free(f.owned);
-    free(path);
-    free(name);
-    return err == -ENOENT ? 0 : err; /* gone: the inode keeps what it was */
-}
-
-static ssize_t node_xattr(const struct node *n, const char *name, char *buf, size_t size)
-{
-    struct blob_xattr x = {.is_dir = n->dir != NULL};
-    char *prefix = NULL;
-
-    if (n->dir) {
-        prefix = list_prefix(n);
-        if (!prefix)
-            return -ENOMEM;
-        x.prefix = prefix;
-    } else {
-        x.etag = n->attr.etag;
-        x.mtime = n->attr.mtime;
-        x.props = n->props;
-    }
-    ssize_t ret = name ? blob_xattr_get(&x, name, buf, size) : blob_xattr_list(&x, buf, size);
-    free(prefix);
-    return ret;
-}
-
-ssize_t cache_xattr(struct cache *c, uint64_t ino, const char *name, char *buf, size_t size)
-{
-    pthread_mutex_lock(&c->lock);
-    int err = refresh_props(c, ino);
-    struct node *n = ino_find(c, ino);
-    ssize_t ret = err ? err : n ? node_xattr(n, name, buf, size) : -ENOENT;
-    pthread_mutex_unlock(&c->lock);
-    return ret;
-}
-
-/* ---- forgetting one path or prefix (the control socket) ---- */
-
-/* n's metadata counts as expired, a folder's listing as incomplete, and the kernel is told to
- * drop n's entry. */
-static void expire(struct cache *c, struct node *n)
-{
-    n->expires = 0;
-    if (n->dir)
-        n->dir->complete = false;
-    if (n->current && n->nlookup > 0)
-        queue_notice(c, n->parent, n->name, 0);
-}
-
-/* The deepest cached folder on the way to rel ("a/b/c"), with *rest pointing at the part of
- * rel below it ("c", or "b/c" when b is not cached). */
-static struct node *deepest_dir(struct cache *c, const char *rel, const char **rest)
-{
-    struct node *d = c->root;
-    char leaf[BLOB_NAME_LEAF_MAX + 1];
-
-    *rest = rel;
-    for (;;) {
-        size_t seg = strcspn(*rest, "/");
-        if ((*rest)[seg] != '/' || seg > BLOB_NAME_LEAF_MAX)
-            return d;
-        memcpy(leaf, *rest, seg);
-        leaf[seg] = '\0';
-        struct node *n = dent_find(c, d->ino, leaf);
-        if (!n || !n->dir)
-            return d;
-        d = n;
-        *rest += seg + 1;
-    }
-}
-
-/* One name: its node expires, and whatever the kernel holds under that name (also a
- * negative entry: the blob may be new) is dropped. When a folder on the way is not cached,
- * the kernel's entry of its first uncached segment goes instead. */
-static size_t forget_one(struct cache *c, const char *rel)
-{
-    const char *rest;
-    struct node *d = deepest_dir(c, rel, &rest);
-    char leaf[BLOB_NAME_LEAF_MAX + 1];
-    size_t seg = strcspn(rest, "/");
-
-    d->dir->complete = false;
-    if (seg == 0 || seg > BLOB_NAME_LEAF_MAX)
-        return 0;
-    memcpy(leaf, rest, seg);
-    leaf[seg] = '\0';
-    struct node *n = dent_find(c, d->ino, leaf);
-    if (n)
-        expire(c, n);
-    else
-        queue_notice(c, d->ino, leaf, 0);
-    return n ? 1 : 0;
-}
-
-/* Every cached name whose path (below the mount root) begins with rel; the folder that holds
- * names beginning so counts as not fully listed, and the kernel drops its cached contents. */
-static size_t forget_prefix(struct cache *c, const char *rel)
-{
-    const char *rest;
-    struct node *d = deepest_dir(c, rel, &rest);
-    size_t skip = c->o.root[0] ? strlen(c->o.root) + 1 : 0, len = strlen(rel), n = 0;
-
-    d->dir->complete = false;
-    queue_notice(c, 0, NULL, d->ino);
-    for (size_t i = 0; i < c->inos.cap; i++) {
-        for (struct node *k = c->inos.slot[i]; k; k = k->next_ino) {
-            if (k != c->root && strlen(k->path) >= skip + len &&
-                strncmp(k->path + skip, rel, len) == 0) {
-                expire(c, k);
-                n++;
-            }
-        }
-    }
-    return n;
-}
-
-size_t cache_forget_path(struct cache *c, const char *path, bool prefix)
-{
-    while (*path == '/')
-        path++;
-    pthread_mutex_lock(&c->lock);
-    c->forgets++;
-    size_t n = prefix ? forget_prefix(c, path) : forget_one(c, path);
-    pthread_mutex_unlock(&c->lock);
-    log_info("forgot the cached metadata of %s%s (%zu names)", *path || !prefix ? path : "/",
-             prefix ? "*" : "", n);
-    return n;
-}
-
-int cache_flush_notices(struct cache *c, unsigned timeout_ms)
-{
-    struct timespec ts = clock_deadline_ms(timeout_ms);
-    int err = 0;
-
-    pthread_mutex_lock(&c->lock);
-    uint64_t want = c->notices;
-    while (c->started && !c->stopping && c->told < want && err == 0)
-        err = pthread_cond_timedwait(&c->told_cv, &c->lock, &ts);
-    bool done = c->told >= want || !c->started;
-    pthread_mutex_unlock(&c->lock);
-    return done ? 0 : -ETIMEDOUT;
 }
 
 /* ---- folder snapshots ---- */
@@ -1175,11 +938,11 @@ static int snapshot(const struct node *d, struct cache_dir **out)
 int cache_opendir(struct cache *c, uint64_t ino, struct cache_dir **out, bool *keep_cache)
 {
     pthread_mutex_lock(&c->lock);
-    struct node *d = ino_find(c, ino);
+    struct node *d = cache_ino_find(c, ino);
     int err = !d ? -ENOENT : !d->dir ? -ENOTDIR : !c->o.can_list ? -EACCES : 0;
     if (!err && !listing_fresh(c, d, clock_now_s()))
         err = refresh_dir(c, ino);
-    d = ino_find(c, ino);
+    d = cache_ino_find(c, ino);
     if (!err && !d)
         err = -ENOENT;
     if (!err)
@@ -1205,9 +968,9 @@ int cache_dir_entry(struct cache *c, const struct cache_dir *d, size_t i, bool r
         return -ENOENT;
     *name = d->names[i];
     pthread_mutex_lock(&c->lock);
-    struct node *n = ino_find(c, d->inos[i]);
+    struct node *n = cache_ino_find(c, d->inos[i]);
     if (!n || !n->current || n->parent != d->ino)
-        n = dent_find(c, d->ino, d->names[i]);
+        n = cache_dent_find(c, d->ino, d->names[i]);
     int err = n ? take(n, ref, clock_now_s(), out) : -ENOENT;
     pthread_mutex_unlock(&c->lock);
     return err;
@@ -1235,7 +998,7 @@ static void sweep(struct cache *c)
             next = n->next_ino;
             if (n == c->root || n->nlookup > 0)
                 continue;
-            struct node *d = n->current ? ino_find(c, n->parent) : NULL;
+            struct node *d = n->current ? cache_ino_find(c, n->parent) : NULL;
             if (n->current && (!d || n->expires + SWEEP_GRACE_S > now ||
                                (n->dir && (n->dir->first || n->dir->busy))))
                 continue;
@@ -1257,7 +1020,7 @@ static bool superseded(struct cache *c, const struct notice *q)
     if (!q->has_name || !q->ino)
         return false;
     pthread_mutex_lock(&c->lock);
-    struct node *n = dent_find(c, q->parent, q->name);
+    struct node *n = cache_dent_find(c, q->parent, q->name);
     bool moot = n && n->ino != q->ino && n->nlookup > 0;
     pthread_mutex_unlock(&c->lock);
     return moot;

@@ -3,7 +3,7 @@ BLOBFS_DEPS := fuse3 libcurl libxml-2.0 libsystemd
 
 PROGS += blobfs
 VERSIONED += $(O)/fs/main.o $(O)/fs/blob.o $(O)/fs/fsmetrics.o
-blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o prefetch.o blob.o blob_xml.o \
+blobfs_OBJS := $(addprefix $(O)/fs/,main.o ops.o cache.o cache_xattr.o cache_forget.o prefetch.o blob.o blob_xml.o \
                  blob_props.o blob_name.o blob_sas.o blob_retry.o mountopt.o service.o fsmetrics.o \
                  ctl.o) \
                $(COMMON_OBJS) $(METRICS_OBJS)
@@ -29,7 +29,7 @@ $(O)/tests/test_blob%.o: CPPFLAGS += -Ifs $(call pkg_cflags,libxml-2.0)
 
 # The cache over a stand-in for blob_list, blob_list_flat and blob_head (tests/test_cache.c).
 UNIT_TESTS += test_cache
-test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/blob_name.o $(O)/fs/blob_xml.o $(O)/fs/blob_props.o \
+test_cache_OBJS := $(O)/fs/cache.o $(O)/fs/cache_xattr.o $(O)/fs/cache_forget.o $(O)/fs/blob_name.o $(O)/fs/blob_xml.o $(O)/fs/blob_props.o \
                    $(COMMON_OBJS)
 test_cache_LIBS := $(call pkg_libs,libxml-2.0)
 $(O)/tests/test_cache.o: CPPFLAGS += -Ifs
