@@ -189,6 +189,10 @@ struct tr_step {
     struct tr_renditions sr; /* sr- */
 };
 
+/* A key's name as written ("w", "e-usm", "so"), for messages; "?" for no key. (transfer none):
+ * static. */
+const char *tr_key_name(enum tr_key k);
+
 static inline bool tr_step_has(const struct tr_step *s, enum tr_key k)
 {
     return (s->has >> k) & 1;

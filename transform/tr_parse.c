@@ -1067,6 +1067,11 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
     return 0;
 }
 
+const char *tr_key_name(enum tr_key k)
+{
+    return (unsigned)k < TR_KEY_COUNT && tr_keys[k].name ? tr_keys[k].name : "?";
+}
+
 bool tr_chain_is_empty(const struct tr_chain *c)
 {
     return c->nsteps == 0 && c->default_image[0] == '\0';
