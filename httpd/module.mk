@@ -27,6 +27,10 @@ test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
+UNIT_TESTS += test_vidurl
+test_vidurl_OBJS := $(O)/httpd/vidurl.o $(O)/httpd/sign.o
+test_vidurl_LIBS := $(call pkg_libs,libcrypto)
+$(O)/tests/test_vidurl.o: CPPFLAGS += -Ihttpd
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 
