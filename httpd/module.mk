@@ -4,16 +4,18 @@ PROGS += blobhttpd
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
+              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o \
+              $(O)/httpd/vidurl.o $(O)/httpd/vidcache.o $(O)/httpd/vidjob.o \
+              $(O)/httpd/vidserve.o $(O)/httpd/vidserve_job.o
 
-$(O)/httpd/%.o: CPPFLAGS += -Itransform
+$(O)/httpd/%.o: CPPFLAGS += -Itransform -Ivideo
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)
 
 # blobhttpd links transform's objects and libraries (TR_APPLY_OBJS, TR_VIPS_LIBS from
-# transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
+# transform/module.mk), video's (VID_OBJS, VID_LIBS from video/module.mk) and common's. These two are expanded late (=, not :=), when the link
 # rules are made after every module.mk is read, so the order of the includes does not matter.
-blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
+blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(TR_APPLY_OBJS) $(VID_OBJS) $(O)/video/vid_chain.o
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS) $(VID_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \

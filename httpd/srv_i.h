@@ -25,6 +25,8 @@
 #define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
 
 struct guard;
+struct vidserve;
+struct vidreq;
 
 struct endpoint {
     struct origin *origin[CONF_MAX_ORIGINS];
@@ -51,9 +53,10 @@ struct srv {
     struct tr_names names;
     struct srv_key key;
     struct imgcache *cache;
-    struct pool *pool;    /* transforms */
-    struct pool *io_pool; /* file-system calls on origins */
-    struct guard *guard;  /* header deadlines, clients that leave a transform */
+    struct pool *pool;      /* transforms */
+    struct pool *io_pool;   /* file-system calls on origins */
+    struct guard *guard;    /* header deadlines, clients that leave a transform */
+    struct vidserve *video; /* video jobs and their disk cache (vidserve.h) */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */
@@ -103,6 +106,7 @@ struct conn {
     enum tr_format format;
     double hint_dpr;
     int hint_width;
+    struct vidreq *vid; /* a request the video engine may serve (vidserve.c); NULL otherwise */
     /* the guard's (guard.c), under its lock */
     struct conn *gprev, *gnext;
     uint64_t head_deadline_ns; /* 0: not reading a request head */

@@ -255,6 +255,8 @@ int vidcache_open(struct vidcache *c, const char *res, const char *name, struct 
     } else if (fd < 0) {
         fd = errno == ELOOP ? -ENOENT : -errno;
     }
+    if (name && fd == -ENOENT)
+        fd = -ENODATA; /* the package is there, without that file */
     if (fd >= 0 && (!name || fstat(dirfd, &entry) == 0))
         touch(c->res_fd, res, name ? &entry : st);
     close_fd(dirfd);

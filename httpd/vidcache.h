@@ -42,7 +42,8 @@ void vidcache_name(const char *key, size_t klen, const char *ext, char out[VIDCA
 
 /* Open result res read-only (name NULL: res is a file), or the file name inside the package
  * folder res, with its attributes in *st, and mark res used. Returns an fd (the caller closes
- * it), -ENOENT when there is no such result, or -errno. */
+ * it), -ENOENT when there is no such result, -ENODATA when the package res has no file name,
+ * or -errno. */
 int vidcache_open(struct vidcache *c, const char *res, const char *name, struct stat *st);
 
 /* A new temporary place for a result, under tmp/: an empty file (mode 0644), or a folder when

@@ -100,7 +100,8 @@ static void test_restart_and_packages(void)
     fd = vidcache_open(vc, "p.hls", "ik-master.m3u8", &st);
     ok(fd >= 0 && st.st_size == 8, "a file of the package opens");
     close(fd);
-    ok(vidcache_open(vc, "p.hls", "ik-none.ts", &st) == -ENOENT, "a missing one is -ENOENT");
+    ok(vidcache_open(vc, "p.hls", "ik-none.ts", &st) == -ENODATA, "a missing one is -ENODATA");
+    ok(vidcache_open(vc, "q.hls", "ik-master.m3u8", &st) == -ENOENT, "a missing package -ENOENT");
     ok(vidcache_open(vc, "p.hls", NULL, &st) == -ENOENT, "the folder is no file");
     ok(vidcache_begin(vc, false, "mp4", tmp) == 0, "a temporary file");
     vidcache_abort(vc, tmp);
