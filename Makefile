@@ -8,9 +8,13 @@
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
 #   make cluster    three nodes behind the cache tier, on the demo's media (docs/scale-out.md)
+#   make install | uninstall | deb   PREFIX, DESTDIR (deploy/install.mk, docs/operating.md)
 #   make fmt | fmt-check | lint | clean
 #   make fuzz       libFuzzer targets (clang), into build/fuzz/
 #   make fuzz-smoke each fuzz target for 30 s (tests/fuzz_smoke.sh); check runs it with clang
+
+# Module files define rules of their own; plain 'make' still means 'all'.
+.DEFAULT_GOAL := all
 
 ifdef SAN
 O   := build/san
@@ -30,6 +34,11 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
+
+# The one version of blobkit: VERSION, printed by every program's --version and put in the
+# Debian package's name. The files that name it (BLOBKIT_VERSION) are listed in VERSIONED by
+# their module.mk, and are rebuilt when it changes.
+VERSION := $(shell cat VERSION)
 ifdef SAN
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -44,6 +53,7 @@ pkg_cflags = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(1) 2>/dev/n
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROGS :=
+VERSIONED :=
 UNIT_TESTS :=
 BENCHES :=
 TOOLS :=
@@ -56,9 +66,17 @@ include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
 include video/module.mk
+include deploy/install.mk
 
 all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%) \
      $(TOOLS:%=$(O)/tools/%)
+
+$(VERSIONED): CPPFLAGS += -DBLOBKIT_VERSION='"$(VERSION)"'
+$(VERSIONED): VERSION
+
+# The programs, one a line (tests go through every one: man pages, --version).
+progs:
+	@printf '%s\n' $(PROGS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -140,7 +158,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke
+.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke progs
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,6 +1,7 @@
 /* transform/cli.c: blobkit-transform, the transformation engine on the command line, for
  * scripts and tests. It runs exactly what blobhttpd runs: tr_parse(), tr_pick_format(),
  * tr_apply(), with the same limits. */
+#include "clock.h"
 #include "tr.h"
 
 #include <errno.h>
@@ -38,7 +39,9 @@ static const char usage[] =
     "  --max-mem-mb N         memory the transform may hold, in MiB (default 512, as\n"
     "                         blobhttpd; 0: no limit)\n"
     "  --timeout S            seconds the transform may take (default 30, as blobhttpd;\n"
-    "                         0: no limit)\n";
+    "                         0: no limit)\n"
+    "  --help                 this text\n"
+    "  --version              print the version\n";
 
 struct opts {
     const char *accept;
@@ -108,7 +111,8 @@ static int set_number(struct opts *o, int key, const char *arg)
     return -EINVAL;
 }
 
-/* Options into o; returns the index of the first operand, or -1 after printing why not. */
+/* Options into o; returns the index of the first operand, 0 when --help or --version answered,
+ * or -1 after printing why not. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
@@ -128,6 +132,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"max-mem-mb", required_argument, NULL, 'M'},
         {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int key, at = 0;
@@ -137,11 +142,17 @@ static int parse_options(int argc, char **argv, struct opts *o)
             o->accept = optarg;
         else if (key == 'A' || key == 'j' || key == 'i')
             *(key == 'A' ? &o->avif : key == 'j' ? &o->json : &o->info) = true;
-        else if (key == 'h' || key == '?' || set_number(o, key, optarg)) {
-            if (key != 'h' && key != '?')
+        else if (key == 'h' || key == 'V') {
+            if (key == 'h')
+                fputs(usage, stdout);
+            else
+                printf("blobkit-transform %s\n", BLOBKIT_VERSION);
+            return 0;
+        } else if (key == '?' || set_number(o, key, optarg)) {
+            if (key != '?')
                 fprintf(stderr, "blobkit-transform: bad value '%s' for --%s\n", optarg,
                         longopts[at].name);
-            fputs(usage, key == 'h' ? stdout : stderr);
+            fputs(usage, stderr);
             return -1;
         }
     }
@@ -249,12 +260,9 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
 /* The deadline, timeout seconds from now (0: none). */
 static uint64_t deadline_in(double timeout)
 {
-    struct timespec ts;
-
     if (timeout <= 0)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)(timeout * 1e9);
+    return clock_now_ns() + (uint64_t)(timeout * 1e9);
 }
 
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
@@ -330,8 +338,8 @@ int main(int argc, char **argv)
     size_t len;
     int first = parse_options(argc, argv, &o), rc;
 
-    if (first < 0)
-        return 2;
+    if (first <= 0)
+        return first < 0 ? 2 : 0;
     if (!o.info && parse(argv[first], &chain))
         return 1;
     in_path = argv[first + (o.info ? 0 : 1)];

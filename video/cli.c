@@ -47,6 +47,7 @@ static const char usage[] =
     "  --max-frames N\n"
     "  --max-seconds S\n"
     "  --log-level L        error, warn (default), info, debug\n"
+    "  --help, --version    print this, or the version, and exit\n"
     "\n"
     "Exit status: 0 done; 1 the source or the parameters cannot be used; 2 usage; 3 over a\n"
     "limit; 4 out of time; 5 anything else (reading, writing, memory, a missing encoder).\n";
@@ -164,13 +165,22 @@ static int one_option(struct opts *o, int key, int at)
     return rc;
 }
 
-/* Options into o; returns the index of the first operand, or -1 after printing why not. */
+/* Options into o; returns the index of the first operand, 0 when --help or --version
+ * answered, or -1 after printing why not. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
     int key, at = 0, want;
 
+    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("blobkit-video %s (FFmpeg %s)\n", BLOBKIT_VERSION, vid_library_versions());
+        return 0;
+    }
     if (argc < 2 || parse_cmd(argv[1], &o->cmd)) {
-        fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        fputs(usage, stderr);
         return -1;
     }
     optind = 2;
@@ -447,8 +457,8 @@ int main(int argc, char **argv)
     struct opts o = {.so = -1, .level = LOG_LV_WARN, .lim = VID_LIMITS_DEFAULT};
     int first = parse_options(argc, argv, &o), fd, rc;
 
-    if (first < 0)
-        return 2;
+    if (first <= 0)
+        return first < 0 ? 2 : 0;
     log_open("blobkit-video", NULL, o.level);
     vid_init();
     fd = open(argv[first], O_RDONLY | O_CLOEXEC);

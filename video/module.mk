@@ -9,12 +9,13 @@ VID_PURE_OBJS := $(O)/video/vid_sniff.o $(O)/video/vid_params.o $(O)/video/vid_g
 VID_OBJS := $(VID_PURE_OBJS) $(O)/video/vid_run.o $(O)/video/vid_log.o $(O)/video/vid_input.o \
             $(O)/video/vid_probe.o $(O)/video/vid_thumb.o $(O)/video/vid_graph.o \
             $(O)/video/vid_enc.o $(O)/video/vid_pipe.o $(O)/video/vid_transcode.o \
-            $(O)/video/vid_package.o
+            $(O)/video/vid_package.o $(O)/common/clock.o
 VID_LIBS := $(call pkg_libs,$(VID_FF_PKGS)) -lm
 $(O)/video/%.o: CPPFLAGS += $(call pkg_cflags,$(VID_FF_PKGS))
 
 # The CLI: thumbnails go through the image engine (tr_apply on the decoded frame).
 PROGS += blobkit-video
+VERSIONED += $(O)/video/cli.o
 blobkit-video_OBJS := $(O)/video/cli.o $(O)/video/vid_chain.o $(VID_OBJS) $(O)/common/log.o \
                       $(TR_APPLY_OBJS)
 blobkit-video_LIBS := $(VID_LIBS) $(TR_VIPS_LIBS)

@@ -37,6 +37,10 @@
  * (FFmpeg's warnings at debug level, its errors at info, at most a few lines a second). */
 void vid_init(void);
 
+/* The version of FFmpeg's libraries linked at run time ("5.1.8-0+deb12u1"), for --version.
+ * (transfer none): static. */
+const char *vid_library_versions(void);
+
 /* ---- Sniffing ----------------------------------------------------------------------------- */
 
 enum vid_container {

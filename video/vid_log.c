@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <libavutil/avutil.h>
 #include <libavutil/log.h>
 
 #define LINES_PER_SECOND 10
@@ -50,4 +51,9 @@ void vid_init(void)
     setenv("SVT_LOG", "1", 0); /* SVT-AV1 prints a banner on stderr per encoder: errors only */
     av_log_set_level(AV_LOG_WARNING);
     av_log_set_callback(route);
+}
+
+const char *vid_library_versions(void)
+{
+    return av_version_info();
 }

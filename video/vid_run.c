@@ -1,5 +1,6 @@
 /* video/vid_run.c: limits, stop conditions, errors and progress of one call (vid_run.h). */
 #include "vid_run.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -8,18 +9,10 @@
 
 #include <libavutil/error.h>
 
-uint64_t vid_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void vid_run_init(struct vid_run *r, const struct vid_job *job, char *err)
 {
     static const struct vid_job none;
-    uint64_t now = vid_now_ns();
+    uint64_t now = clock_now_ns();
 
     job = job ? job : &none;
     *r = (struct vid_run){
@@ -48,7 +41,7 @@ int vid_run_check(struct vid_run *r)
         return r->stop;
     if (r->cancel && atomic_load(r->cancel))
         r->stop = vid_fail(r, -ECANCELED, "the job was cancelled");
-    else if (r->deadline_ns && vid_now_ns() > r->deadline_ns)
+    else if (r->deadline_ns && clock_now_ns() > r->deadline_ns)
         r->stop = vid_fail(r, -ETIMEDOUT, "the job ran out of time");
     return r->stop;
 }
@@ -102,7 +95,7 @@ void vid_run_progress(struct vid_run *r, double fraction)
 
     if (!r->progress)
         return;
-    now = vid_now_ns();
+    now = clock_now_ns();
     if (fraction < 1 && now - r->progress_ns < 1000000000u)
         return;
     r->progress_ns = now;

@@ -37,7 +37,4 @@ int vid_fail_output(struct vid_run *r, int averr, const char *what);
 /* Report fraction (0..1) when a second has passed since the last report, or at 1. */
 void vid_run_progress(struct vid_run *r, double fraction);
 
-/* CLOCK_MONOTONIC in ns. */
-uint64_t vid_now_ns(void);
-
 #endif
