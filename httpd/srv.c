@@ -481,6 +481,18 @@ static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
     return s->video ? 0 : -EINVAL;
 }
 
+static void read_video(struct srv *s, struct hmetrics_video *g)
+{
+    struct vidserve_stats vs;
+
+    if (!s->video)
+        return;
+    vidserve_stats(s->video, &vs);
+    *g = (struct hmetrics_video){vs.jobs.queued,   vs.jobs.running, vs.jobs.waiting, vs.jobs.done,
+                                 vs.jobs.failed,   vs.jobs.joined,  vs.hits,         vs.misses,
+                                 vs.cache.evicted, vs.cache.bytes,  vs.cache.entries};
+}
+
 /* What srv.c and the metrics' scrapes read of the server's state (hmetrics.h). */
 static void read_gauges(void *arg, struct hmetrics_gauges *g)
 {
@@ -490,6 +502,7 @@ static void read_gauges(void *arg, struct hmetrics_gauges *g)
     pool_load(s->io_pool, &g->origin_queued, &g->origin_running);
     g->inflight = atomic_load(&s->inflight);
     imgcache_get_stats(s->cache, &g->cache);
+    read_video(s, &g->video);
 }
 
 /* The metrics (and their listener) and the readiness checker of every origin; request ids. */
@@ -591,10 +604,9 @@ void srv_free(struct srv *s)
 {
     if (!s)
         return;
-    pool_stop(s->io_pool);   /* origin jobs finish (some hand over to transforms) */
-    vidserve_free(s->video); /* video jobs stop, removing their partial files */
-    s->video = NULL;
-    pool_stop(s->pool); /* queued transforms finish and resume their connections */
+    pool_stop(s->io_pool);    /* origin jobs finish (some hand over to transforms) */
+    vidserve_drain(s->video); /* video jobs stop, removing their partial files */
+    pool_stop(s->pool);       /* queued transforms finish and resume their connections */
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
@@ -602,6 +614,7 @@ void srv_free(struct srv *s)
     guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
     console_free(s->console);
     hmetrics_free(s->metrics); /* no request left to count; its scrapes read the pools */
+    vidserve_free(s->video);   /* after the scrapes, which read its counters */
     ready_free(s->ready, 2);
     pool_free(s->io_pool);
     pool_free(s->pool);

@@ -42,7 +42,7 @@ struct vidjobs {
     struct job *jobs;
     bool stopping, quit;
     size_t running, queued, waiting;
-    uint64_t started, joined, failed;
+    uint64_t started, joined, done, failed;
 };
 
 /* ---- Jobs ---------------------------------------------------------------------------------- */
@@ -94,6 +94,7 @@ static void job_main(void *arg)
     jb->spec.release(jb->spec.arg);
     pthread_mutex_lock(&j->lock);
     j->running--;
+    j->done += res.rc == 0;
     j->failed += res.rc != 0;
     jb->res = res;
     jb->done = true;
@@ -304,12 +305,20 @@ void vidjobs_stop(struct vidjobs *j)
     wake_all(woken, VIDJOB_PENDING);
 }
 
-void vidjobs_free(struct vidjobs *j)
+void vidjobs_drain(struct vidjobs *j)
 {
     if (!j)
         return;
     vidjobs_stop(j);
-    pool_free(j->pool); /* queued jobs run, see their cancel flag and return at once */
+    pool_stop(j->pool); /* queued jobs run, see their cancel flag and return at once */
+}
+
+void vidjobs_free(struct vidjobs *j)
+{
+    if (!j)
+        return;
+    vidjobs_drain(j);
+    pool_free(j->pool);
     if (j->timer_started) {
         pthread_mutex_lock(&j->lock);
         j->quit = true;
@@ -331,7 +340,7 @@ void vidjobs_free(struct vidjobs *j)
 void vidjobs_get_stats(struct vidjobs *j, struct vidjobs_stats *out)
 {
     pthread_mutex_lock(&j->lock);
-    *out =
-        (struct vidjobs_stats){j->running, j->queued, j->waiting, j->started, j->joined, j->failed};
+    *out = (struct vidjobs_stats){j->running, j->queued, j->waiting, j->started,
+                                  j->joined,  j->done,   j->failed};
     pthread_mutex_unlock(&j->lock);
 }

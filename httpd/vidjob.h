@@ -70,12 +70,16 @@ bool vidjob_result(struct vidjobs *j, const char *key, size_t klen, struct vidjo
  * cancel flag set. Jobs end on their own soon after; vidjobs_free() waits for them. */
 void vidjobs_stop(struct vidjobs *j);
 
-/* vidjobs_stop(), then wait for the jobs (queued ones return at once) and free. NULL: no-op. */
+/* vidjobs_stop(), then wait for the jobs (queued ones return at once). vidjobs_result() and
+ * vidjobs_get_stats() still answer. NULL is a no-op. */
+void vidjobs_drain(struct vidjobs *j);
+
+/* vidjobs_drain(), then free. NULL is a no-op. */
 void vidjobs_free(struct vidjobs *j);
 
 struct vidjobs_stats {
-    size_t running, queued, waiting;  /* now */
-    uint64_t started, joined, failed; /* since start */
+    size_t running, queued, waiting;        /* now */
+    uint64_t started, joined, done, failed; /* since start; done: ended with their result */
 };
 void vidjobs_get_stats(struct vidjobs *j, struct vidjobs_stats *out);
 

@@ -79,6 +79,12 @@ void vidserve_stop(struct vidserve *v)
         vidjobs_stop(v->jobs);
 }
 
+void vidserve_drain(struct vidserve *v)
+{
+    if (v)
+        vidjobs_drain(v->jobs);
+}
+
 void vidserve_free(struct vidserve *v)
 {
     if (!v)
@@ -86,6 +92,14 @@ void vidserve_free(struct vidserve *v)
     vidjobs_free(v->jobs); /* before the cache: jobs remove their partial files */
     vidcache_free(v->cache);
     free(v);
+}
+
+void vidserve_stats(struct vidserve *v, struct vidserve_stats *out)
+{
+    vidjobs_get_stats(v->jobs, &out->jobs);
+    vidcache_get_stats(v->cache, &out->cache);
+    out->hits = atomic_load(&v->hits);
+    out->misses = atomic_load(&v->misses);
 }
 
 void vidserve_health(struct vidserve *v, char *out, size_t cap)
@@ -738,9 +752,12 @@ static int serve_video(struct conn *c, int fd, const struct stat *st)
     if (rc == 0 && reply_is_not_modified(c)) {
         reply_not_modified(c);
     } else if (rc == 0 && !respond_result(c, &out)) {
+        atomic_fetch_add(&c->srv->video->misses, 1);
         w->fd = -1;
         return schedule(c, fd, w);
-    } else if (rc) {
+    } else if (rc == 0) {
+        atomic_fetch_add(&c->srv->video->hits, 1);
+    } else {
         reply_error(c, rc,
                     msg[0]          ? msg
                     : rc == -ENOENT ? "no such file in the video's package"

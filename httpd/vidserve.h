@@ -10,6 +10,8 @@
 #define HTTPD_VIDSERVE_H
 
 #include "srv_i.h"
+#include "vidcache.h"
+#include "vidjob.h"
 
 #include <microhttpd.h>
 #include <stdbool.h>
@@ -25,8 +27,21 @@ struct vidserve *vidserve_new(const struct conf *conf, char err[VIDSERVE_ERR_LEN
  * to stop (it removes its partial files). NULL is a no-op. */
 void vidserve_stop(struct vidserve *v);
 
-/* vidserve_stop(), wait for the jobs, close the cache. NULL is a no-op. */
+/* vidserve_stop(), then wait for the jobs. Requests and vidserve_stats() may still call in
+ * (a request that waited is answered from the cache or as not ready). NULL is a no-op. */
+void vidserve_drain(struct vidserve *v);
+
+/* vidserve_drain(), close the cache, free. NULL is a no-op. */
 void vidserve_free(struct vidserve *v);
+
+/* What the metrics read (hmetrics.h): the jobs, the disk cache, and the requests that found
+ * their result in it (hits) or not (misses: they joined or started a job). */
+struct vidserve_stats {
+    struct vidjobs_stats jobs;
+    struct vidcache_stats cache;
+    uint64_t hits, misses;
+};
+void vidserve_stats(struct vidserve *v, struct vidserve_stats *out);
 
 /* The video gauges for /healthz, as JSON members after a comma (",\"video_jobs_running\":0..."),
  * into out (capacity cap). */

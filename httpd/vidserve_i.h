@@ -27,8 +27,9 @@ struct vidserve {
     const struct conf *conf;
     struct vidcache *cache;
     struct vidjobs *jobs;
-    struct vid_limits limits;   /* each job's */
-    struct tr_limits tr_limits; /* a thumbnail's image chain */
+    struct vid_limits limits;          /* each job's */
+    struct tr_limits tr_limits;        /* a thumbnail's image chain */
+    atomic_uint_fast64_t hits, misses; /* requests answered from the cache, or not */
 };
 
 /* One job's work: built on the origin thread, run on the video pool, then released. */

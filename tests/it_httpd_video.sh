@@ -10,6 +10,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
+. "$ROOT/tests/metrics_lib.sh"
 
 mk="$ROOT/build/rel/tools/vid_mkclip"
 [ -x "$mk" ] || mk="$ROOT/build/san/tools/vid_mkclip"
@@ -131,6 +132,7 @@ is "Range past the end: 416" "$(get "$W" -r 99999999-)" 416
 
 # ---- Single flight: identical requests, one job ----------------------------------------------
 before=$(started "video of video/clip.mp4")
+scrape "$HTTPD_URL/metrics" m1 || true
 pids=()
 for i in 1 2 3 4 5; do
     curl -s -o "$D/sf.$i" -w '%{http_code}' "$U/video/clip.mp4?tr=w-112,q-60" >"$D/sf.$i.code" &
@@ -142,6 +144,17 @@ is "  the same bytes" "$(sha256sum "$D"/sf.? | cut -d' ' -f1 | sort -u | wc -l)"
 is "  one job (log)" "$(($(started "video of video/clip.mp4") - before))" 1
 n=$(curl -s "$HTTPD_URL/healthz" | sed -n 's/.*"video_jobs_started":\([0-9]*\).*/\1/p')
 is "  /healthz counts the jobs: as many as the log says" "$n" "$(grep -c 'video job .* started' "$HTTPD_LOG")"
+get "$U/video/clip.mp4?tr=w-112,q-60" >/dev/null
+ok "/metrics parses" scrape "$HTTPD_URL/metrics" m2
+is "  one video job done, none failed" \
+    "$(moved m1 m2 blobkit_video_jobs_done_total) $(moved m1 m2 blobkit_video_jobs_failed_total)" "1 0"
+is "  six requests: as many video cache hits and misses" \
+    "$(($(moved m1 m2 blobkit_video_cache_hits_total) + $(moved m1 m2 blobkit_video_cache_misses_total)))" 6
+ok "  the sixth at least is a hit" [ "$(moved m1 m2 blobkit_video_cache_hits_total)" -ge 1 ]
+ok "  the first at least is a miss" [ "$(moved m1 m2 blobkit_video_cache_misses_total)" -ge 1 ]
+is "  no job queued or running now" \
+    "$(val m2 blobkit_video_jobs_queued) $(val m2 blobkit_video_jobs_running)" "0 0"
+ok "  the disk cache holds results" [ "$(val m2 blobkit_video_cache_entries)" -gt 0 ]
 
 # ---- HLS and DASH: every rendition read by ffprobe through the server ------------------------
 H=$U/video/h480.mp4/ik-master.m3u8?tr=sr-240_360_480_720
@@ -175,6 +188,7 @@ is "w- with sr-: 400 naming w" "$(get "$H,w-100") $(header ik-error "$D/h" | cut
 
 # ---- Bad input and limits: a clear 4xx, nothing cached, the server up ------------------------
 before=$(res_count)
+scrape "$HTTPD_URL/metrics" m3 || true
 for b in empty.mp4:422 text.mp4:422 cut.mp4:422 audio.m4a:422 atom.mp4:422 junk.webm:422; do
     f=${b%%:*}
     is "bad/$f thumbnail: ${b#*:} EBADMSG" \
@@ -192,6 +206,9 @@ is "bl- on a video: 400 naming bl" \
 is "rt-45 on a video: 400" "$(get "$U/video/clip.mp4?tr=rt-45")" 400
 is "so past the end: 400" "$(get "$U/video/clip.mp4/ik-thumbnail.jpg?tr=so-9")" 400
 is "nothing of them in the cache" "$(res_count)" "$before"
+scrape "$HTTPD_URL/metrics" m4 || true
+ok "  failed jobs counted in /metrics" [ "$(moved m3 m4 blobkit_video_jobs_failed_total)" -ge 1 ]
+is "  and none done" "$(moved m3 m4 blobkit_video_jobs_done_total)" 0
 ok "  nor in its tmp/" tmp_empty
 is "the server is up" "$(get "$HTTPD_URL/healthz")" 200
 
