@@ -114,12 +114,14 @@ static void test_single_flight(struct vidjobs *j)
        "a request now gets the outcome at once, with no new job");
     vidjobs_get_stats(j, &st);
     ok(st.started == 1 && st.waiting == 0, "  still one job");
+    ok(st.done == 1 && st.failed == 0, "  counted done, not failed");
 }
 
 static void test_deadlines(struct vidjobs *j)
 {
     static int fail = -EBADMSG;
     struct request r[2] = {0};
+    struct vidjobs_stats st;
     struct vidjob_result res;
     struct vidjob_spec spec = {run, release, &fail};
 
@@ -136,6 +138,8 @@ static void test_deadlines(struct vidjobs *j)
     ok(all_woken(&r[1], 1) && r[1].state == VIDJOB_DONE, "the job carried on; the second is done");
     ok(vidjob_result(j, "k2", 2, &res) && res.rc == -EBADMSG, "a failure is known too: %s",
        res.msg);
+    vidjobs_get_stats(j, &st);
+    ok(st.failed == 1 && st.done == 1, "  counted failed (the first job done)");
     ok(r[0].woken == 1, "the first was woken once only");
 }
 
