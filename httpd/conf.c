@@ -28,6 +28,7 @@ static int set_public_endpoint(struct conf *c, const char *v, char *err);
 static int set_trusted_documents(struct conf *c, const char *v, char *err);
 static int set_named(struct conf *c, const char *v, char *err);
 static int set_log_level(struct conf *c, const char *v, char *err);
+static int set_video_cache_gb(struct conf *c, const char *v, char *err);
 static int set_access_log_format(struct conf *c, const char *v, char *err);
 
 #define F(field) offsetof(struct conf, field)
@@ -111,6 +112,27 @@ static const struct option_def defs[] = {
      F(max_input_mb), 1, 2048, NULL},
     {"max-megapixels", "N", "largest source or result image, in megapixels (default 100)", K_UINT,
      F(max_megapixels), 1, 1000, NULL},
+    {"video-workers", "N", "video jobs run at once (default 1)", K_UINT, F(video_workers), 1, 64,
+     NULL},
+    {"video-queue", "N", "video jobs that may wait for a worker; beyond that 503 (default 32)",
+     K_UINT, F(video_queue), 1, 10000, NULL},
+    {"video-wait", "SECONDS",
+     "how long a request waits for its video job; then 302 to the original (a video) or 202 "
+     "(default 15)",
+     K_UINT, F(video_wait), 0, 3600, NULL},
+    {"video-timeout", "SECONDS", "longest a video job may run; beyond 413 (default 600)", K_UINT,
+     F(video_timeout), 1, 86400, NULL},
+    {"video-cache-dir", "DIR",
+     "disk cache of derived videos, kept across restarts (default: a private temporary folder)",
+     K_STR, F(video_cache_dir), 0, 0, NULL},
+    {"video-cache-gb", "GB", "size of the video cache in GiB, decimals allowed (default 10)",
+     K_CUSTOM, 0, 0, 0, set_video_cache_gb},
+    {"max-video-mb", "N", "largest source video, in MiB (default 300, ImageKit's)", K_UINT,
+     F(max_video_mb), 1, 1 << 20, NULL},
+    {"max-video-duration", "SECONDS", "longest source video (default 3600)", K_UINT,
+     F(max_video_duration), 1, 864000, NULL},
+    {"max-video-frames", "N", "video frames one job may decode (default 216000)", K_UINT,
+     F(max_video_frames), 1, 100000000, NULL},
     {"access-log", "FILE|-", "access log (\"-\": stdout; default none)", K_STR, F(access_log), 0, 0,
      NULL},
     {"access-log-format", "combined|json",
@@ -173,6 +195,14 @@ void conf_init(struct conf *c)
     c->max_input_mb = 40;
     c->max_megapixels = 100;
     c->log_level = LOG_LV_INFO;
+    c->video_workers = 1;
+    c->video_queue = 32;
+    c->video_wait = 15;
+    c->video_timeout = 600;
+    c->video_cache_bytes = UINT64_C(10) << 30;
+    c->max_video_mb = 300;
+    c->max_video_duration = 3600;
+    c->max_video_frames = 216000;
 }
 
 static void endpoint_release(struct conf_endpoint *e)
@@ -302,6 +332,22 @@ static int set_log_level(struct conf *c, const char *v, char *err)
         return 0;
     snprintf(err, CONF_ERR_LEN, "log-level: '%s' is not error, warn, info or debug", v);
     return -EINVAL;
+}
+
+/* GiB with decimals (0.05 is 50 MiB, for tests), from 1 MiB to 1 PiB. */
+static int set_video_cache_gb(struct conf *c, const char *v, char *err)
+{
+    char *end;
+    double gb;
+
+    errno = 0;
+    gb = strtod(v, &end);
+    if (errno || end == v || *end || !(gb * 1024 >= 1) || gb > 1048576) {
+        snprintf(err, CONF_ERR_LEN, "video-cache-gb: '%s' is not a size from 0.001 to 1048576", v);
+        return -EINVAL;
+    }
+    c->video_cache_bytes = (uint64_t)(gb * (double)(UINT64_C(1) << 30));
+    return 0;
 }
 
 static int set_access_log_format(struct conf *c, const char *v, char *err)

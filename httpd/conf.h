@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CONF_ERR_LEN 256
@@ -55,6 +56,11 @@ struct conf {
     unsigned max_connections, max_connections_per_ip, timeout, header_timeout, shutdown_timeout;
     unsigned origin_threads, origin_queue, recheck;
     unsigned max_input_mb, max_megapixels, max_transform_mb, transform_timeout;
+    /* video (docs/video.md): jobs, their wait, the disk cache, limits */
+    unsigned video_workers, video_queue, video_wait, video_timeout;
+    char *video_cache_dir; /* NULL: a private folder, removed at the end */
+    uint64_t video_cache_bytes;
+    unsigned max_video_mb, max_video_duration, max_video_frames;
     char *access_log;     /* NULL: none; "-": stdout */
     bool access_log_json; /* --access-log-format json: one JSON object a line, else combined */
     char *metrics_listen; /* NULL: GET /metrics on the main listener; else its own listener */

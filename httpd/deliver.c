@@ -10,6 +10,7 @@
 #include "hmetrics.h"
 #include "http.h"
 #include "log.h"
+#include "vidserve.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -670,6 +671,8 @@ static bool serve(struct conn *c)
     const char *type;
 
     int fd = open_source(c, &st);
+    if ((fd == -ENOENT || fd == -ENOTDIR) && vidserve_unsuffix(c))
+        fd = open_source(c, &st); /* FILE/ik-...: no FILE, perhaps a file of that name */
     if (fd < 0) {
         origin_failed(c, fd);
         return false;
@@ -680,6 +683,9 @@ static bool serve(struct conn *c)
         origin_failed(c, rc);
         return false;
     }
+    rc = vidserve_serve(c, fd, &st, &sn, &type);
+    if (rc >= 0)
+        return rc == 1;
     if (!wants_transform(c, &sn)) {
         deliver_original(c, fd, &st, type);
         return false;
@@ -734,12 +740,17 @@ enum MHD_Result deliver_file(struct conn *c, const struct route *rt)
     c->endpoint = rt->endpoint;
     snprintf(c->name, sizeof(c->name), "%s", rt->path);
     int rc = parse_chain(c, rt, err);
+    if (rc == 0)
+        rc = vidserve_route(c, rt, err);
     if (rc)
         return reply_error(c, rc, err);
     c->reply.vary_accept = tr_format_varies(&c->chain);
     c->reply.vary_hints = chain_uses_hints(&c->chain);
+    c->reply.vary_agent = false;
     read_hints(c);
     memo_key(c);
+    if (vidserve_suffixed(c))
+        c->alias_len = 0; /* a frame or a package, never what the file's own URL is memo'd as */
     struct imgcache_entry *e = memo_lookup(c, false);
     return e ? respond_memo(c, e) : start_job(c);
 }
@@ -755,6 +766,9 @@ enum MHD_Result deliver_resumed(struct conn *c)
 
     guard_watch(c->srv->guard, c, false);
     c->suspended = false;
+    enum MHD_Result vr;
+    if (vidserve_resumed(c, &vr))
+        return vr;
     c->entry = NULL;
     c->pending = NULL;
     if (resp)
@@ -783,6 +797,7 @@ void deliver_cleanup(struct conn *c)
     c->pending = NULL;
     imgcache_put(c->entry);
     c->entry = NULL;
+    vidserve_cleanup(c);
 }
 
 void deliver_client_left(struct conn *c)

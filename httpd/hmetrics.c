@@ -47,6 +47,8 @@ struct hmetrics {
     struct metrics_family *requests, *duration, *transform, *origin_errors, *purges;
     struct metrics_family *inflight, *tqueue, *trunning, *oqueue, *orunning;
     struct metrics_family *hits, *misses, *coalesced, *evictions, *bytes, *entries, *build;
+    struct metrics_family *vqueue, *vrunning, *vwaiting, *vdone, *vfailed, *vjoined;
+    struct metrics_family *vhits, *vmisses, *vevictions, *vbytes, *ventries;
 };
 
 /* The index of status in codes: its own, or "other". */
@@ -92,6 +94,21 @@ void hmetrics_purge(struct hmetrics *hm, bool completed)
         metrics_inc(hm->purges, completed ? 0 : 1, 0, 1);
 }
 
+static void collect_video(struct hmetrics *hm, const struct hmetrics_video *v)
+{
+    metrics_gauge_set(hm->vqueue, 0, 0, (double)v->jobs_queued);
+    metrics_gauge_set(hm->vrunning, 0, 0, (double)v->jobs_running);
+    metrics_gauge_set(hm->vwaiting, 0, 0, (double)v->waiting);
+    metrics_counter_set(hm->vdone, 0, 0, v->jobs_done);
+    metrics_counter_set(hm->vfailed, 0, 0, v->jobs_failed);
+    metrics_counter_set(hm->vjoined, 0, 0, v->jobs_joined);
+    metrics_counter_set(hm->vhits, 0, 0, v->cache_hits);
+    metrics_counter_set(hm->vmisses, 0, 0, v->cache_misses);
+    metrics_counter_set(hm->vevictions, 0, 0, v->cache_evictions);
+    metrics_gauge_set(hm->vbytes, 0, 0, (double)v->cache_bytes);
+    metrics_gauge_set(hm->ventries, 0, 0, (double)v->cache_entries);
+}
+
 static void collect(void *arg)
 {
     struct hmetrics *hm = arg;
@@ -111,6 +128,7 @@ static void collect(void *arg)
     metrics_gauge_set(hm->bytes, 0, 0, (double)g.cache.bytes);
     metrics_gauge_set(hm->entries, 0, 0, (double)g.cache.entries);
     metrics_gauge_set(hm->build, 0, 0, 1);
+    collect_video(hm, &g.video);
 }
 
 /* The endpoint label's values: "[host]/prefix" of each endpoint, then "-" (no endpoint). */
@@ -195,6 +213,30 @@ static bool add_state(struct hmetrics *hm)
            hm->misses && hm->coalesced && hm->evictions && hm->bytes && hm->entries && hm->build;
 }
 
+static bool add_video(struct hmetrics *hm)
+{
+    hm->vqueue = gauge(hm, "blobkit_video_jobs_queued", "Video jobs waiting for a worker.");
+    hm->vrunning = gauge(hm, "blobkit_video_jobs_running", "Video jobs running.");
+    hm->vwaiting = gauge(hm, "blobkit_video_requests_waiting",
+                         "Requests waiting for their video job (up to --video-wait).");
+    hm->vdone = counter(hm, "blobkit_video_jobs_done_total", "Video jobs that made their result.");
+    hm->vfailed = counter(hm, "blobkit_video_jobs_failed_total",
+                          "Video jobs that ended with an error (bad input, a limit, stopped).");
+    hm->vjoined = counter(hm, "blobkit_video_jobs_joined_total",
+                          "Requests that joined a video job already queued or running (single "
+                          "flight).");
+    hm->vhits = counter(hm, "blobkit_video_cache_hits_total",
+                        "Video requests answered from the disk cache.");
+    hm->vmisses = counter(hm, "blobkit_video_cache_misses_total",
+                          "Video requests not in the disk cache (they joined or started a job).");
+    hm->vevictions = counter(hm, "blobkit_video_cache_evictions_total",
+                             "Results removed from the video disk cache to stay within its size.");
+    hm->vbytes = gauge(hm, "blobkit_video_cache_bytes", "Bytes the video disk cache holds.");
+    hm->ventries = gauge(hm, "blobkit_video_cache_entries", "Results the video disk cache holds.");
+    return hm->vqueue && hm->vrunning && hm->vwaiting && hm->vdone && hm->vfailed && hm->vjoined &&
+           hm->vhits && hm->vmisses && hm->vevictions && hm->vbytes && hm->ventries;
+}
+
 /* --metrics-listen: bound now, so that a busy address fails the start. */
 static int listen_apart(struct hmetrics *hm, const char *spec, char err[HMETRICS_ERR_LEN])
 {
@@ -233,7 +275,8 @@ struct hmetrics *hmetrics_new(const struct conf *conf, hmetrics_gauges_fn gauges
     hm->gauges_arg = arg;
     hm->m = metrics_new();
     if (!hm->m || endpoint_values(hm, conf) || !add_events(hm) || !add_state(hm) ||
-        !(hm->proc = procstat_new(hm->m)) || metrics_on_collect(hm->m, collect, hm) != 0)
+        !add_video(hm) || !(hm->proc = procstat_new(hm->m)) ||
+        metrics_on_collect(hm->m, collect, hm) != 0)
         goto out_free;
     if (conf->metrics_listen && listen_apart(hm, conf->metrics_listen, err) != 0)
         goto out_free;

@@ -1,8 +1,8 @@
 /* httpd/hmetrics.h: blobhttpd's metrics (docs/operating.md lists them): requests by endpoint
  * and status, their durations by kind, transforms by output format, the queues, the
- * derived-image cache, origin errors by errno, and the process's own. Labels take only values
- * fixed at startup (the configured endpoints, known statuses, formats, errno names), never a
- * path or a chain.
+ * derived-image cache, video jobs and their disk cache, origin errors by errno, and the
+ * process's own. Labels take only values fixed at startup (the configured endpoints, known
+ * statuses, formats, errno names), never a path or a chain.
  *
  * srv.c, deliver.c report events as one call each (lock-free); the gauges come from a callback
  * at each scrape. GET /metrics answers on the main listener, or on --metrics-listen's. */
@@ -25,11 +25,19 @@ struct metrics;
 /* What a response was: an original file, a derived image, or an error (status >= 400). */
 enum hmetrics_kind { HMETRICS_ORIGINAL, HMETRICS_DERIVED, HMETRICS_ERROR };
 
+/* Video jobs and their disk cache (docs/video.md): gauges now, counters since start. */
+struct hmetrics_video {
+    size_t jobs_queued, jobs_running, waiting;
+    uint64_t jobs_done, jobs_failed, jobs_joined;
+    uint64_t cache_hits, cache_misses, cache_evictions, cache_bytes, cache_entries;
+};
+
 /* The gauges, read at each scrape. */
 struct hmetrics_gauges {
     size_t transforms_queued, transforms_running, origin_queued, origin_running;
     long inflight;
     struct imgcache_stats cache;
+    struct hmetrics_video video;
 };
 typedef void (*hmetrics_gauges_fn)(void *arg, struct hmetrics_gauges *out);
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "srv.h"
 #include "tr.h"
+#include "vid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#define MAX_OPTIONS 48
+#define MAX_OPTIONS 64
 #define KEY_MAX 1024
 #define MALLOC_ARENAS 2    /* glibc's default is 8 per core: each grows on its own */
 #define TRIM_INTERVAL_S 10 /* hand freed heap memory back to the kernel this often */
@@ -192,6 +193,7 @@ static int serve(const struct conf *conf, const unsigned char *key, size_t keyle
     int sig = 0;
 
     block_signals(&set);
+    vid_init();
     if (tr_init(argv0, (int)conf->vips_threads) != 0) {
         log_error("cannot start libvips");
         return 1;

@@ -8,7 +8,9 @@ HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/ht
               $(O)/httpd/srv.o $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o \
               $(O)/httpd/main.o $(O)/httpd/console.o $(O)/httpd/console_assets.o \
               $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o \
-              $(O)/httpd/auth.o $(O)/httpd/purge.o
+              $(O)/httpd/auth.o $(O)/httpd/purge.o \
+              $(O)/httpd/vidurl.o $(O)/httpd/vidcache.o $(O)/httpd/vidjob.o \
+              $(O)/httpd/vidserve.o $(O)/httpd/vidserve_job.o
 
 # The console's page, style, script and icon, built in by the assembler (.incbin): rebuilt
 # whenever one of them changes. The paths in the .S are relative to the top of the tree.
@@ -16,14 +18,17 @@ $(O)/httpd/console_assets.o: httpd/console_assets.S $(wildcard httpd/console/*)
 	@mkdir -p $(@D)
 	$(CC) -c -o $@ $<
 
-$(O)/httpd/%.o: CPPFLAGS += -Itransform
+$(O)/httpd/%.o: CPPFLAGS += -Itransform -Ivideo
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl libsystemd)
 
 # blobhttpd links transform's objects and libraries (TR_APPLY_OBJS, TR_VIPS_LIBS from
-# transform/module.mk) and common's. These two are expanded late (=, not :=), when the link
-# rules are made after every module.mk is read, so the order of the includes does not matter.
-blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(METRICS_OBJS) $(TR_APPLY_OBJS)
-blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd libcurl jansson) $(METRICS_LIBS) $(TR_VIPS_LIBS)
+# transform/module.mk), video's (VID_OBJS, VID_LIBS from video/module.mk) and common's. These
+# two are expanded late (=, not :=), when the link rules are made after every module.mk is read,
+# so the order of the includes does not matter.
+blobhttpd_OBJS = $(HTTPD_OBJS) $(COMMON_OBJS) $(METRICS_OBJS) $(TR_APPLY_OBJS) $(VID_OBJS) \
+                 $(O)/video/vid_chain.o
+blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd libcurl jansson) $(METRICS_LIBS) \
+                 $(TR_VIPS_LIBS) $(VID_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
@@ -38,6 +43,14 @@ test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
+UNIT_TESTS += test_vidurl test_vidcache test_vidjob
+test_vidjob_OBJS := $(O)/httpd/vidjob.o $(O)/httpd/pool.o $(O)/common/clock.o
+test_vidcache_OBJS := $(O)/httpd/vidcache.o
+test_vidcache_LIBS := $(call pkg_libs,libcrypto)
+$(O)/tests/test_vidcache.o $(O)/tests/test_vidjob.o: CPPFLAGS += -Ihttpd
+test_vidurl_OBJS := $(O)/httpd/vidurl.o $(O)/httpd/sign.o
+test_vidurl_LIBS := $(call pkg_libs,libcrypto)
+$(O)/tests/test_vidurl.o: CPPFLAGS += -Ihttpd
 test_json_OBJS := $(O)/httpd/json.o
 test_console_url_OBJS := $(O)/httpd/console_url.o $(O)/httpd/sign.o $(O)/httpd/route.o \
                          $(O)/common/pct.o

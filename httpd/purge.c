@@ -404,24 +404,18 @@ static int forget_metadata(struct purge *p, const struct job *j)
     return rc;
 }
 
-/* The video cache's purge hook: httpd/vidcache is being built beside this; once it exists,
- * its "forget every variant of (endpoint, path[*])" call goes here. */
-static int forget_video(struct purge *p, const struct job *j)
-{
-    (void)p;
-    (void)j;
-    return 0;
-}
-
-/* This node's layers: metadata first, so that what the caches refill with is current. */
+/* This node's layers: metadata first, so that what the caches refill with is current. The
+ * video disk cache needs no call: its results are named by the source file's identity
+ * (device, inode, size, mtime, vidserve.c), and blobfs gives a blob a new inode with each
+ * ETag, so once blobfs has forgotten the path no old result can be found; they age out by
+ * LRU. */
 static int forget_here(struct purge *p, const struct job *j)
 {
     int rc = forget_metadata(p, j);
     size_t n = deliver_forget(p->s, j->ep, j->path, j->prefix);
-    int vrc = forget_video(p, j);
 
     log_info("purge: %s%s: %zu derived-cache entries dropped", j->path, j->prefix ? "*" : "", n);
-    return rc ? rc : vrc;
+    return rc;
 }
 
 /* "host!ADDR" when the node listens on one address: purges leave from it, the address the

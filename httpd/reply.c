@@ -108,6 +108,18 @@ static void add_disposition(struct MHD_Response *resp, const char *path)
     MHD_add_response_header(resp, "Content-Disposition", value);
 }
 
+/* Vary: the request headers the body depends on. */
+static void add_vary(struct MHD_Response *resp, const struct reply *rp)
+{
+    char vary[64];
+
+    snprintf(vary, sizeof(vary), "%s%s%s", rp->vary_accept ? ", Accept" : "",
+             rp->vary_agent ? ", User-Agent" : "",
+             rp->vary_hints ? ", Sec-CH-DPR, Sec-CH-Width" : "");
+    if (vary[0])
+        MHD_add_response_header(resp, "Vary", vary + 2);
+}
+
 static void add_headers(struct conn *c, struct MHD_Response *resp)
 {
     const struct reply *rp = &c->reply;
@@ -120,12 +132,7 @@ static void add_headers(struct conn *c, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (rp->document)
         MHD_add_response_header(resp, "Content-Security-Policy", "sandbox");
-    if (rp->vary_accept || rp->vary_hints)
-        MHD_add_response_header(resp, "Vary",
-                                rp->vary_accept && rp->vary_hints
-                                    ? "Accept, Sec-CH-DPR, Sec-CH-Width"
-                                : rp->vary_accept ? "Accept"
-                                                  : "Sec-CH-DPR, Sec-CH-Width");
+    add_vary(resp, rp);
     if (rp->vary_hints)
         MHD_add_response_header(resp, "Accept-CH", "Sec-CH-DPR, Sec-CH-Width");
     if (c->attachment)

@@ -22,7 +22,8 @@ struct reply {
     const char *content_type;  /* (transfer none): static */
     const char *cache_control; /* (transfer none): from the conf */
     bool vary_accept, vary_hints;
-    bool document; /* a non-image original a browser could render as a page */
+    bool vary_agent; /* a video's f-auto also reads User-Agent */
+    bool document;   /* a non-image original a browser could render as a page */
 };
 
 /* A request header's value, or NULL. (transfer none): valid during the request. */

@@ -15,6 +15,8 @@
 #include "ready.h"
 #include "scrape.h"
 #include "sign.h"
+#include "vidserve.h"
+#include "vidurl.h"
 
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -40,9 +42,10 @@ static enum MHD_Result healthz(struct conn *c)
     struct srv *s = c->srv;
     struct imgcache_stats cs;
     size_t queued, running, oqueued, orunning;
-    char body[640];
+    char body[1024], video[384];
 
     imgcache_get_stats(s->cache, &cs);
+    vidserve_health(s->video, video, sizeof(video));
     pool_load(s->pool, &queued, &running);
     pool_load(s->io_pool, &oqueued, &orunning);
     int n = snprintf(body, sizeof(body),
@@ -50,9 +53,9 @@ static enum MHD_Result healthz(struct conn *c)
                      "\"origin_running\":%zu,\"origin_queued\":%zu,"
                      "\"transforms_running\":%zu,\"transforms_queued\":%zu,"
                      "\"cache_bytes\":%zu,\"cache_entries\":%zu,\"cache_hits\":%" PRIu64
-                     ",\"cache_misses\":%" PRIu64 ",\"cache_coalesced\":%" PRIu64 "}\n",
+                     ",\"cache_misses\":%" PRIu64 ",\"cache_coalesced\":%" PRIu64 "%s}\n",
                      atomic_load(&s->inflight), atomic_load(&s->served), orunning, oqueued, running,
-                     queued, cs.bytes, cs.entries, cs.hits, cs.misses, cs.coalesced);
+                     queued, cs.bytes, cs.entries, cs.hits, cs.misses, cs.coalesced, video);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
     if (!resp)
@@ -126,6 +129,8 @@ static int check_signature(struct conn *c, const struct route *rt, const char **
     pthread_rwlock_rdlock(&s->key.lock);
     int rc =
         s->key.len ? sign_verify(s->key.bytes, s->key.len, rt->rest, rt->rest_len, time(NULL)) : 0;
+    if (rc == -ENOKEY) /* a file of a signed video package carries its signature in its path */
+        rc = vidurl_verify(s->key.bytes, s->key.len, rt->rest, rt->rest_len, time(NULL));
     pthread_rwlock_unlock(&s->key.lock);
     if (rc == 0)
         return 0;
@@ -479,7 +484,20 @@ static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
                  conf->workers, conf->origin_threads);
         return -ENOMEM;
     }
-    return 0;
+    s->video = vidserve_new(conf, err);
+    return s->video ? 0 : -EINVAL;
+}
+
+static void read_video(struct srv *s, struct hmetrics_video *g)
+{
+    struct vidserve_stats vs;
+
+    if (!s->video)
+        return;
+    vidserve_stats(s->video, &vs);
+    *g = (struct hmetrics_video){vs.jobs.queued,   vs.jobs.running, vs.jobs.waiting, vs.jobs.done,
+                                 vs.jobs.failed,   vs.jobs.joined,  vs.hits,         vs.misses,
+                                 vs.cache.evicted, vs.cache.bytes,  vs.cache.entries};
 }
 
 /* What srv.c and the metrics' scrapes read of the server's state (hmetrics.h). */
@@ -491,6 +509,7 @@ static void read_gauges(void *arg, struct hmetrics_gauges *g)
     pool_load(s->io_pool, &g->origin_queued, &g->origin_running);
     g->inflight = atomic_load(&s->inflight);
     imgcache_get_stats(s->cache, &g->cache);
+    read_video(s, &g->video);
 }
 
 /* The metrics (and their listener) and the readiness checker of every origin; request ids. */
@@ -583,6 +602,7 @@ long srv_drain(struct srv *s)
     atomic_store(&s->draining, true);
     if (s->listen_fd < 0)
         s->listen_fd = MHD_quiesce_daemon(s->mhd);
+    vidserve_stop(s->video); /* requests waiting for a video job answer now */
     left = atomic_load(&s->inflight);
 
     for (unsigned i = 0; left > 0 && i < s->conf->shutdown_timeout * 50u; i++) {
@@ -596,8 +616,9 @@ void srv_free(struct srv *s)
 {
     if (!s)
         return;
-    pool_stop(s->io_pool); /* origin jobs finish (some hand over to transforms) */
-    pool_stop(s->pool);    /* queued transforms finish and resume their connections */
+    pool_stop(s->io_pool);    /* origin jobs finish (some hand over to transforms) */
+    vidserve_drain(s->video); /* video jobs stop, removing their partial files */
+    pool_stop(s->pool);       /* queued transforms finish and resume their connections */
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->listen_fd >= 0)
@@ -606,6 +627,7 @@ void srv_free(struct srv *s)
     console_free(s->console);
     purge_free(s->purge);
     hmetrics_free(s->metrics); /* no request left to count; its scrapes read the pools */
+    vidserve_free(s->video);   /* after the scrapes, which read its counters */
     ready_free(s->ready, 2);
     pool_free(s->io_pool);
     pool_free(s->pool);

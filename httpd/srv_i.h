@@ -29,6 +29,8 @@ struct console;
 struct purge;
 struct accesslog;
 struct guard;
+struct vidserve;
+struct vidreq;
 struct hmetrics;
 struct ready;
 
@@ -63,6 +65,7 @@ struct srv {
     struct guard *guard;     /* header deadlines, clients that leave a transform */
     struct console *console; /* NULL: --console off */
     struct purge *purge;     /* the purge API (purge.h) */
+    struct vidserve *video;  /* video jobs and their disk cache (vidserve.h) */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd;          /* after srv_drain(): ours to close once the daemon stopped; else -1 */
@@ -125,6 +128,7 @@ struct conn {
     enum tr_format format;
     double hint_dpr;
     int hint_width;
+    struct vidreq *vid; /* a request the video engine may serve (vidserve.c); NULL otherwise */
     /* the guard's (guard.c), under its lock */
     struct conn *gprev, *gnext;
     uint64_t head_deadline_ns; /* 0: not reading a request head */

@@ -38,7 +38,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 for p in blobfs blobhttpd; do
     [ -x "$bin/$p" ] || die "$bin/$p is missing: run 'make demo' (or make) first"
 done
-for c in node vips fusermount3 curl; do
+for c in node vips fusermount3 curl ffprobe; do
     command -v "$c" >/dev/null || die "$c is missing: run 'make demo' (it runs scripts/setup.sh)"
 done
 
@@ -117,6 +117,21 @@ base=http://127.0.0.1:$port
 signed=$(node "$root/tests/node/imagekit.mjs" sign "$base/private" "$dir/ik-private.key" \
     /photos/astronaut.jpg w-300,h-300,fo-auto 3600)
 
+# The page's derived videos are made by jobs on blobhttpd's video pool: until one is done, its
+# URL answers 302 (a video, to the original) or 202 (a thumbnail, a manifest). Each is asked
+# for until it answers 200 (each request itself waits up to --video-wait for its job), so
+# the page is whole once "ready" is printed: what a page of your own would do by retrying.
+video_urls=(/demo/video/clip.mp4/ik-thumbnail.jpg?tr=so-2,w-320 /demo/video/clip.mp4?tr=h-360,f-mp4
+    /demo/video/clip.mp4?tr=h-360,f-webm /demo/video/clip.mp4/ik-master.m3u8?tr=sr-240_360)
+say "    making the page's video thumbnail, MP4, WebM and HLS package"
+for u in "${video_urls[@]}"; do
+    end=$((SECONDS + 300))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base$u")" = 200 ]; do
+        [ "$SECONDS" -lt "$end" ] || die "$u is not ready after 300 s; see $dir/blobhttpd.log"
+        sleep 0.5
+    done
+done
+
 say "5/5 ready"
 cat <<EOF
 
@@ -135,6 +150,9 @@ cat <<EOF
   signed (SDK, 1 h):   $signed
   unsigned -> 401:     $base/private/tr:w-300/photos/astronaut.jpg
   video range:         curl -s -r 0-1023 -D - -o /dev/null $base/demo/video/clip.mp4
+  video poster:        $base/demo/video/clip.mp4/ik-thumbnail.jpg?tr=so-2,w-320
+  video 360p MP4/WebM: $base/demo/video/clip.mp4?tr=h-360,f-mp4 (f-webm)
+  HLS master:          $base/demo/video/clip.mp4/ik-master.m3u8?tr=sr-240_360
   health:              $base/healthz
 
   In HTML, write these URLs from the root (/demo/tr:w-400/...): a relative URL that starts
@@ -195,6 +213,20 @@ expect "video range" 206 "$(get -r 0-1023 "$base/demo/video/clip.mp4")"
 expect "video range bytes" "$(head -c 1024 "$dir/media/video/clip.mp4" | sha256sum)" \
     "$(sha256sum <"$t/body")"
 expect "video type" video/mp4 "$(hdr Content-Type)"
+expect "video poster" 200 "$(get "$base/demo/video/clip.mp4/ik-thumbnail.jpg?tr=so-2,w-320")"
+expect "video poster type and size" "image/jpeg 320x180" "$(hdr Content-Type) $(size)"
+vsize() { ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,width,height \
+    -of csv=p=0 "$t/body"; }
+expect "video 360p MP4" "200 video/mp4" "$(get "$base/demo/video/clip.mp4?tr=h-360,f-mp4") $(hdr Content-Type)"
+expect "video 360p MP4 stream" h264,640,360 "$(vsize)"
+expect "video 360p WebM" "200 video/webm" "$(get "$base/demo/video/clip.mp4?tr=h-360,f-webm") $(hdr Content-Type)"
+expect "video 360p WebM stream" vp9,640,360 "$(vsize)"
+expect "HLS master" 200 "$(get "$base/demo/video/clip.mp4/ik-master.m3u8?tr=sr-240_360")"
+expect "HLS renditions, read by ffprobe through the server (360 is above the clip's 270)" 240 \
+    "$(ffprobe -v error -select_streams v -show_entries stream=height -of csv=p=0 \
+        "$base/demo/video/clip.mp4/ik-master.m3u8?tr=sr-240_360" | grep . | sort -nu | paste -sd' ')"
+expect "hls.js" 200 "$(get "$base/demo/js/hls.min.js")"
+expect "hls.js type" "text/javascript; charset=utf-8" "$(hdr Content-Type)"
 # Each URL of the page as a browser resolves it against the page's address: a relative URL
 # that starts with tr: would come out as a "tr:" URL and fail here.
 for url in $(node "$root/tests/browser/page-urls.mjs" "$dir/media/index.html" "$base/demo/index.html"); do

@@ -53,8 +53,10 @@ logo() {
 
 demo() {
     local dir=$1 media=$root/scripts/demo-media
-    mkdir -p "$dir/photos" "$dir/video" "$dir/docs"
+    mkdir -p "$dir/photos" "$dir/video" "$dir/docs" "$dir/js"
     cp "$media"/photos/* "$dir/photos/"
+    # hls.js (npm, pinned in package.json), served as a plain file for the page's HLS player.
+    cp "$root/node_modules/hls.js/dist/hls.min.js" "$dir/js/hls.min.js"
     logo "$dir/photos/logo.png" blobkit
     cp "$media/clip.mp4" "$dir/video/clip.mp4"
     cp "$media/index.html" "$dir/index.html"

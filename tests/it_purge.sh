@@ -3,8 +3,9 @@
 # build): with an hour's --attr-timeout, --front-ttl and --recheck, a blob overwritten in the
 # container shows at once after a purge sent to the front: the front had a HIT, then a MISS
 # with the new bytes; every node's derived-image cache and blobfs serve the new version (each
-# node was told, its blobfs too); a prefix purge; a purge sent to a node directly; 401 without
-# or with a wrong key, and nothing purged; the status goes to Completed.
+# node was told, its blobfs too), and so does a video's thumbnail; a prefix purge; a purge
+# sent to a node directly; 401 without or with a wrong key, and nothing purged; the status
+# goes to Completed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
@@ -16,6 +17,11 @@ photo "$src/photos/cat.jpg" 600 400
 cp "$src/photos/cat.jpg" "$src/photos/dog.jpg"
 cp "$src/photos/cat.jpg" "$src/other/fox.jpg"
 photo "$T/new.jpg" 500 200
+mk=$ROOT/build/rel/tools/vid_mkclip
+[ -x "$mk" ] || mk=$ROOT/build/san/tools/vid_mkclip
+mkdir -p "$src/video"
+"$mk" "$src/video/clip.mp4" frames=10 >/dev/null            # 320x240
+"$mk" "$T/new.mp4" size=160x120 frames=10 >/dev/null
 az container media >/dev/null
 az upload media "$src" >/dev/null
 printf 'private_%s' "$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')" >"$T/key"
@@ -68,6 +74,11 @@ front /demo/tr:h-50/photos/cat.jpg >/dev/null
 is "another chain of it, cached too" "$(front /demo/tr:h-50/photos/cat.jpg)" "HIT 75x50"
 is "every node, asked itself, has it" "$(on_nodes /demo/tr:w-100/photos/cat.jpg)" \
     "100x67 100x67 100x67"
+# A video's thumbnail: 302/202 while its job runs, then 200, cached at the front.
+thumb=/demo/video/clip.mp4/ik-thumbnail.jpg
+thumb_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$F$thumb")" = 200 ]; }
+ok "a video's thumbnail through the front" wait_until 60 thumb_ok
+is "... cached there" "$(front $thumb)" "HIT 320x240"
 on_nodes /demo/tr:w-100/photos/dog.jpg >/dev/null
 for b in photos/cat.jpg photos/dog.jpg other/fox.jpg; do az put media "$b" "$T/new.jpg" >/dev/null; done
 is "overwritten in the container: the front still has the old version" \
@@ -102,6 +113,14 @@ told() {
     done
 }
 ok "every node's blobfs was told, and its mount shows the new size" told
+
+az put media video/clip.mp4 "$T/new.mp4" >/dev/null
+is "a video overwritten: the front still has its old thumbnail" "$(front $thumb)" "HIT 320x240"
+is "the video purged: 201" "$(purge "$F/demo/video/clip.mp4" "${key[@]}")" 201
+ok "Completed" wait_until 60 completed "$(request_id)"
+ok "its thumbnail is made again" wait_until 60 thumb_ok
+is "... of the new video (the front dropped it, the node's video cache had no result for it)" \
+    "$(front $thumb | cut -d' ' -f2)" 160x120
 is "the dog, not purged, stays cached at the front" "$(front /demo/tr:w-100/photos/dog.jpg)" \
     "HIT 100x67"
 

@@ -251,7 +251,7 @@ is "a missing file exits 1" "$rc" 1
 rc=0
 run "$bv" transcode --tr w-10,wat-1 h264.mp4 x.mp4 2>err.txt || rc=$?
 is "an unknown parameter exits 1" "$rc" 1
-ok "  naming it" grep -q "wat-1" err.txt
+ok "  naming it" grep -q "unknown parameter 'wat'" err.txt
 rc=0
 run "$bv" frobnicate h264.mp4 2>/dev/null || rc=$?
 is "an unknown command is a usage error (2)" "$rc" 2

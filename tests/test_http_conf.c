@@ -60,6 +60,21 @@ static void test_values(void)
            c.transform_timeout == 30,
        "hardening defaults: header 10 s, 256 per IP, 32 origin threads, 256 queued, recheck 5 s, "
        "512 MiB and 30 s per transform");
+    ok(c.video_workers == 1 && c.video_queue == 32 && c.video_wait == 15 &&
+           c.video_timeout == 600 && !c.video_cache_dir &&
+           c.video_cache_bytes == UINT64_C(10) << 30 && c.max_video_mb == 300 &&
+           c.max_video_duration == 3600 && c.max_video_frames == 216000,
+       "video defaults: 1 worker, 32 queued, 15 s wait, 600 s a job, 10 GiB on disk, 300 MiB in");
+    ok(set(&c, "video-cache-gb", "0.5") == 0 && c.video_cache_bytes == UINT64_C(1) << 29,
+       "video-cache-gb takes decimals");
+    ok(set(&c, "video-cache-gb", "0") == -EINVAL && strstr(err, "video-cache-gb"),
+       "video-cache-gb 0 refused: %s", err);
+    ok(set(&c, "video-cache-gb", "1x") == -EINVAL, "video-cache-gb junk refused");
+    ok(set(&c, "video-wait", "0") == 0 && c.video_wait == 0, "video-wait 0: never wait");
+    ok(set(&c, "video-workers", "0") == -EINVAL, "0 video workers refused");
+    ok(set(&c, "video-cache-dir", "/var/cache/v") == 0 &&
+           strcmp(c.video_cache_dir, "/var/cache/v") == 0,
+       "video-cache-dir");
     ok(set(&c, "header-timeout", "2") == 0 && c.header_timeout == 2, "header-timeout");
     ok(set(&c, "header-timeout", "0") == -EINVAL, "header-timeout 0 refused: %s", err);
     ok(set(&c, "max-connections-per-ip", "3") == 0 && c.max_connections_per_ip == 3, "per-IP");

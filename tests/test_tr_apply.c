@@ -767,6 +767,10 @@ static void test_limits(struct src q, struct src gif)
     o = run("f-gif", q);
     ok(o.rc == -EINVAL, "f-gif needs a GIF source: %s", o.err);
     res_free(&o);
+    o = run("f-mp4", gif);
+    ok(o.rc == -EINVAL && strstr(o.err, "f-mp4"), "f-mp4 is the video engine's, not ours: %s",
+       o.err);
+    res_free(&o);
     o = run("pg-5", gif);
     ok(o.rc == -EINVAL && strstr(o.err, "pg-5"), "pg past the last frame: %s", o.err);
     res_free(&o);

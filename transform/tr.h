@@ -87,6 +87,13 @@ enum tr_key {
     TR_E_CONTRAST,
     TR_E_SHARPEN,
     TR_E_USM,
+    /* video (docs/video.md): each one value for the whole chain */
+    TR_SO,
+    TR_EO,
+    TR_DU,
+    TR_VC,
+    TR_AC,
+    TR_SR,
     TR_PG,
     TR_Q,
     TR_F,
@@ -136,9 +143,20 @@ enum tr_format {              /* f- */
                  TR_FMT_AVIF,
                  TR_FMT_GIF,
                  TR_FMT_ORIG, /* the source's own format */
+                 TR_FMT_MP4,  /* video: a video or an animated GIF as MP4 */
+                 TR_FMT_WEBM, /* video: as WebM */
 };
 
 enum tr_flip { TR_FLIP_H = 1, TR_FLIP_V = 2, TR_FLIP_HV = 3 }; /* fl- */
+
+/* Video (docs/video.md): codecs, and the heights of adaptive-streaming renditions. */
+enum tr_vcodec { TR_VC_H264, TR_VC_VP9, TR_VC_AV1, TR_VC_NONE }; /* vc- */
+enum tr_acodec { TR_AC_AAC, TR_AC_OPUS, TR_AC_NONE };            /* ac- */
+#define TR_MAX_RENDITIONS 7 /* ImageKit's heights: 240 360 480 720 1080 1440 2160 */
+struct tr_renditions {      /* sr-: ascending, each once */
+    int n;
+    int height[TR_MAX_RENDITIONS];
+};
 
 struct tr_color {
     uint8_t r, g, b, a; /* a: 255 opaque; ImageKit's RRGGBBAA "AA" is 00-99 opacity */
@@ -165,7 +183,15 @@ struct tr_step {
     int quality;                      /* q-: 1..100 */
     enum tr_format format;            /* f- */
     bool progressive, lossless, metadata, color_profile, orig; /* pr lo md cp orig: -true */
+    double so, eo, du;       /* so- eo- du-: seconds into a video (start, end, duration) */
+    enum tr_vcodec vcodec;   /* vc- */
+    enum tr_acodec acodec;   /* ac- */
+    struct tr_renditions sr; /* sr- */
 };
+
+/* A key's name as written ("w", "e-usm", "so"), for messages; "?" for no key. (transfer none):
+ * static. */
+const char *tr_key_name(enum tr_key k);
 
 static inline bool tr_step_has(const struct tr_step *s, enum tr_key k)
 {

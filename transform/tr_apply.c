@@ -666,6 +666,9 @@ static int check_request(struct tr_run *r)
     r->format = rq->format;
     if (r->format == TR_FMT_AUTO || r->format == TR_FMT_ORIG)
         r->format = tr_pick_format(c, &r->src, NULL, false);
+    if (r->format == TR_FMT_MP4 || r->format == TR_FMT_WEBM)
+        return tr_run_fail(r, -EINVAL, "f-%s: a video format, for a video or an animated GIF",
+                           tr_format_name(r->format));
     if (r->out.format == TR_FMT_GIF && r->src.type != TR_SRC_GIF) /* f-auto may pick GIF */
         return tr_run_fail(r, -EINVAL, "f-gif: only a GIF source can be served as GIF");
     r->page = tr_chain_page(c) - 1; /* pg-1 changes nothing, as in tr_canonical() */

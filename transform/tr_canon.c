@@ -152,6 +152,10 @@ const char *tr_format_mime(enum tr_format f)
         return "image/avif";
     case TR_FMT_GIF:
         return "image/gif";
+    case TR_FMT_MP4:
+        return "video/mp4";
+    case TR_FMT_WEBM:
+        return "video/webm";
     default:
         return "application/octet-stream";
     }

@@ -124,9 +124,17 @@ static const struct tr_word flip_words[] = {
 };
 
 const struct tr_word tr_format_words[] = {
-    {"auto", TR_FMT_AUTO}, {"jpeg", TR_FMT_JPEG}, {"jpg", TR_FMT_JPEG},
-    {"png", TR_FMT_PNG},   {"webp", TR_FMT_WEBP}, {"avif", TR_FMT_AVIF},
-    {"gif", TR_FMT_GIF},   {"orig", TR_FMT_ORIG}, {NULL, 0},
+    {"auto", TR_FMT_AUTO},
+    {"jpeg", TR_FMT_JPEG},
+    {"jpg", TR_FMT_JPEG},
+    {"png", TR_FMT_PNG},
+    {"webp", TR_FMT_WEBP},
+    {"avif", TR_FMT_AVIF},
+    {"gif", TR_FMT_GIF},
+    {"orig", TR_FMT_ORIG},
+    {"mp4", TR_FMT_MP4},
+    {"webm", TR_FMT_WEBM},
+    {NULL, 0},
 };
 
 static const struct word_set crops = {
@@ -136,8 +144,8 @@ static const struct word_set crop_modes = {crop_mode_words,
 static const struct word_set focuses = {
     focus_words, "is not a supported focus (a position such as top_left, auto or face)"};
 static const struct word_set flips = {flip_words, "is not a flip (h v h_v v_h)"};
-static const struct word_set formats = {tr_format_words,
-                                        "is not a format (auto jpg jpeg png webp avif gif orig)"};
+static const struct word_set formats = {
+    tr_format_words, "is not a format (auto jpg jpeg png webp avif gif orig, or mp4 webm)"};
 
 const char *tr_word_name(const struct tr_word *words, int value)
 {
@@ -609,6 +617,84 @@ static void print_usm(struct tr_outbuf *o, const struct tr_key_def *d, const str
     }
 }
 
+/* ---- Video values (docs/video.md) ---------------------------------------------------------- */
+
+static const struct tr_word vcodec_words[] = {
+    {"h264", TR_VC_H264}, {"vp9", TR_VC_VP9}, {"av1", TR_VC_AV1}, {"none", TR_VC_NONE}, {NULL, 0},
+};
+static const struct tr_word acodec_words[] = {
+    {"aac", TR_AC_AAC},
+    {"opus", TR_AC_OPUS},
+    {"none", TR_AC_NONE},
+    {NULL, 0},
+};
+static const struct word_set vcodecs = {vcodec_words, "is not a video codec (h264 vp9 av1 none)"};
+static const struct word_set acodecs = {acodec_words, "is not an audio codec (aac opus none)"};
+
+static const struct span start_span = {0, 86400, false, "is out of range 0-86400 s"};
+static const struct span length_span = {0, 86400, true, "is out of range 0-86400 s (above 0)"};
+
+/* so, eo, du: seconds, a decimal or an expression of numbers (du-10_div_4), kept to 1e-6 as
+ * literals are. Image variables (iw, ch...) mean nothing for a time: refused. */
+static int parse_seconds(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    const struct span *r = d->arg;
+    struct tr_num_error e;
+    struct tr_num n;
+    double x;
+
+    if (tr_num_parse(v, &n, &e) || !tr_num_is_constant(&n))
+        return bad(p, d, v, "is not a number of seconds");
+    if (tr_num_eval(&n, NULL, &x))
+        return bad(p, d, v, "divides by zero or overflows");
+    x = round(x * 1e6) / 1e6;
+    if (x < r->lo || (r->lo_open && x == r->lo) || x > r->hi)
+        return bad(p, d, v, r->why);
+    *(double *)field(p, d) = x;
+    return 0;
+}
+
+/* ImageKit's rendition heights, ascending: sr- takes these only. */
+static const int rendition_heights[TR_MAX_RENDITIONS] = {240, 360, 480, 720, 1080, 1440, 2160};
+
+/* sr-240_360_720: each height once, in ascending order whatever the order given, so that one
+ * set of renditions has one canonical text (the packager sorts them the same way). */
+static int parse_renditions(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    struct str rest = v, part;
+    bool more = true, want[TR_MAX_RENDITIONS] = {false};
+    struct tr_num_error e;
+    long h;
+
+    while (more) {
+        int i = 0;
+
+        more = str_cut(&rest, '_', &part);
+        if (part.len == 0)
+            return bad(p, d, v, "has an empty height");
+        if (tr_num_whole(part, &h, &e))
+            return bad_num(p, d, &e);
+        while (i < TR_MAX_RENDITIONS && rendition_heights[i] != h)
+            i++;
+        if (i == TR_MAX_RENDITIONS)
+            return bad(p, d, part, "is not a rendition height (240 360 480 720 1080 1440 2160)");
+        want[i] = true;
+    }
+    p->step.sr.n = 0;
+    for (int i = 0; i < TR_MAX_RENDITIONS; i++)
+        if (want[i])
+            p->step.sr.height[p->step.sr.n++] = rendition_heights[i];
+    return 0;
+}
+
+static void print_renditions(struct tr_outbuf *o, const struct tr_key_def *d,
+                             const struct tr_step *s)
+{
+    (void)d;
+    for (int i = 0; i < s->sr.n && i < TR_MAX_RENDITIONS; i++)
+        tr_out_printf(o, "%s%d", i ? "_" : "", s->sr.height[i]);
+}
+
 /* ---- The descriptor table ------------------------------------------------------------------
  *
  * One row per key, indexed by enum tr_key (whose order is the canonical order): its name, the
@@ -644,6 +730,12 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_E_SHARPEN] = {"e-sharpen", F(sharpen), parse_sharpen, print_sharpen, NULL, NULL,
                       TR_KEY_BARE},
     [TR_E_USM] = {"e-usm", F(usm), parse_usm, print_usm, NULL, NULL, TR_KEY_BARE},
+    [TR_SO] = {"so", F(so), parse_seconds, print_decimal, &start_span, NULL, TR_KEY_CHAIN},
+    [TR_EO] = {"eo", F(eo), parse_seconds, print_decimal, &length_span, NULL, TR_KEY_CHAIN},
+    [TR_DU] = {"du", F(du), parse_seconds, print_decimal, &length_span, NULL, TR_KEY_CHAIN},
+    [TR_VC] = {"vc", F(vcodec), parse_word, print_word, &vcodecs, NULL, TR_KEY_CHAIN},
+    [TR_AC] = {"ac", F(acodec), parse_word, print_word, &acodecs, NULL, TR_KEY_CHAIN},
+    [TR_SR] = {"sr", F(sr), parse_renditions, print_renditions, NULL, NULL, TR_KEY_CHAIN},
     [TR_PG] = {"pg", F(page), parse_page, print_whole, &page_whole, "1", TR_KEY_CHAIN},
     [TR_Q] = {"q", F(quality), parse_whole, print_whole, &quality_whole, TR_STR(TR_QUALITY_DEFAULT),
               TR_KEY_CHAIN},
@@ -753,7 +845,6 @@ static const struct refused_key {
     {"e-shadow e-gradient e-distort e-colorize", " is not supported"},
     {"cr", " (colour replace) is not supported"},
     {"dn", " (vector density) is not supported"},
-    {"so eo du vc ac sr", " is a video parameter, not supported"},
     {"oi ox oy ow oh ot ots otc otf oa obg ofo oiar oic oicm oifo ote otw otbg otp otia or ott",
      " is a removed ImageKit overlay parameter (layers replaced it)"},
 };
@@ -770,8 +861,6 @@ static const struct refused_value {
     {"cm", "pad_extract_no_shrink", false, "is not supported yet"},
     {"fo", "custom", false, "needs a focus area stored with the file, not supported"},
     {"f", "svg", false, "is not supported: output is raster only"},
-    {"f", "mp4", false, "is a video format, not supported"},
-    {"f", "webm", false, "is a video format, not supported"},
     {"bg", "blurred", true, "is a blurred background, not supported yet"},
     {"bg", "dominant", false, "is a dominant-colour background, not supported yet"},
     {"bg", "gradient_dominant", true, "is a gradient background, not supported yet"},
@@ -976,6 +1065,11 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
     if (parse_text(&p, (struct str){s, len}) || finish_step(&p))
         return -EINVAL;
     return 0;
+}
+
+const char *tr_key_name(enum tr_key k)
+{
+    return (unsigned)k < TR_KEY_COUNT && tr_keys[k].name ? tr_keys[k].name : "?";
 }
 
 bool tr_chain_is_empty(const struct tr_chain *c)

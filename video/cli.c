@@ -1,8 +1,7 @@
 /* video/cli.c: blobkit-video, the video engine on the command line, for scripts, tests and the
  * benchmark. It runs what blobhttpd runs: vid_probe(), vid_thumbnail() then tr_apply() on the
- * frame, vid_transcode(), vid_package(), with the same limits. The video parameters are read
- * here from ImageKit's "key-value" text (w-640,h-360,f-webm,so-2); blobhttpd takes them from
- * its URL parser instead. */
+ * frame, vid_transcode(), vid_package(), with the same limits. --tr is read as blobhttpd reads
+ * a URL's chain: the image engine's parser, then vid_chain.h for the video's part. */
 #include "vid.h"
 #include "vid_chain.h"
 
@@ -27,12 +26,13 @@ static const char usage[] =
     "       blobkit-video hls|dash --tr sr-240_360_480 IN DIR\n"
     "\n"
     "  probe       what IN holds: container, codecs, displayed size, duration, frame rate\n"
-    "  thumbnail   the frame at S seconds (the first by default), then the image\n"
+    "  thumbnail   the frame at S seconds (--so S or so-S in CHAIN; the first frame by\n"
+    "              default), then the image\n"
     "              transformation CHAIN (w-300,h-200,...) into OUT: the chain's f-, else\n"
     "              OUT's extension (.jpg .png .webp .avif), else JPEG (\"-\": stdout)\n"
-    "  transcode   PARAMS: w h ar c cm fo bg q f vc ac so eo du rt, ImageKit's spelling\n"
-    "              (w-640,h-360,c-at_max,f-webm,so-2,du-3); the format is f-, else OUT's\n"
-    "              extension (.mp4 .webm), else MP4\n"
+    "  transcode   PARAMS: w h ar c cm fo bg q f vc ac so eo du rt, ImageKit's language as\n"
+    "              in URLs (w-640,h-360,c-at_max,f-webm,so-2,du-3); the format is f-, else\n"
+    "              OUT's extension (.mp4 .webm), else MP4\n"
     "  gif2mp4     an animated GIF as an H.264 MP4 (PARAMS as for transcode)\n"
     "  hls, dash   renditions of the heights sr-... into the folder DIR (ik-master.m3u8,\n"
     "              ik-master.mpd and the files they name)\n"
@@ -196,178 +196,19 @@ static int parse_options(int argc, char **argv, struct opts *o)
     return optind;
 }
 
-/* ---- Video parameters: "w-640,h-360,f-webm" ------------------------------------------------ */
+/* ---- The chain: "w-640,h-360,f-webm" ----------------------------------------------------------
+ */
 
-/* The index of s[0..len) in names, or -1. */
-static int lookup(const char *s, size_t len, const char *const *names, int n)
+/* The --tr text as one chain, read by the image engine's parser, as blobhttpd reads its URLs;
+ * the video parameters, renditions or thumbnail come from that one parse (vid_chain.h). */
+static int parse_chain(const char *text, struct tr_chain *c)
 {
-    for (int i = 0; i < n; i++)
-        if (strlen(names[i]) == len && strncmp(s, names[i], len) == 0)
-            return i;
-    return -1;
-}
+    char err[TR_ERR_LEN];
 
-#define LOOKUP(s, len, names) lookup(s, len, names, (int)(sizeof(names) / sizeof(names[0])))
-
-static const char *const crops[] = {"maintain_ratio", "force", "at_max", "at_max_enlarge",
-                                    "at_least"};
-static const char *const modes[] = {"", "pad_resize", "extract", "pad_extract"};
-static const char *const focus[] = {"center",       "top",      "left",      "bottom",
-                                    "right",        "top_left", "top_right", "bottom_left",
-                                    "bottom_right", "auto",     "face"};
-static const char *const formats[] = {"mp4", "webm"};
-static const char *const vcodecs[] = {"", "h264", "vp9", "av1", "none"};
-static const char *const acodecs[] = {"", "aac", "opus", "none"};
-
-/* A number value; N for negative is refused (no parameter here takes one but rt). */
-static int num_value(const char *v, size_t len, double min, double max, double *out)
-{
-    char buf[32];
-
-    if (len == 0 || len >= sizeof(buf))
+    tr_chain_init(c);
+    if (text && tr_parse(c, text, strlen(text), NULL, err)) {
+        fprintf(stderr, "blobkit-video: %s\n", err);
         return -EINVAL;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    return parse_num(buf, min, max, out);
-}
-
-/* ar-W-H as W / H. */
-static int ratio_value(const char *v, size_t len, double *out)
-{
-    const char *dash = memchr(v, '-', len);
-    double w, h;
-
-    if (!dash || num_value(v, (size_t)(dash - v), 0.001, 1e5, &w) ||
-        num_value(dash + 1, len - (size_t)(dash - v) - 1, 0.001, 1e5, &h))
-        return -EINVAL;
-    *out = w / h;
-    return 0;
-}
-
-static int color_value(const char *v, size_t len, uint8_t out[3])
-{
-    char buf[7];
-    char *end;
-    unsigned long rgb;
-
-    if (len != 6)
-        return -EINVAL;
-    memcpy(buf, v, 6);
-    buf[6] = '\0';
-    rgb = strtoul(buf, &end, 16);
-    if (*end)
-        return -EINVAL;
-    out[0] = (uint8_t)(rgb >> 16);
-    out[1] = (uint8_t)(rgb >> 8);
-    out[2] = (uint8_t)rgb;
-    return 0;
-}
-
-/* rt-90, rt-N90 (anticlockwise), rt-360. */
-static int rotate_value(const char *v, size_t len, int *out)
-{
-    bool neg = len > 0 && v[0] == 'N';
-    double d;
-
-    if (num_value(v + neg, len - neg, 0, 360, &d) || fmod(d, 90) != 0)
-        return -EINVAL;
-    *out = ((neg ? 360 - (int)d : (int)d) % 360 + 360) % 360;
-    return 0;
-}
-
-/* sr-240_360_480 */
-static int heights_value(const char *v, size_t len, struct vid_abr *abr)
-{
-    abr->n = 0;
-    while (len > 0 && abr->n < VID_MAX_RENDITIONS) {
-        const char *us = memchr(v, '_', len);
-        size_t n = us ? (size_t)(us - v) : len;
-        double h;
-
-        if (num_value(v, n, 1, 4320, &h) || h != floor(h))
-            return -EINVAL;
-        abr->heights[abr->n++] = (int)h;
-        v += n + (us ? 1 : 0);
-        len -= n + (us ? 1 : 0);
-    }
-    return len == 0 && abr->n > 0 ? 0 : -EINVAL;
-}
-
-static int quality_value(const char *v, size_t len, int *out)
-{
-    double q = 0;
-
-    if (num_value(v, len, 1, 100, &q) || q != floor(q))
-        return -EINVAL;
-    *out = (int)q;
-    return 0;
-}
-
-static int enum_value(int i, int *out)
-{
-    if (i < 0)
-        return -EINVAL;
-    *out = i;
-    return 0;
-}
-
-/* One key-value pair into p (or abr for sr). */
-static int set_param(const char *k, size_t klen, const char *v, size_t vlen, struct vid_params *p,
-                     struct vid_abr *abr)
-{
-    int i = -1;
-
-#define KEY(name) (klen == sizeof(name) - 1 && strncmp(k, name, klen) == 0)
-    if (KEY("w") || KEY("h"))
-        return num_value(v, vlen, 0.0001, 65535, KEY("w") ? &p->w : &p->h);
-    if (KEY("ar"))
-        return ratio_value(v, vlen, &p->ar);
-    if (KEY("so") || KEY("eo") || KEY("du"))
-        return num_value(v, vlen, 0, 1e7, KEY("so") ? &p->so : KEY("eo") ? &p->eo : &p->du);
-    if (KEY("q"))
-        return quality_value(v, vlen, &p->quality);
-    if (KEY("bg"))
-        return color_value(v, vlen, p->bg);
-    if (KEY("rt"))
-        return rotate_value(v, vlen, &p->rotate);
-    if (KEY("sr"))
-        return heights_value(v, vlen, abr);
-    if (KEY("c"))
-        return enum_value(LOOKUP(v, vlen, crops), (int *)&p->crop);
-    if (KEY("cm"))
-        return enum_value(LOOKUP(v, vlen, modes), (int *)&p->crop_mode);
-    if (KEY("f"))
-        return enum_value(LOOKUP(v, vlen, formats), (int *)&p->format);
-    if (KEY("vc"))
-        return enum_value(LOOKUP(v, vlen, vcodecs), (int *)&p->vcodec);
-    if (KEY("ac"))
-        return enum_value(LOOKUP(v, vlen, acodecs), (int *)&p->acodec);
-    if (KEY("fo")) {
-        i = LOOKUP(v, vlen, focus);
-        return enum_value(i > VID_FO_BOTTOM_RIGHT ? VID_FO_CENTER : i, (int *)&p->focus);
-    }
-#undef KEY
-    return -ENOENT;
-}
-
-/* The whole text: comma-separated pairs, the key before the first '-'. Says what is wrong. */
-static int parse_params(const char *text, struct vid_params *p, struct vid_abr *abr, bool *has_f)
-{
-    const char *s = text ? text : "";
-
-    while (*s) {
-        size_t len = strcspn(s, ",");
-        const char *dash = memchr(s, '-', len);
-        size_t klen = dash ? (size_t)(dash - s) : len;
-        int rc = dash ? set_param(s, klen, dash + 1, len - klen - 1, p, abr) : -EINVAL;
-
-        if (rc) {
-            fprintf(stderr, "blobkit-video: %s parameter '%.*s'\n",
-                    rc == -ENOENT ? "unknown" : "bad value in", (int)len, s);
-            return -EINVAL;
-        }
-        *has_f = *has_f || (klen == 1 && s[0] == 'f');
-        s += len + (s[len] == ',');
     }
     return 0;
 }
@@ -490,16 +331,18 @@ static int frame_to_image(const struct opts *o, const struct vid_frame *f, const
 static int thumbnail(const struct opts *o, int fd, const struct vid_job *job, const char *out)
 {
     struct vid_thumb_req rq = {.so = o->so};
-    struct tr_chain chain;
+    struct tr_chain given, chain;
     struct vid_frame f;
-    char err[VID_ERR_LEN > TR_ERR_LEN ? VID_ERR_LEN : TR_ERR_LEN];
+    char err[VID_ERR_LEN];
+    double so;
     int rc;
 
-    tr_chain_init(&chain);
-    if (o->tr && tr_parse(&chain, o->tr, strlen(o->tr), NULL, err)) {
-        fprintf(stderr, "blobkit-video: %s\n", err);
+    if (parse_chain(o->tr, &given))
         return 1;
-    }
+    if (vid_chain_thumb(&given, &chain, &so, err))
+        return report(-EINVAL, err);
+    if (so >= 0)
+        rq.so = so;
     vid_chain_fit(&chain, &rq);
     rc = vid_thumbnail(fd, &rq, job, &f, err);
     if (rc)
@@ -524,32 +367,38 @@ static void print_result(const struct opts *o, const char *mime, const struct vi
                (unsigned long long)r->bytes, r->vcodec, r->acodec);
 }
 
-/* f- when given, else the output's extension. */
-static void output_format(struct vid_params *p, bool has_f, const char *path)
+/* The parameters of CHAIN on the source (its size for expressions such as w-iw_div_2); the
+ * format is f- when given, else OUT's extension (.webm), else MP4. */
+static int transcode_params(int fd, const struct vid_job *job, const struct tr_chain *c,
+                            const char *out, struct vid_params *p, char err[VID_ERR_LEN])
 {
-    const char *dot = strrchr(path, '.');
+    const char *dot = strrchr(out, '.');
+    struct vid_info info;
+    int rc = vid_probe(fd, job, &info, err);
 
-    if (!has_f && dot && strcasecmp(dot, ".webm") == 0)
+    if (rc)
+        return rc;
+    rc = vid_chain_params(c, info.width, info.height, p, err);
+    if (!rc && !vid_chain_format_given(c) && dot && strcasecmp(dot, ".webm") == 0) {
         p->format = VID_FMT_WEBM;
+        rc = vid_params_check(p, err);
+    }
+    return rc;
 }
 
 static int transcode(const struct opts *o, int fd, const struct vid_job *job, const char *out)
 {
+    struct tr_chain chain;
     struct vid_params p;
-    struct vid_abr abr = {0};
     struct vid_result r;
     char err[VID_ERR_LEN];
-    bool has_f = false;
     int rc;
 
-    vid_params_init(&p);
-    if (parse_params(o->tr, &p, &abr, &has_f))
+    if (parse_chain(o->tr, &chain))
         return 1;
-    if (abr.n) {
-        fprintf(stderr, "blobkit-video: sr- is for hls and dash\n");
-        return 1;
-    }
-    output_format(&p, has_f, out);
+    rc = transcode_params(fd, job, &chain, out, &p, err);
+    if (rc)
+        return report(rc, err);
     if (o->cmd == CMD_GIF2MP4 && (p.format != VID_FMT_MP4 || p.vcodec > VID_VC_H264)) {
         fprintf(stderr, "blobkit-video: gif2mp4 makes H.264 MP4 only\n");
         return 1;
@@ -562,25 +411,21 @@ static int transcode(const struct opts *o, int fd, const struct vid_job *job, co
 
 static int package(const struct opts *o, int fd, const struct vid_job *job, const char *dir)
 {
-    struct vid_params p;
-    struct vid_abr abr = {.kind = o->cmd == CMD_DASH ? VID_ABR_DASH : VID_ABR_HLS};
+    enum vid_abr_kind kind = o->cmd == CMD_DASH ? VID_ABR_DASH : VID_ABR_HLS;
+    struct tr_chain chain;
+    struct vid_abr abr;
     struct vid_result r;
     char err[VID_ERR_LEN];
-    bool has_f = false;
     int rc;
 
-    vid_params_init(&p);
-    if (parse_params(o->tr, &p, &abr, &has_f))
+    if (parse_chain(o->tr, &chain))
         return 1;
-    if (abr.n == 0) {
-        fprintf(stderr, "blobkit-video: %s needs the renditions: --tr sr-240_360_480\n",
-                o->cmd == CMD_DASH ? "dash" : "hls");
-        return 1;
-    }
+    if (vid_chain_abr(&chain, kind, &abr, err))
+        return report(-EINVAL, err);
     rc = vid_package(fd, &abr, job, dir, &r, err);
     if (!rc)
         print_result(
-            o, o->cmd == CMD_DASH ? "application/dash+xml" : "application/vnd.apple.mpegurl", &r);
+            o, kind == VID_ABR_DASH ? "application/dash+xml" : "application/vnd.apple.mpegurl", &r);
     return report(rc, err);
 }
 

@@ -31,7 +31,7 @@ $(O)/tests/test_vid_%.o: CPPFLAGS += -Ivideo
 
 # What an image chain lets a thumbnail's frame be shrunk to (the image engine's parser).
 UNIT_TESTS += test_vid_chain
-test_vid_chain_OBJS := $(O)/video/vid_chain.o $(TR_PARSE_OBJS)
+test_vid_chain_OBJS := $(O)/video/vid_chain.o $(O)/video/vid_params.o $(TR_PARSE_OBJS)
 test_vid_chain_LIBS := -lm
 $(O)/tests/test_vid_chain.o: CPPFLAGS += -Itransform
 

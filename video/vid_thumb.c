@@ -19,6 +19,7 @@ struct seek {
     struct vid_input *in;
     int64_t target; /* in the video stream's time base; INT64_MIN: the first frame */
     AVFrame *found, *last;
+    bool ahead; /* the packets after the target were read ahead once */
 };
 
 /* Skip the decoding of packets that cannot be the frame asked for, when nothing refers to
@@ -56,6 +57,105 @@ static int take_frames(struct seek *s, AVFrame *f)
     return vid_fail_input(s->in->run, rc, "cannot decode the video");
 }
 
+/* The packets read ahead once one at or after the target is seen: enough for any reordering
+ * of frames (H.264 and HEVC reorder at most 16). */
+#define LOOKAHEAD 16
+
+/* Read up to LOOKAHEAD video packets into win, first among them. Returns how many, or -errno;
+ * *timed is false when one of them has no timestamp. */
+static int read_ahead(struct seek *s, AVPacket *first, AVPacket **win, bool *timed)
+{
+    int n = 0, eof = 0;
+
+    *timed = true;
+    av_packet_move_ref(win[n++], first);
+    while (n < LOOKAHEAD && !eof) {
+        eof = vid_input_read(s->in, win[n]);
+        if (eof < 0)
+            return eof;
+        if (eof || win[n]->stream_index != s->in->vst->index) {
+            av_packet_unref(win[n]);
+            continue;
+        }
+        *timed = *timed && win[n]->pts != AV_NOPTS_VALUE;
+        n++;
+    }
+    return n;
+}
+
+/* Of the n packets read ahead, the one the frame at the target comes from: the smallest
+ * timestamp at or after it. */
+static int target_packet(const struct seek *s, AVPacket *const *win, int n)
+{
+    int t = 0;
+
+    for (int i = 1; i < n; i++)
+        if (win[i]->pts >= s->target && win[i]->pts < win[t]->pts)
+            t = i;
+    return t;
+}
+
+/* Decode win[0..n) as the search does frame by frame. Returns 1 when found, 0, or -errno. */
+static int decode_each(struct seek *s, AVPacket **win, int n, AVFrame *f)
+{
+    int rc = 0;
+
+    for (int i = 0; i < n && rc == 0; i++) {
+        skip_before(s, win[i]);
+        rc = vid_input_send(s->in, s->in->vdec, win[i]);
+        if (rc == 0)
+            rc = take_frames(s, f);
+    }
+    return rc;
+}
+
+/* Decode the reference frames of win[0..t) (the others skipped) and win[t], then drain the
+ * decoder, which gives the frames it holds for reordering at once. Returns 1 when found,
+ * DRAINED when not (a damaged packet), or -errno. */
+#define DRAINED 2
+static int decode_to(struct seek *s, AVPacket **win, int t, AVFrame *f)
+{
+    int rc = 0;
+
+    for (int i = 0; i <= t && rc == 0; i++) {
+        s->in->vdec->skip_frame = i == t ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+        rc = vid_input_send(s->in, s->in->vdec, win[i]);
+        if (rc == 0)
+            rc = take_frames(s, f);
+    }
+    if (rc == 0)
+        rc = vid_input_send(s->in, s->in->vdec, NULL);
+    if (rc == 0)
+        rc = take_frames(s, f);
+    return rc == 0 ? DRAINED : rc;
+}
+
+/* The end of the search, once a packet at or after the target is read (first), exact and
+ * without decoding past the frame: read ahead to find the packet of the target frame, decode
+ * what it needs and it, then drain the decoder rather than feed it more packets (a frame of
+ * reordering delay each, and one more per frame thread). Packets without timestamps are
+ * decoded frame by frame instead. Returns 1 when found, 0 to go on, DRAINED, or -errno. */
+static int finish_ahead(struct seek *s, AVPacket *first, AVFrame *f)
+{
+    AVPacket *win[LOOKAHEAD] = {NULL};
+    bool timed = true;
+    int n = 0, rc = 0;
+
+    for (int i = 0; i < LOOKAHEAD && rc == 0; i++)
+        rc = (win[i] = av_packet_alloc()) ? 0 : vid_fail(s->in->run, -ENOMEM, "out of memory");
+    if (rc == 0)
+        n = read_ahead(s, first, win, &timed);
+    if (n < 0)
+        rc = n;
+    else if (rc == 0 && timed)
+        rc = decode_to(s, win, target_packet(s, win, n), f);
+    else if (rc == 0)
+        rc = decode_each(s, win, n, f);
+    for (int i = 0; i < LOOKAHEAD; i++)
+        av_packet_free(&win[i]);
+    return rc;
+}
+
 static int decode_until(struct seek *s, AVPacket *pkt, AVFrame *f)
 {
     int rc = 0, eof = 0;
@@ -66,6 +166,12 @@ static int decode_until(struct seek *s, AVPacket *pkt, AVFrame *f)
             return eof;
         if (!eof && pkt->stream_index != s->in->vst->index) {
             av_packet_unref(pkt);
+            continue;
+        }
+        if (!eof && s->target != INT64_MIN && !s->ahead && pkt->pts != AV_NOPTS_VALUE &&
+            pkt->pts >= s->target) {
+            s->ahead = true;
+            rc = finish_ahead(s, pkt, f);
             continue;
         }
         if (!eof)

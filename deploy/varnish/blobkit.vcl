@@ -75,6 +75,11 @@ sub vcl_recv {
 sub blobkit_route_key {
     set req.http.X-Blobkit-Key = std.tolower(regsub(req.http.Host, ":[0-9]+$", "")) +
         regsuball(regsub(req.url, "[?#].*$", ""), "/tr:[^/]*", "");
+    # A video's derived URLs (VIDEO/ik-thumbnail.jpg, /ik-master.m3u8, /ik-hls/..., ...) are
+    # variants of VIDEO: the same node makes them (one job per video in the cluster), and a
+    # purge of VIDEO bans them with the rest.
+    set req.http.X-Blobkit-Key = regsub(req.http.X-Blobkit-Key,
+        "/ik-(thumbnail\.jpg|video\.mp4|master\.m3u8|master\.mpd|hls/|dash/).*$", "");
     # Every purge call goes to one node: a request ID is known to the node that took the
     # purge, so its status requests must reach that node too.
     if (req.url ~ "^/v1/files/purge(/|\?|$)") {

@@ -1,6 +1,9 @@
 // The demo page (scripts/demo-media/index.html) as a person sees it in Chromium: every image
-// decodes at the size its chain asks for (its data-size), the video has its metadata, every
-// link answers, nothing fails on the way, and a screenshot is kept.
+// decodes at the size its chain asks for (its data-size; the video's poster from
+// ik-thumbnail.jpg too), the original video and the 360p MP4 and WebM have their metadata at
+// their sizes, hls.js plays the HLS stream, every link answers, nothing fails on the way, and a
+// screenshot is kept. scripts/demo.sh has made the derived videos before the page is opened
+// (their jobs done: no 302 or 202 left).
 //
 //   DEMO_URL=http://127.0.0.1:PORT node tests/browser/demo.mjs OUT-DIR [PIDFILE]
 //
@@ -72,17 +75,54 @@ async function checkFormats(page) {
         "the logo keeps its transparency in the browser: a clear corner, clear and opaque areas");
 }
 
+// Every <video> (data-video: original, mp4, webm, hls) once each has its metadata: the sizes
+// and types the URLs ask for; then hls.js plays the HLS stream.
+async function checkVideos(page) {
+    await page.media(1);
+    const videos = await page.page.$$eval("video", (all) => all.map((v) => ({
+        kind: v.dataset.video, url: v.currentSrc, readyState: v.readyState,
+        error: v.error ? v.error.code : null, width: v.videoWidth, height: v.videoHeight,
+    })));
+    t.is(videos.map((v) => v.kind).join(" "), "original mp4 webm hls", "the page has its videos");
+    const want = { original: "480x270", mp4: "640x360", webm: "640x360" };
+    for (const v of videos.filter((v) => want[v.kind]))
+        t.ok(v.readyState >= 1 && v.error === null && `${v.width}x${v.height}` === want[v.kind],
+            `${v.kind}: metadata loaded (readyState ${v.readyState}), ${v.width}x${v.height}`, v);
+    const typeOf = (re) => page.responses.find((r) => re.test(r.url) && r.status < 300)?.type;
+    t.is(typeOf(/tr=h-360,f-mp4$/), "video/mp4", "the MP4 comes as video/mp4 (200 or 206), no redirect");
+    t.is(typeOf(/tr=h-360,f-webm$/), "video/webm", "the WebM comes as video/webm (200 or 206), no redirect");
+    await checkHls(page);
+}
+
+// hls.js (not a player of Chromium's own) loads the master, then plays: readyState
+// 2 or more, or the time moving, within a bound of 20 s polled every 100 ms.
+async function checkHls(page) {
+    const got = await page.evaluate(async () => {
+        const v = document.getElementById("hls");
+        const player = Boolean(window.demoHls) && v.src.startsWith("blob:"); // MSE, hls.js's
+        const t0 = v.currentTime, end = performance.now() + 20000;
+        await v.play().catch(() => {});
+        while (performance.now() < end && !(v.readyState >= 2 && v.currentTime > t0))
+            await new Promise((r) => setTimeout(r, 100));
+        return { player, readyState: v.readyState, moved: v.currentTime > t0, width: v.videoWidth };
+    });
+    t.ok(got.player, "hls.js is the HLS player (through Media Source Extensions)", got);
+    t.ok(got.readyState >= 2 || got.moved,
+        `hls.js plays the stream (readyState ${got.readyState}, time moved: ${got.moved})`, got);
+    const master = page.responses.find((r) => r.url.includes("/ik-master.m3u8?tr=sr-240_360"));
+    t.is(master && `${master.status} ${master.type}`, "200 application/vnd.apple.mpegurl",
+        "the master answers 200 with its type");
+    const segments = page.responses.filter((r) => /\/ik-hls\/sr-240_360\/ik-\w+-\d+\.ts$/.test(r.url));
+    t.ok(segments.length >= 1 && segments.every((r) => r.status === 200 && r.type === "video/mp2t"),
+        `segments fetched under the package's URLs (${segments.length})`, segments.slice(0, 3));
+}
+
 const browser = await launch({ out, pidFile });
 try {
     const page = await browser.open(`${base}/demo/index.html`);
     t.is(page.status, 200, "the page loads");
     checkImages(await page.images());
-    const media = await page.media(1);
-    t.is(media.length, 1, "the page has its video");
-    for (const m of media)
-        t.ok(m.readyState >= 1 && m.error === null && m.width === 480,
-            `${m.url.replace(base, "")}: metadata loaded (readyState ${m.readyState}), 480 wide`,
-            m);
+    await checkVideos(page);
     await checkLinks(page);
     await checkFormats(page);
     t.is(page.problems(), [], "no page error, console error or failed request");

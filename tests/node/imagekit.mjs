@@ -6,8 +6,9 @@
 //       test cases on one source image, one per line:
 //       "SDK<TAB>NAME<TAB>CONTENT_TYPE|-<TAB>WIDTH<TAB>HEIGHT<TAB>URL"; the expected size is
 //       computed here from the source size and the transformation asked for
-//   node tests/node/imagekit.mjs sign URL_ENDPOINT KEY_FILE PATH [TR] [EXPIRE_SECONDS]
-//       one signed URL (current SDK, transformation in the query), for the demo
+//   node tests/node/imagekit.mjs sign URL_ENDPOINT KEY_FILE PATH [TR] [EXPIRE_SECONDS] [legacy-path]
+//       one signed URL (current SDK, transformation in the query; or the legacy SDK, in the
+//       path), for the demo and the video tests
 //
 // Both SDKs are used as a site would: the current @imagekit/nodejs (client.helper.buildSrc) and
 // the legacy imagekit 6 (ik.url). The private key is read from a file, never from argv.
@@ -106,12 +107,13 @@ function urls(endpoint, keyFile, src, sw, sh) {
     }
 }
 
-function sign(endpoint, keyFile, path, tr, expire) {
-    const current = new ImageKit({ privateKey: readKey(keyFile) });
+function sign(endpoint, keyFile, path, tr, expire, how) {
+    const b = builders(endpoint, readKey(keyFile));
     const transformation = tr ? [{ raw: tr }] : undefined;
-    console.log(current.helper.buildSrc({
-        urlEndpoint: endpoint, src: path, transformation, signed: true,
-        expiresIn: expire ? Number(expire) : undefined,
+    const build = how === "legacy-path" ? b.legacy : b.current;
+    console.log(build({
+        path, transformation, signed: true, expire: expire ? Number(expire) : undefined,
+        position: how === "legacy-path" ? "path" : "query",
     }));
 }
 
