@@ -61,8 +61,7 @@ struct console {
     struct srv *srv;
     atomic_uint listings; /* folder reads queued or running */
     bool layers;          /* the engine parses layers: the page offers a watermark preset */
-    bool video;           /* video URLs are served: the page shows posters for videos. Off until
-                           * blobhttpd serves VIDEO/ik-thumbnail.jpg */
+    bool video;           /* video URLs are served: the page shows posters for videos */
 };
 
 /* A copy of the signing key for one answer's URLs, wiped when done. */
@@ -802,6 +801,7 @@ struct console *console_new(struct srv *s)
         return NULL;
     }
     con->srv = s;
+    con->video = s->video != NULL;
     tr_chain_init(probe);
     con->layers = tr_parse(probe, LAYER_PROBE, strlen(LAYER_PROBE), NULL, err) == 0;
     free(probe);

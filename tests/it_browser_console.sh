@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The console (/_blobkit/) in headless Chromium, as a person uses it (tests/browser/console.mjs):
-# the demo's folders listed, every thumbnail decoded at 160x160, a 12,000-entry folder open in
-# under 2 s with its pages and filter, a file's facts, the playground (typing w-123 makes the
-# preview 123 px wide; a bad chain shows the server's error; a preset), hostile names shown as
-# text that runs nothing, a phone-width page, and Basic auth with the signing key (401 without,
-# 401 with a wrong key, 200 with the key, signed thumbnails).
+# the demo's folders listed, every thumbnail decoded at 160x160, a video's poster from the video
+# engine, a 12,000-entry folder open in under 2 s with its pages and filter, a file's facts,
+# the playground (typing w-123 makes the preview 123 px wide; a bad chain shows the server's
+# error; a preset), hostile names shown as text that runs nothing, a phone-width page, and
+# Basic auth with the signing key (401 without, 401 with a wrong key, 200 with the key, signed
+# thumbnails).
 #
 # The demo's media and the hostile names are blobs in Azurite behind a blobfs mount. The
 # 12,000-entry folder is in the endpoint's second origin, a local folder: uploading 12,000 blobs

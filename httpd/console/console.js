@@ -148,10 +148,13 @@ function entryMeta(e) {
 
 function entryTile(ep, e, video) {
     const picture = e.thumb || (video && e.poster);
+    const icon = () => el("span", { class: "icon", "aria-hidden": "true", text: ICONS[e.kind] || "📄" });
     const face = picture
         ? el("img", { src: picture, alt: "", loading: "lazy", decoding: "async", width: 160,
             height: 160 })
-        : el("span", { class: "icon", "aria-hidden": "true", text: ICONS[e.kind] || "📄" });
+        : icon();
+    // A poster the engine cannot make (not a video it reads, a job over its limits): the icon.
+    if (picture && !e.thumb) face.addEventListener("error", () => face.replaceWith(icon()), { once: true });
     const body = [face, el("span", { class: "name", text: e.kind === "dir" ? `${e.name}/` : e.name }),
         el("span", { class: "meta", text: entryMeta(e) })];
     const linked = e.path && e.kind !== "other";

@@ -55,6 +55,18 @@ async function checkTop(browser) {
     await page.close();
 }
 
+// A video's poster is its first frame through the video engine (VIDEO/ik-thumbnail.jpg).
+async function checkVideo(browser) {
+    const page = await browser.open(`${console_}?ep=0&path=video`);
+    await waitFor(page, () => [...document.querySelectorAll("#entries img")]
+        .some((i) => i.src.includes("/ik-thumbnail.jpg") && i.complete && i.naturalWidth > 0));
+    const posters = (await allImages(page)).filter((i) => (i.src || "").includes("/ik-thumbnail.jpg"));
+    t.ok(posters.length === 1, `the video has a poster from the video engine (${posters.length})`, posters);
+    t.ok(posters.every((i) => i.width > 0 && i.height > 0), "it decodes", posters);
+    t.is(page.problems(), [], "video: no page error, dialog or failed request");
+    await page.close();
+}
+
 async function checkPhotos(browser) {
     const page = await browser.open(`${console_}?ep=0&path=photos`);
     await waitFor(page, () => document.querySelectorAll("#entries img").length >= 8);
@@ -225,6 +237,7 @@ const browser = await launch({ out, pidFile });
 try {
     await checkTop(browser);
     await checkPhotos(browser);
+    await checkVideo(browser);
     await checkBig(browser);
     await checkFile(browser);
     await checkHostile(browser);
