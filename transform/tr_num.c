@@ -12,6 +12,7 @@
 static const char *const var_names[] = {
     [TR_VAR_IW] = "iw", [TR_VAR_IH] = "ih", [TR_VAR_IAR] = "iar",
     [TR_VAR_CW] = "cw", [TR_VAR_CH] = "ch", [TR_VAR_CAR] = "car",
+    [TR_VAR_BW] = "bw", [TR_VAR_BH] = "bh", [TR_VAR_BAR] = "bar",
 };
 
 static const char *const op_names[] = {
@@ -125,11 +126,9 @@ static int parse_operand(struct str tok, struct tr_operand *o, struct tr_num_err
     }
     if (tok.len == 0)
         return num_fail(e, tok, "expression has an empty operand");
-    if (str_eq(tok, "bw") || str_eq(tok, "bh") || str_eq(tok, "bar"))
-        return num_fail(e, tok, "is only valid inside layers, which are not supported yet");
     rc = tr_num_decimal(tok, &o->value, e);
     if (rc == -EINVAL && tok.p[0] != '-')
-        e->why = "is not a number or a variable (iw ih iar cw ch car)";
+        e->why = "is not a number or a variable (iw ih iar cw ch car bw bh bar)";
     return rc ? -EINVAL : 0;
 }
 
@@ -267,6 +266,12 @@ static double var_value(const struct tr_operand *o, const struct tr_vars *v)
         return v->ch;
     case TR_VAR_CAR:
         return v->cw / v->ch;
+    case TR_VAR_BW:
+        return v->bw > 0 ? v->bw : v->cw;
+    case TR_VAR_BH:
+        return v->bh > 0 ? v->bh : v->ch;
+    case TR_VAR_BAR:
+        return v->bw > 0 && v->bh > 0 ? v->bw / v->bh : v->cw / v->ch;
     }
     return NAN;
 }
