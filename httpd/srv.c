@@ -165,6 +165,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->err_msg = NULL;
     c->alias_len = 0;
     c->fd = -1;
+    c->nlayer_open = 0;
     clock_gettime(CLOCK_REALTIME, &c->start);
     return c;
 }

@@ -439,7 +439,11 @@ struct tr_source;
 int tr_source_new(const void *data, size_t len, const struct tr_limits *lim, struct tr_source **out,
                   char err[TR_ERR_LEN]);
 
-/* Drop the caller's reference; calls still using the image keep theirs. NULL: nothing. */
+/* Another reference to s (thread-safe), dropped with tr_source_free(). Returns s. */
+struct tr_source *tr_source_ref(struct tr_source *s);
+
+/* Drop a reference; the image goes with the last (calls still using it hold their own).
+ * NULL: nothing. */
 void tr_source_free(struct tr_source *s);
 
 /* Bytes of decoded pixels held (for a cache's budget), width and height. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 struct tr_source {
     VipsImage *img; /* 8-bit sRGB, with alpha if it has any, in memory: read by many calls */
     size_t bytes;
+    atomic_int refs;
 };
 
 /* The header of data, checked against the limits before anything is decoded. */
@@ -110,14 +112,21 @@ int tr_source_new(const void *data, size_t len, const struct tr_limits *lim, str
     }
     (*out)->img = img;
     (*out)->bytes = VIPS_IMAGE_SIZEOF_IMAGE(img);
+    atomic_init(&(*out)->refs, 1);
     return 0;
+}
+
+struct tr_source *tr_source_ref(struct tr_source *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
 }
 
 void tr_source_free(struct tr_source *s)
 {
-    if (!s)
+    if (!s || atomic_fetch_sub(&s->refs, 1) > 1)
         return;
-    g_object_unref(s->img); /* a call still using it holds its own reference */
+    g_object_unref(s->img); /* a call still using the image holds its own reference */
     free(s);
 }
 
