@@ -696,10 +696,10 @@ static void test_fields(void)
     const struct tr_step *s;
 
     s = step1("w-0.4,h-iw_div_2", &c);
-    ok(s->w.kind == TR_NUM_LITERAL && s->w.nops == 1 && s->w.operand[0].value == 0.4,
+    ok(s->w.kind == TR_NUM_LITERAL && s->w.nops == 1 && s->w.value[0] == 0.4,
        "w-0.4 is the literal fraction 0.4");
-    ok(s->h.kind == TR_NUM_EXPR && s->h.nops == 2 && s->h.operand[0].var == TR_VAR_IW &&
-           s->h.op[0] == TR_OP_DIV && s->h.operand[1].value == 2,
+    ok(s->h.kind == TR_NUM_EXPR && s->h.nops == 2 && s->h.var[0] == TR_VAR_IW &&
+           s->h.op[0] == TR_OP_DIV && s->h.value[1] == 2,
        "h-iw_div_2 is iw div 2");
     ok(tr_step_has(s, TR_W) && tr_step_has(s, TR_H) && !tr_step_has(s, TR_AR) &&
            s->has == ((1u << TR_W) | (1u << TR_H)),
@@ -707,8 +707,8 @@ static void test_fields(void)
     s = step1("w-auto,dpr-auto", &c);
     ok(s->w.kind == TR_NUM_AUTO && s->dpr.kind == TR_NUM_AUTO, "w-auto and dpr-auto are auto");
     s = step1("ar-4-3,w-10", &c);
-    ok(s->ar.kind == TR_NUM_EXPR && s->ar.operand[0].value == 4 && s->ar.op[0] == TR_OP_DIV &&
-           s->ar.operand[1].value == 3,
+    ok(s->ar.kind == TR_NUM_EXPR && s->ar.value[0] == 4 && s->ar.op[0] == TR_OP_DIV &&
+           s->ar.value[1] == 3,
        "ar-4-3 is 4 div 3");
     s = step1("c-at_max_enlarge,cm-pad_extract,fo-face,fl-v_h,f-jpg", &c);
     ok(s->crop == TR_CROP_AT_MAX_ENLARGE && s->crop_mode == TR_CM_PAD_EXTRACT &&
@@ -725,8 +725,7 @@ static void test_fields(void)
     s = step1("bg-FF000050,b-3_0000FF", &c);
     ok(s->bg.r == 255 && s->bg.g == 0 && s->bg.b == 0 && s->bg.a == 129,
        "bg-FF000050: red at 50%% opacity is alpha 129");
-    ok(s->border_width.operand[0].value == 3 && s->border_color.b == 255 &&
-           s->border_color.a == 255,
+    ok(s->border_width.value[0] == 3 && s->border_color.b == 255 && s->border_color.a == 255,
        "b-3_0000FF: 3 px of opaque blue");
     s = step1("r-max,e-sharpen,e-usm", &c);
     ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 30,
@@ -735,7 +734,7 @@ static void test_fields(void)
        "bare e-usm takes 2-2-0.8-0.024");
     s = step1("e-usm-1.5-0.5-3-0.1,r-12", &c);
     ok(s->usm[0] == 1.5 && s->usm[1] == 0.5 && s->usm[2] == 3 && s->usm[3] == 0.1 &&
-           s->radius.operand[0].value == 12,
+           s->radius.value[0] == 12,
        "e-usm-1.5-0.5-3-0.1 and r-12");
     s = step1("pr-true,lo-true,md-true,cp-true", &c);
     ok(s->progressive && s->lossless && s->metadata && s->color_profile, "flags true");
@@ -1012,7 +1011,7 @@ static void fill_num(struct tr_num *n)
     n->kind = TR_NUM_EXPR;
     n->nops = TR_MAX_EXPR;
     for (unsigned i = 0; i < TR_MAX_EXPR; i++)
-        n->operand[i].value = -999999999.999999;
+        n->value[i] = -999999999.999999;
     for (unsigned i = 0; i + 1 < TR_MAX_EXPR; i++)
         n->op[i] = TR_OP_MUL;
 }

@@ -50,23 +50,22 @@ enum tr_var {
 };
 enum tr_op { TR_OP_ADD, TR_OP_SUB, TR_OP_MUL, TR_OP_DIV, TR_OP_MOD, TR_OP_POW };
 
-struct tr_operand {
-    enum tr_var var; /* TR_VAR_NONE: the literal value */
-    double value;
-};
-
 enum tr_num_kind {
     TR_NUM_UNSET,   /* not given */
-    TR_NUM_LITERAL, /* operand[0].value; for w/h/x/y a value in (0,1) means a fraction */
+    TR_NUM_LITERAL, /* value[0]; for w/h/x/y a value in (0,1) means a fraction */
     TR_NUM_AUTO,    /* "auto": from a client hint (w-auto, dpr-auto) */
-    TR_NUM_EXPR,    /* operand[0] op[0] operand[1] ... with ImageKit's precedence */
+    TR_NUM_EXPR,    /* operand 0, op[0], operand 1, ... with ImageKit's precedence */
 };
 
+/* A number or an expression. Operand i is variable var[i], or value[i] when var[i] is
+ * TR_VAR_NONE. Small fields (64 bytes in all): a step holds 15 of these, and a chain up to 20
+ * steps, on stacks and in every connection's state. */
 struct tr_num {
-    enum tr_num_kind kind;
-    unsigned nops; /* operands used: 1 for a literal, 1..TR_MAX_EXPR for an expression */
-    struct tr_operand operand[TR_MAX_EXPR];
-    enum tr_op op[TR_MAX_EXPR - 1];
+    uint8_t kind;             /* enum tr_num_kind */
+    uint8_t nops;             /* operands used: 1 for a literal, 1..TR_MAX_EXPR in an expression */
+    uint8_t var[TR_MAX_EXPR]; /* enum tr_var */
+    uint8_t op[TR_MAX_EXPR - 1]; /* enum tr_op between operands i and i + 1 */
+    double value[TR_MAX_EXPR];
 };
 
 /* Values of the variables for tr_num_eval(). */

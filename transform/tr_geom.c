@@ -48,13 +48,13 @@ int tr_geom_check_size(const struct tr_geom_ctx *c, int w, int h)
 static int num_px(const struct tr_geom_ctx *c, const struct tr_num *n, double ref,
                   const struct tr_vars *v, const char *key, double *out)
 {
-    double val = n->operand[0].value;
+    double val = n->value[0];
 
     if (n->kind == TR_NUM_AUTO) {
         *out = tr_hint_width(c->hint_width);
         return 0;
     }
-    if (n->kind == TR_NUM_LITERAL && n->operand[0].var == TR_VAR_NONE && val > 0 && val < 1) {
+    if (n->kind == TR_NUM_LITERAL && n->var[0] == TR_VAR_NONE && val > 0 && val < 1) {
         *out = val * ref;
         return 0;
     }

@@ -328,7 +328,7 @@ static int cond_value(struct tr_parser *p, struct str v, struct tr_num *n)
         n->kind = TR_NUM_EXPR;
         n->nops = 2;
         n->op[0] = TR_OP_DIV;
-        n->operand[1].value = b;
+        n->value[1] = b;
         return 0;
     }
     if (tr_num_parse(v, n, &e))
@@ -549,11 +549,11 @@ void tr_out_cond(struct tr_outbuf *o, const struct tr_cond *c)
         const struct tr_num *n = &c->term[i].value;
 
         tr_out_printf(o, "%s_%s_", prop_name(c->term[i].prop), cmps[c->term[i].cmp]);
-        if (n->kind == TR_NUM_EXPR && n->nops == 2 && n->op[0] == TR_OP_DIV && !n->operand[0].var &&
-            !n->operand[1].var) {
-            tr_out_decimal(o, n->operand[0].value);
+        if (n->kind == TR_NUM_EXPR && n->nops == 2 && n->op[0] == TR_OP_DIV && !n->var[0] &&
+            !n->var[1]) {
+            tr_out_decimal(o, n->value[0]);
             tr_out_printf(o, "-");
-            tr_out_decimal(o, n->operand[1].value);
+            tr_out_decimal(o, n->value[1]);
         } else {
             tr_out_num(o, n);
         }

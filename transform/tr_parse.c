@@ -423,7 +423,7 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
     n->kind = TR_NUM_EXPR;
     n->nops = 2;
     n->op[0] = TR_OP_DIV;
-    n->operand[1].value = b;
+    n->value[1] = b;
     return 0;
 }
 
@@ -445,7 +445,7 @@ static int parse_ar(struct tr_parser *p, const struct tr_key_def *d, struct str 
     if (!tr_num_is_constant(n))
         return 0;
     pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
-    if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
+    if (pair && (n->value[0] <= 0 || n->value[1] <= 0))
         return bad(p, d, v, "needs a width and a height above 0");
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
@@ -473,14 +473,14 @@ static double gcd(double a, double b)
 static void print_ratio(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
     const struct tr_num *n = value(s, d);
-    double w = n->operand[0].value, h = n->operand[1].value, g;
+    double w = n->value[0], h = n->value[1], g;
 
     if (n->kind == TR_NUM_LITERAL) {
         tr_out_decimal(o, w);
         tr_out_printf(o, "-1");
         return;
     }
-    if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->operand[0].var || n->operand[1].var) {
+    if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->var[0] || n->var[1]) {
         tr_out_num(o, n);
         return;
     }
