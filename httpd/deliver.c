@@ -59,17 +59,26 @@ static void close_layers(struct conn *c)
     c->nlayer_open = 0;
 }
 
-/* Layer i's path, as i- gave it (for messages too). */
+/* The file of layer i, as i- (an image layer) or ff- (a text layer's font file) gave it. */
 static const char *layer_path(const struct conn *c, unsigned i, char out[TR_MAX_PATH])
 {
     const struct tr_layer *l = &c->chain.layer[i];
+    bool font = l->type == TR_LAYER_TEXT;
 
-    snprintf(out, TR_MAX_PATH, "%.*s", (int)l->in_len, c->chain.strings + l->in_off);
+    snprintf(out, TR_MAX_PATH, "%.*s", (int)(font ? l->font_len : l->in_len),
+             c->chain.strings + (font ? l->font_off : l->in_off));
     return out;
 }
 
-/* Open every image layer's file in the endpoint's origins, as the requested file is (on this
- * origin thread, confined the same way); their sizes together count against the input limit.
+/* "l-image,i-" or "l-text,ff-", for messages. */
+static const char *layer_key(const struct conn *c, unsigned i)
+{
+    return c->chain.layer[i].type == TR_LAYER_TEXT ? "l-text,ff-" : "l-image,i-";
+}
+
+/* Open every layer's file (an image layer's image, a text layer's font file) in the endpoint's
+ * origins, as the requested file is (on this origin thread, confined the same way); their
+ * sizes together count against the input limit.
  * Returns 0, or an -errno with msg naming the layer. */
 static int open_layers(struct conn *c, char msg[TR_ERR_LEN])
 {
@@ -82,14 +91,14 @@ static int open_layers(struct conn *c, char msg[TR_ERR_LEN])
 
         c->layer_fd[i] = -1;
         c->nlayer_open = i + 1;
-        if (l->type != TR_LAYER_IMAGE || l->canvas)
+        if (l->type == TR_LAYER_IMAGE ? l->canvas : !l->font_len)
             continue;
         layer_path(c, i, path);
         int fd = route_clean_path(path, strlen(path), rel, sizeof(rel), err)
                      ? -ENOENT
                      : open_in_origins(ep, rel, &c->layer_st[i]);
         if (fd < 0) {
-            snprintf(msg, TR_ERR_LEN, "layer l-image,i-%.60s: %s", path,
+            snprintf(msg, TR_ERR_LEN, "layer %s%.60s: %s", layer_key(c, i), path,
                      fd == -ENOENT ? "not found" : strerror(-fd));
             return fd;
         }
@@ -477,7 +486,7 @@ static int layer_source(struct conn *c, unsigned i, struct tr_source **out, char
         rc = tr_source_new(buf, (size_t)st->st_size, &s->limits, out, why);
     free(buf);
     if (rc) {
-        snprintf(err, TR_ERR_LEN, "layer l-image,i-%.36s: %.70s", layer_path(c, i, path),
+        snprintf(err, TR_ERR_LEN, "layer %s%.36s: %.70s", layer_key(c, i), layer_path(c, i, path),
                  rc == -EBADMSG         ? "not an image"
                  : why[0] && rc != -EIO ? why
                                         : strerror(-rc));
@@ -490,14 +499,41 @@ static int layer_source(struct conn *c, unsigned i, struct tr_source **out, char
     return 0;
 }
 
-/* Every image layer's source into src[], the layers' files closed. */
-static int layer_sources(struct conn *c, struct tr_source *src[TR_MAX_LAYERS], char err[TR_ERR_LEN])
+/* What tr_apply() takes of the layers' files: decoded images, font files' paths. */
+struct layer_files {
+    struct tr_source *src[TR_MAX_LAYERS];
+    const char *font[TR_MAX_LAYERS];
+    char font_path[TR_MAX_LAYERS][FONTS_PATH_MAX];
+};
+
+/* Text layer i's font file, copied for fontconfig (fonts.h). */
+static int layer_font(struct conn *c, unsigned i, struct layer_files *lf, char err[TR_ERR_LEN])
+{
+    char path[TR_MAX_PATH];
+    int rc = fonts_path(c->srv->fonts, c->layer_fd[i], &c->layer_st[i],
+                        c->srv->limits.max_input_bytes, lf->font_path[i]);
+
+    if (rc)
+        snprintf(err, TR_ERR_LEN, "layer l-text,ff-%.40s: %s", layer_path(c, i, path),
+                 rc == -E2BIG ? "too large, or too many font files" : strerror(-rc));
+    else
+        lf->font[i] = lf->font_path[i];
+    return rc;
+}
+
+/* Every layer's file into lf, the files closed. */
+static int layer_sources(struct conn *c, struct layer_files *lf, char err[TR_ERR_LEN])
 {
     int rc = 0;
 
-    for (unsigned i = 0; i < c->nlayer_open && !rc; i++)
-        if (c->layer_fd[i] >= 0)
-            rc = layer_source(c, i, &src[i], err);
+    for (unsigned i = 0; i < c->nlayer_open && !rc; i++) {
+        if (c->layer_fd[i] < 0)
+            continue;
+        if (c->chain.layer[i].type == TR_LAYER_TEXT)
+            rc = layer_font(c, i, lf, err);
+        else
+            rc = layer_source(c, i, &lf->src[i], err);
+    }
     close_layers(c);
     return rc;
 }
@@ -511,15 +547,17 @@ static void run_transform(void *arg)
     struct imgcache_entry *e = c->entry;
     char err[TR_ERR_LEN] = "";
     struct tr_image img, *owned;
-    struct tr_source *layers[TR_MAX_LAYERS] = {0};
+    struct layer_files *lf = calloc(1, sizeof(*lf)); /* 2 KB of paths: off the stack */
     void *src = NULL;
 
     int rc = read_source(c->fd, c->size, s->limits.max_input_bytes, &src);
     close(c->fd);
     c->fd = -1;
+    if (!rc && !lf)
+        rc = -ENOMEM;
     if (rc)
         close_layers(c);
-    else if ((rc = layer_sources(c, layers, err)))
+    else if ((rc = layer_sources(c, lf, err)))
         free(src);
     if (rc == 0) {
         struct tr_request rq = {.chain = &c->chain,
@@ -533,12 +571,14 @@ static void run_transform(void *arg)
                                 .deadline_ns = clock_now_ns() +
                                                (uint64_t)s->conf->transform_timeout * 1000000000u,
                                 .cancel = imgcache_cancel_flag(e),
-                                .layer_src = (const struct tr_source *const *)layers};
+                                .layer_src = (const struct tr_source *const *)lf->src,
+                                .layer_font = lf->font};
         rc = tr_apply(&rq, &img, err);
         free(src);
     }
-    for (unsigned i = 0; i < TR_MAX_LAYERS; i++)
-        tr_source_free(layers[i]);
+    for (unsigned i = 0; lf && i < TR_MAX_LAYERS; i++)
+        tr_source_free(lf->src[i]);
+    free(lf);
     owned = rc == 0 ? malloc(sizeof(*owned)) : NULL;
     if (rc == 0 && !owned) {
         tr_image_release(&img);

@@ -4,7 +4,8 @@ PROGS += blobhttpd
 HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/imgcache.o \
               $(O)/httpd/conf.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/pool.o $(O)/httpd/srv.o \
-              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/main.o
+              $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o $(O)/httpd/fonts.o \
+              $(O)/httpd/main.o
 
 $(O)/httpd/%.o: CPPFLAGS += -Itransform
 $(O)/httpd/%.o: CFLAGS += $(call pkg_cflags,libmicrohttpd openssl)

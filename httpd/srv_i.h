@@ -5,6 +5,7 @@
 #define HTTPD_SRV_I_H
 
 #include "conf.h"
+#include "fonts.h"
 #include "imgcache.h"
 #include "origin.h"
 #include "pool.h"
@@ -54,6 +55,7 @@ struct srv {
     struct pool *pool;    /* transforms */
     struct pool *io_pool; /* file-system calls on origins */
     struct guard *guard;  /* header deadlines, clients that leave a transform */
+    struct fonts *fonts;  /* text layers' font files, copied for fontconfig */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */

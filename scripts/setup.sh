@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
       libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev
-      libjpeg62-turbo-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
+      libjpeg62-turbo-dev libfontconfig-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
       fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji varnish hitch acl openssl)
 if [ "${1:-}" = bench ]; then
     need+=(wrk nginx-light rclone hyperfine)

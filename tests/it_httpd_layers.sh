@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Layers and conditionals through blobhttpd on a real blobfs mount of Azurite: a watermark lands
-# where lx/ly say, a text layer and a conditional render, replacing the logo on the container
-# changes the derived image (its identity is in the cache key: never old pixels), and the
-# errors: a missing layer 404 naming it, a layer that is not an image 422, a removed overlay
-# key 400 naming l-image.
+# where lx/ly say, a text layer and a conditional render, a text layer's font file comes from
+# the container, replacing the logo on the container changes the derived image (its identity
+# is in the cache key: never old pixels), and the errors: a missing layer or font 404 naming
+# it, a layer that is not an image or a font 422, a removed overlay key 400 naming l-image.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
@@ -16,6 +16,9 @@ vips black "$T/b.v" 40 20 --bands 3
 vips linear "$T/b.v" "$src/logos/mark.png" "1 1 1" "255 0 0" --uchar
 vips linear "$T/b.v" "$T/blue.png" "1 1 1" "0 0 255" --uchar
 printf 'not an image\n' >"$src/logos/notes.png"
+mkdir -p "$src/fonts"
+cp /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf "$src/fonts/brand.ttf"
+printf 'not a font\n' >"$src/fonts/notes.ttf"
 az container media >/dev/null
 az upload media "$src" >/dev/null
 MNT=$T/mnt
@@ -56,6 +59,21 @@ is "on the 400x267 base" "$(dims "$T/t.png")" 400x267
 is "its box (black) at the bottom" "$(pixel "$T/t.png" 200 264)" "0 0 0"
 is "a caption in base64 (ie-), as @imagekit/nodejs writes it" \
     "$(status "$U/photos/cat.jpg?tr=w-400,l-text,ie-w6l0w6kg5p2x5LqsIPCfmIA%3D,fs-30,l-end")" 200
+
+font='w-400,f-png,lo-true,l-text,i-Hello,fs-40,co-000000'
+is "a caption in the endpoint's font file" \
+    "$(status "$U/tr:$font,ff-fonts@@brand.ttf,l-end/photos/cat.jpg" -o "$T/f1.png")" 200
+is "in the installed family that file holds" \
+    "$(status "$U/tr:$font,ff-DejaVuSerif,l-end/photos/cat.jpg" -o "$T/f2.png")" 200
+ok "the same pixels" cmp -s "$T/f1.png" "$T/f2.png"
+is "the default font" "$(status "$U/tr:$font,l-end/photos/cat.jpg" -o "$T/f3.png")" 200
+ok "is another" test "$(sha "$T/f1.png")" != "$(sha "$T/f3.png")"
+is "a missing font file: 404" \
+    "$(status "$U/tr:$font,ff-fonts@@none.ttf,l-end/photos/cat.jpg" -o "$T/body")" 404
+ok "naming it" grep -q 'l-text,ff-fonts/none.ttf: not found' "$T/body"
+is "a font file that is none: 422" \
+    "$(status "$U/tr:$font,ff-fonts@@notes.ttf,l-end/photos/cat.jpg" -o "$T/body")" 422
+ok "saying so" grep -q 'not a font' "$T/body"
 
 cond='if-w_gt_1000,w-100,if-else,w-50,if-end'
 is "a conditional" "$(status "$U/tr:$cond/photos/cat.jpg" -o "$T/k.jpg")" 200

@@ -13,6 +13,7 @@
 #include <vips/vips.h>
 
 static struct tr_limits limits;
+static const char *font_file; /* every text layer's ff-PATH file, when set */
 
 /* Stop when making a test image fails: nothing else could be trusted. */
 static void check_setup(int rc, const char *what)
@@ -98,6 +99,8 @@ static void res_free(struct res *r)
 static struct res run(const char *text, struct src base, struct tr_source *src)
 {
     const struct tr_source *layers[TR_MAX_LAYERS] = {src, src, src, src, src, src, src, src};
+    const char *fonts[TR_MAX_LAYERS] = {font_file, font_file, font_file, font_file,
+                                        font_file, font_file, font_file, font_file};
     struct res r = {0};
     struct tr_chain c;
 
@@ -112,7 +115,8 @@ static struct res run(const char *text, struct src base, struct tr_source *src)
                             .len = base.len,
                             .format = TR_FMT_PNG,
                             .limits = &limits,
-                            .layer_src = layers};
+                            .layer_src = layers,
+                            .layer_font = fonts};
     r.rc = tr_apply(&rq, &r.img, r.err);
     if (r.rc == 0 && !(r.im = vips_image_new_from_buffer(r.img.data, r.img.len, "", NULL)))
         r.rc = -EPROTO;
@@ -320,6 +324,22 @@ static void test_text(struct src big)
     ok(same_pixels("l-text,i-Hi,fs-40,l-end", "l-text,i-Hi,fs-40,ff-DejaVuSans,ia-center,l-end",
                    big),
        "the defaults change nothing (as the canonical text says)");
+    /* a font file (ff-PATH) renders as the family it holds */
+    font_file = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf";
+    ok(same_pixels("l-text,i-Hello,fs-40,ff-fonts@@brand.ttf,l-end",
+                   "l-text,i-Hello,fs-40,ff-DejaVuSerif,l-end", big),
+       "ff-fonts@@brand.ttf holding DejaVu Serif renders as ff-DejaVuSerif");
+    ok(!same_pixels("l-text,i-Hello,fs-40,ff-fonts@@brand.ttf,l-end", "l-text,i-Hello,fs-40,l-end",
+                    big),
+       "and not as the default font");
+    font_file = "tests/data/sniff.txt";
+    r = run("l-text,i-Hello,ff-fonts@@brand.ttf,l-end", big, NULL);
+    ok(r.rc == -EBADMSG && strstr(r.err, "not a font"), "a font file that is none: %s", r.err);
+    res_free(&r);
+    font_file = NULL;
+    r = run("l-text,i-Hello,ff-fonts@@brand.ttf,l-end", big, NULL);
+    ok(r.rc == -ENOENT, "a font file not given: %s", r.err);
+    res_free(&r);
     r = run("l-text,i-Hello World Hello World,fs-1000,l-end", big, NULL);
     ok(r.rc == -E2BIG && strstr(r.err, "16383"), "a text over 16383 px a side: %s", r.err);
     res_free(&r);

@@ -274,6 +274,8 @@ static const struct {
     {"l-text,i-Hi,pa-0_0,l-end", "l-text,i-Hi,l-end"},
     {"l-text,i-Hi,ff-dejavuserif,l-end", "l-text,i-Hi,ff-DejaVuSerif,l-end"},
     {"l-text,i-Hi,ff-DejaVuSans,l-end", "l-text,i-Hi,l-end"},
+    {"l-text,i-Hi,fs-20,ff-fonts@@Brand.TTF,l-end", "l-text,i-Hi,ff-fonts@@Brand.TTF,fs-20,l-end"},
+    {"l-text,i-Hi,ff-/fonts/b.otf,l-end", "l-text,i-Hi,ff-fonts@@b.otf,l-end"},
     {"l-text,i-Hi,tg-i_b,l-end", "l-text,i-Hi,tg-b_i,l-end"},
     {"l-text,i-Hi,ia-center,l-end", "l-text,i-Hi,l-end"},
     {"l-text,i-Hi,ia-right,lh-30,l-end", "l-text,i-Hi,ia-right,lh-30,l-end"},
@@ -514,8 +516,15 @@ static const struct {
      "ia: 'justify' is not an alignment (left center right) (step 1)"},
     {"l-text,i-Hi,ff-Roboto,l-end", "ff: 'Roboto' is not an installed font (DejaVuSans DejaVuSerif "
                                     "DejaVuSansMono NotoSansCJK NotoSerifCJK) (step 1)"},
-    {"l-text,i-Hi,ff-fonts@@a.ttf,l-end", "ff: 'fonts@@a.ttf' is a font file, which is not "
-                                          "supported yet (use an installed font) (step 1)"},
+    {"l-text,i-Hi,ff-a.txt,l-end", "ff: a font file is a clean relative path to a .ttf, .otf or "
+                                   ".ttc file (step 1)"},
+    {"l-text,i-Hi,ff-..@@a.ttf,l-end", "ff: a font file is a clean relative path to a .ttf, .otf "
+                                       "or .ttc file (step 1)"},
+    {"l-text,i-Hi,ff-a%20b.ttf,l-end",
+     "ff: a font file's path takes letters, digits, . _ - and @@ only (step 1)"},
+    {"l-text,i-Hi,if-w_gt_1,ff-a.ttf,if-end,l-end",
+     "ff: a font file is not taken inside a conditional (step 1)"},
+    {"l-text,i-Hi,ff-a.ttf,ff-b.ttf,l-end", "ff: given twice in one step (step 1)"},
     {"l-text,i-Hi,pa-1_2_3_4_5,l-end",
      "pa: '1_2_3_4_5' has more than 4 values (top right bottom left) (step 1)"},
     {"l-text,i-Hi,pa-1001,l-end", "pa: 1001 is out of range 0-1000 (step 1)"},

@@ -262,8 +262,15 @@ static uint64_t deadline_in(double timeout)
 }
 
 /* One tr_apply() of chain on src with the layers' sources, into out_path. */
+/* The layers' files: decoded images, and font files' paths. */
+struct layer_files {
+    struct tr_source *src[TR_MAX_LAYERS];
+    const char *font[TR_MAX_LAYERS];
+    char font_path[TR_MAX_LAYERS][4096 + TR_MAX_PATH];
+};
+
 static int run(const struct opts *o, const struct tr_chain *chain, const char *src, size_t len,
-               const struct tr_source *const *layers, const char *out_path)
+               const struct layer_files *lf, const char *out_path)
 {
     struct tr_request rq = {.chain = chain,
                             .src = src,
@@ -274,7 +281,8 @@ static int run(const struct opts *o, const struct tr_chain *chain, const char *s
                             .hint_width = o->width,
                             .max_mem = (size_t)o->max_mem_mb << 20,
                             .deadline_ns = deadline_in(o->timeout),
-                            .layer_src = layers};
+                            .layer_src = (const struct tr_source *const *)lf->src,
+                            .layer_font = lf->font};
     struct tr_image img;
     char err[TR_ERR_LEN];
     int rc;
@@ -319,7 +327,7 @@ static int load_layer(const struct opts *o, const struct tr_chain *c, const stru
 
 /* Every image layer's source; root: --root, else in_path's folder. */
 static int load_layers(const struct opts *o, const struct tr_chain *c, const char *in_path,
-                       struct tr_source *src[TR_MAX_LAYERS])
+                       struct layer_files *lf)
 {
     char dir[4096];
     const char *slash = strrchr(in_path, '/');
@@ -330,24 +338,35 @@ static int load_layers(const struct opts *o, const struct tr_chain *c, const cha
     else
         snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - in_path) : 1,
                  slash ? in_path : ".");
-    for (unsigned i = 0; i < c->nlayers && !rc; i++)
-        if (c->layer[i].type == TR_LAYER_IMAGE && !c->layer[i].canvas)
-            rc = load_layer(o, c, &c->layer[i], dir[0] ? dir : "/", &src[i]);
+    for (unsigned i = 0; i < c->nlayers && !rc; i++) {
+        const struct tr_layer *l = &c->layer[i];
+
+        if (l->type == TR_LAYER_IMAGE && !l->canvas)
+            rc = load_layer(o, c, l, dir[0] ? dir : "/", &lf->src[i]);
+        if (!rc && l->font_len) { /* fontconfig reads it by its path */
+            snprintf(lf->font_path[i], sizeof(lf->font_path[i]), "%.4095s/%.*s", dir,
+                     (int)l->font_len % TR_MAX_PATH, c->strings + l->font_off);
+            lf->font[i] = lf->font_path[i];
+            if (access(lf->font[i], R_OK) && (rc = -errno))
+                fprintf(stderr, "blobkit-transform: font %s: %s\n", lf->font[i], strerror(-rc));
+        }
+    }
     return rc;
 }
 
 static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
                      size_t len, const char *in_path, const char *out_path)
 {
-    struct tr_source *layers[TR_MAX_LAYERS] = {0};
-    int rc = load_layers(o, chain, in_path, layers);
+    static struct layer_files lf; /* 36 KB of paths: not on the stack */
+    int rc = load_layers(o, chain, in_path, &lf);
 
     if (!rc)
-        rc = run(o, chain, src, len, (const struct tr_source *const *)layers, out_path);
+        rc = run(o, chain, src, len, &lf, out_path);
     for (unsigned i = 0; i < TR_MAX_LAYERS; i++)
-        tr_source_free(layers[i]);
+        tr_source_free(lf.src[i]);
     return rc;
 }
+
 static int info(const struct opts *o, const char *src, size_t len)
 {
     static const char *const types[] = {"unknown", "jpeg", "png",  "gif", "webp",

@@ -32,8 +32,9 @@ TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transfo
                  $(O)/transform/tr_layer.o \
                  $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o $(O)/transform/tr_jpeg.o \
                  $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
-TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
+TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) $(call pkg_libs,fontconfig) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
+$(O)/transform/tr_layer.o: CPPFLAGS += $(call pkg_cflags,fontconfig)
 $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
     $(O)/transform/tr_layer.o: \
     CPPFLAGS += $(call pkg_cflags,vips)

@@ -181,6 +181,7 @@ enum tr_font { /* ff-: the families the project installs (scripts/setup.sh) */
                TR_FONT_MONO,
                TR_FONT_CJK_SANS,
                TR_FONT_CJK_SERIF,
+               TR_FONT_FILE, /* a font file of the endpoint: tr_layer.font_off, font_len */
 };
 
 enum tr_typo { TR_TG_BOLD = 1, TR_TG_ITALIC = 2 }; /* tg-b, tg-i, tg-b_i */
@@ -252,9 +253,10 @@ struct tr_layer {
     uint8_t depth;  /* 1 in a step of the chain, 2 in a layer's step, ... */
     uint8_t nsteps; /* its own steps: tr_chain.lstep[step[0]], ... in order */
     uint8_t step[TR_MAX_LAYER_STEPS];
-    bool canvas;             /* i-ik_canvas: a solid block of bg, w x h */
-    bool no_trim;            /* t-false: an image layer is trimmed unless this */
-    uint16_t in_off, in_len; /* i-/ie-: tr_chain.strings[in_off ..]: the path ('/') or text */
+    bool canvas;                 /* i-ik_canvas: a solid block of bg, w x h */
+    bool no_trim;                /* t-false: an image layer is trimmed unless this */
+    uint16_t in_off, in_len;     /* i-/ie-: tr_chain.strings[in_off ..]: the path ('/') or text */
+    uint16_t font_off, font_len; /* ff-PATH (a text layer's font file): in tr_chain.strings */
 };
 
 enum tr_cmp { TR_CMP_EQ, TR_CMP_NE, TR_CMP_GT, TR_CMP_GTE, TR_CMP_LT, TR_CMP_LTE };
@@ -484,8 +486,13 @@ struct tr_request {
     uint64_t deadline_ns;
     const atomic_bool *cancel;
     /* Layers: layer_src[i] is chain->layer[i]'s decoded image (an image layer that is not
-     * i-ik_canvas), resolved by the caller from i-'s path; NULL otherwise. (transfer none) */
+     * i-ik_canvas), resolved by the caller from i-'s path; NULL otherwise. layer_font[i] is
+     * the path of a file holding the font of a text layer with ff-PATH, which fontconfig
+     * reads and keeps for the life of the process: a path that stays valid and whose bytes
+     * never change (blobhttpd copies the endpoint's file under its identity); NULL
+     * otherwise. (transfer none) */
     const struct tr_source *const *layer_src;
+    const char *const *layer_font;
 };
 
 /* The encoded result. (transfer full): release with tr_image_release(). */

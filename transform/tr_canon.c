@@ -86,6 +86,8 @@ static void out_keys(struct canon *k, const struct tr_step *s, const struct tr_s
 
         if (!has || (pick == PICK_COMMON && !same) || (pick == PICK_OWN && same))
             continue;
+        if (t == TR_FF && s->font == TR_FONT_FILE)
+            continue; /* a font file is its layer's, written after its input */
         key(k, d->name);
         if (a[0])
             tr_out_printf(&k->o, "-%s", a);
@@ -122,6 +124,12 @@ static void out_layer(struct canon *k, const struct tr_chain *c, const struct tr
     out_input(k, c, l);
     if (l->type == TR_LAYER_IMAGE && !l->canvas && l->no_trim)
         key(k, "t-false");
+    if (l->font_len) {
+        key(k, "ff-");
+        for (const char *p = c->strings + l->font_off; p < c->strings + l->font_off + l->font_len;
+             p++)
+            tr_out_printf(&k->o, *p == '/' ? "@@" : "%c", *p);
+    }
     for (unsigned j = 0; j < l->nsteps && j < TR_MAX_LAYER_STEPS; j++)
         out_step_id(k, c, TR_STEP_LAYER + l->step[j], j > 0);
     k->new_step = false;

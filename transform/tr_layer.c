@@ -11,6 +11,7 @@
 #include "tr_step.h"
 
 #include <errno.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -185,6 +186,46 @@ static const char *const families[] = {
     [TR_FONT_CJK_SERIF] = "Noto Serif CJK SC",
 };
 
+/* The family of the font in file path (ff-PATH), which the font description must name: the
+ * file is handed to Pango (libvips's fontfile), the family picks it. */
+static int file_family(struct tr_run *r, const char *path, char *out, size_t cap)
+{
+    int count = 0;
+    FcPattern *pat = path ? FcFreeTypeQuery((const FcChar8 *)path, 0, NULL, &count) : NULL;
+    FcChar8 *family = NULL;
+    int rc = 0;
+
+    if (!path)
+        return tr_run_fail(r, -ENOENT, "ff: no font file given");
+    if (!pat || FcPatternGetString(pat, FC_FAMILY, 0, &family) != FcResultMatch)
+        rc = tr_run_fail(r, -EBADMSG, "ff: the font file is not a font");
+    else
+        snprintf(out, cap, "%s", (const char *)family);
+    if (pat)
+        FcPatternDestroy(pat);
+    return rc;
+}
+
+/* The font description of text layer li's step s: family, typography, size. */
+static int text_font(struct tr_run *r, unsigned li, const struct tr_step *s, double fs, char *out,
+                     size_t cap, const char **file)
+{
+    char family[64];
+    int rc = 0;
+
+    *file = NULL;
+    if (tr_step_has(s, TR_FF) && s->font == TR_FONT_FILE) {
+        *file = r->rq->layer_font ? r->rq->layer_font[li] : NULL;
+        rc = file_family(r, *file, family, sizeof(family));
+    } else {
+        snprintf(family, sizeof(family), "%s", families[tr_step_has(s, TR_FF) ? s->font : 0]);
+    }
+    if (!rc)
+        snprintf(out, cap, "%s%s%s %d", family, s->typo & TR_TG_BOLD ? " Bold" : "",
+                 s->typo & TR_TG_ITALIC ? " Italic" : "", (int)fs);
+    return rc;
+}
+
 /* n in px on the base (a fraction below 1 is of the base's width), or -1 if it cannot be. */
 static double base_px(const struct tr_run *r, const struct tr_num *n)
 {
@@ -237,14 +278,14 @@ static char *text_markup(const char *s, size_t len, struct tr_color co)
 
 /* The text of layer l, rendered at its font, size, colour, wrap width, alignment and line
  * spacing: RGBA, as tight as Pango makes it. */
-static int render_text(struct tr_run *r, const struct tr_layer *l, const struct tr_step *s,
-                       VipsImage **out)
+static int render_text(struct tr_run *r, unsigned li, const struct tr_step *s, VipsImage **out)
 {
     static const VipsAlign aligns[] = {[TR_ALIGN_LEFT] = VIPS_ALIGN_LOW,
                                        [TR_ALIGN_CENTER] = VIPS_ALIGN_CENTRE,
                                        [TR_ALIGN_RIGHT] = VIPS_ALIGN_HIGH};
     static const struct tr_color black = {0, 0, 0, 255};
-    const char *text = r->rq->chain->strings + l->in_off;
+    const struct tr_layer *l = &r->rq->chain->layer[li];
+    const char *text = r->rq->chain->strings + l->in_off, *file;
     double fs = tr_step_has(s, TR_FS) ? base_px(r, &s->font_size) : TEXT_SIZE;
     double wrap = tr_step_has(s, TR_W) ? base_px(r, &s->w) : 0;
     VipsImage **t = tr_run_local(r, 1);
@@ -254,14 +295,14 @@ static int render_text(struct tr_run *r, const struct tr_layer *l, const struct 
     if (!(fs >= 1 && fs <= TR_MAX_FONT_SIZE) || wrap < 0 || wrap > TEXT_SIDE)
         return tr_run_fail(r, -EINVAL, "l-text: fs- or w- is out of range on a %dx%d image", r->bw,
                            r->bh);
-    if ((rc = check_text_size(r, text, l->in_len, fs, wrap)))
+    if ((rc = check_text_size(r, text, l->in_len, fs, wrap)) ||
+        (rc = text_font(r, li, s, fs, font, sizeof(font), &file)))
         return rc;
-    snprintf(font, sizeof(font), "%s%s%s %d", families[tr_step_has(s, TR_FF) ? s->font : 0],
-             s->typo & TR_TG_BOLD ? " Bold" : "", s->typo & TR_TG_ITALIC ? " Italic" : "", (int)fs);
     markup = text_markup(text, l->in_len, tr_step_has(s, TR_CO) ? s->color : black);
-    rc = vips_text(&t[0], markup, "font", font, "width", (int)wrap, "dpi", 72, "rgba", TRUE,
-                   "align", aligns[tr_step_has(s, TR_IA) ? s->align : TR_ALIGN_CENTER], "spacing",
-                   tr_step_has(s, TR_LH) ? s->line_height : 0, NULL);
+    rc =
+        vips_text(&t[0], markup, "font", font, "width", (int)wrap, "dpi", 72, "rgba", TRUE, "align",
+                  aligns[tr_step_has(s, TR_IA) ? s->align : TR_ALIGN_CENTER], "spacing",
+                  tr_step_has(s, TR_LH) ? s->line_height : 0, file ? "fontfile" : NULL, file, NULL);
     g_free(markup);
     if (rc)
         return tr_run_lib_fail(r, "l-text: cannot render the text");
@@ -297,10 +338,9 @@ static int text_box(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 }
 
 /* A text layer: its text on its box, then r- rt- fl-, in that order. */
-static int text_layer(struct tr_run *r, const struct tr_layer *l, const struct tr_step *s,
-                      VipsImage **img)
+static int text_layer(struct tr_run *r, unsigned li, const struct tr_step *s, VipsImage **img)
 {
-    int rc = render_text(r, l, s, img);
+    int rc = render_text(r, li, s, img);
 
     if (!rc)
         rc = text_box(r, s, img);
@@ -345,7 +385,7 @@ static int make_layer(struct tr_run *r, unsigned li, int bw, int bh, VipsImage *
     r->bw = bw;
     r->bh = bh;
     r->layer_depth++;
-    rc = l->type == TR_LAYER_TEXT ? text_layer(r, l, first, img) : image_layer(r, li, first, img);
+    rc = l->type == TR_LAYER_TEXT ? text_layer(r, li, first, img) : image_layer(r, li, first, img);
     if (!rc && tr_step_has(first, TR_AL))
         rc = tr_step_opacity(r, first->alpha * 10, img);
     if (!rc)

@@ -294,6 +294,44 @@ int tr_nest_input(struct tr_parser *p, struct str key, struct str v)
     return take_input(p, l, n);
 }
 
+/* Whether path ends with a font file's extension, any case. */
+static bool is_font_name(const char *path, size_t len)
+{
+    static const char *const exts[] = {".ttf", ".otf", ".ttc"};
+
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+        if (len > 4 && strncasecmp(path + len - 4, exts[i], 4) == 0)
+            return true;
+    return false;
+}
+
+int tr_nest_font(struct tr_parser *p, struct str v)
+{
+    struct tr_chain *c = p->chain;
+    struct tr_frame *f = &p->fr[p->depth];
+    struct tr_layer *l = &c->layer[f->layer]; /* ff is a text layer's key: f is one */
+    char *dst = c->strings + c->strings_len;
+    long n;
+
+    if (f->mode != TR_MODE_BOTH)
+        return tr_parse_fail(p, "ff: a font file is not taken inside a conditional");
+    for (size_t i = 0; i < v.len; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/@", v.p[i]))
+            return tr_parse_fail(p,
+                                 "ff: a font file's path takes letters, digits, . _ - and @@ only");
+    if (v.len > TR_MAX_STRINGS - c->strings_len)
+        return tr_parse_fail(p, "ff: inputs take more than %d bytes", TR_MAX_STRINGS);
+    memcpy(dst, v.p, v.len);
+    n = clean_layer_path(dst, v.len);
+    if (n < 0 || !is_font_name(dst, (size_t)n) || memchr(dst, '@', (size_t)n))
+        return tr_parse_fail(p, "ff: a font file is a clean relative path to a .ttf, .otf or "
+                                ".ttc file");
+    l->font_off = (uint16_t)c->strings_len;
+    l->font_len = (uint16_t)n;
+    c->strings_len += (unsigned)n;
+    return 0;
+}
+
 /* ---- Conditionals -------------------------------------------------------------------------- */
 
 static const struct {

@@ -654,8 +654,8 @@ static void print_usm(struct tr_outbuf *o, const struct tr_key_def *d, const str
     }
 }
 
-/* ff-: an installed family by the name ImageKit-style URLs use, any case. A font file of the
- * endpoint (ff-fonts@@x.ttf) is refused with its own reason. */
+/* ff-: an installed family by the name ImageKit-style URLs use, any case; or a font file of
+ * the endpoint (ff-fonts@@x.ttf: a path, tr_nest.c keeps it with the layer). */
 static int parse_font(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     for (const struct tr_word *w = font_words; w->name; w++) {
@@ -664,8 +664,10 @@ static int parse_font(struct tr_parser *p, const struct tr_key_def *d, struct st
             return 0;
         }
     }
-    if (memmem(v.p, v.len, "@@", 2) || memchr(v.p, '.', v.len) || memchr(v.p, '/', v.len))
-        return bad(p, d, v, "is a font file, which is not supported yet (use an installed font)");
+    if (memmem(v.p, v.len, "@@", 2) || memchr(v.p, '.', v.len) || memchr(v.p, '/', v.len)) {
+        p->st->font = TR_FONT_FILE;
+        return tr_nest_font(p, v);
+    }
     return bad(p, d, v, fonts.why);
 }
 

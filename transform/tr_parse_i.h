@@ -177,6 +177,7 @@ int tr_nest_layer(struct tr_parser *p, struct str v);
 int tr_nest_cond(struct tr_parser *p, struct str v);
 int tr_nest_input(struct tr_parser *p, struct str key, struct str v);
 int tr_nest_next_step(struct tr_parser *p);
+int tr_nest_font(struct tr_parser *p, struct str v); /* ff-PATH: a font file of the endpoint */
 int tr_nest_end_step(struct tr_parser *p, struct tr_frame *f);
 
 /* Canonical text of a conditional's condition, after "if-"; of bytes as base64. */
