@@ -18,7 +18,7 @@ blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto) $(TR_VIPS_LIBS)
 
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
-              test_http_pool
+              test_http_pool test_http_fonts
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -28,6 +28,7 @@ test_http_cache_LIBS := $(call pkg_libs,libcrypto)
 test_http_conf_OBJS := $(O)/httpd/conf.o $(O)/common/log.o
 test_http_origin_OBJS := $(O)/httpd/origin.o
 test_http_pool_OBJS := $(O)/httpd/pool.o
+test_http_fonts_OBJS := $(O)/httpd/fonts.o
 $(O)/tests/test_http.o $(O)/tests/test_route.o $(O)/tests/test_sign.o \
 $(O)/tests/test_http_%.o: CPPFLAGS += -Ihttpd
 
