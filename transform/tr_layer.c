@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,67 @@ static char *text_markup(const char *s, size_t len, struct tr_color co)
     return m;
 }
 
+/* One libvips text operation's arguments. */
+struct text_args {
+    const char *markup, *font, *file; /* file: a font file, or NULL */
+    int wrap;
+    VipsAlign align;
+    int spacing;
+};
+
+/* libvips's text, as vips_text() runs it, but keep (a font file's first operation) leaves the
+ * operation alive for the life of the process (text_with_file() says why). */
+static int text_op(const struct text_args *a, bool keep, VipsImage **out)
+{
+    VipsOperation *op = vips_operation_new("text");
+    int rc;
+
+    if (!op)
+        return -1;
+    g_object_set(op, "text", a->markup, "font", a->font, "width", a->wrap, "dpi", 72, "rgba", TRUE,
+                 "align", a->align, "spacing", a->spacing, NULL);
+    if (a->file)
+        g_object_set(op, "fontfile", a->file, NULL);
+    rc = vips_cache_operation_buildp(&op);
+    if (!rc)
+        g_object_get(op, "out", out, NULL);
+    if (rc || !keep) {
+        vips_object_unref_outputs(VIPS_OBJECT(op));
+        g_object_unref(op);
+    }
+    return rc;
+}
+
+/* libvips 8.14's text keys its table of loaded font files with the path string of the
+ * operation that loaded each, not a copy: once that operation is freed, every later lookup of
+ * a font file reads freed memory (AddressSanitizer found it). So the first operation of each
+ * font file is ours, made under this lock, and is never freed: the key stays valid. The set
+ * of such files is process-wide as fontconfig's is, and as bounded. */
+#define PINNED_MAX 64
+static pthread_mutex_t pin_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pinned[PINNED_MAX][256]; /* guarded by pin_lock, with npinned */
+static unsigned npinned;
+
+static int text_with_file(struct tr_run *r, const struct text_args *a, VipsImage **out)
+{
+    bool known = false;
+    int rc = 0;
+
+    if (strlen(a->file) >= sizeof(pinned[0]))
+        return tr_run_fail(r, -ENAMETOOLONG, "ff: the font file's path is too long");
+    pthread_mutex_lock(&pin_lock);
+    for (unsigned i = 0; i < npinned && !known; i++)
+        known = strcmp(pinned[i], a->file) == 0;
+    if (!known && npinned == PINNED_MAX)
+        rc = -E2BIG;
+    else if (!known && !(rc = text_op(a, true, out)))
+        snprintf(pinned[npinned++], sizeof(pinned[0]), "%s", a->file);
+    pthread_mutex_unlock(&pin_lock);
+    if (rc == -E2BIG)
+        return tr_run_fail(r, rc, "ff: more than %d font files in this process", PINNED_MAX);
+    return known ? text_op(a, false, out) : rc;
+}
+
 /* The text of layer l, rendered at its font, size, colour, wrap width, alignment and line
  * spacing: RGBA, as tight as Pango makes it. */
 static int render_text(struct tr_run *r, unsigned li, const struct tr_step *s, VipsImage **out)
@@ -299,10 +361,13 @@ static int render_text(struct tr_run *r, unsigned li, const struct tr_step *s, V
         (rc = text_font(r, li, s, fs, font, sizeof(font), &file)))
         return rc;
     markup = text_markup(text, l->in_len, tr_step_has(s, TR_CO) ? s->color : black);
-    rc =
-        vips_text(&t[0], markup, "font", font, "width", (int)wrap, "dpi", 72, "rgba", TRUE, "align",
-                  aligns[tr_step_has(s, TR_IA) ? s->align : TR_ALIGN_CENTER], "spacing",
-                  tr_step_has(s, TR_LH) ? s->line_height : 0, file ? "fontfile" : NULL, file, NULL);
+    struct text_args a = {markup,
+                          font,
+                          file,
+                          (int)wrap,
+                          aligns[tr_step_has(s, TR_IA) ? s->align : TR_ALIGN_CENTER],
+                          tr_step_has(s, TR_LH) ? s->line_height : 0};
+    rc = file ? text_with_file(r, &a, &t[0]) : text_op(&a, false, &t[0]);
     g_free(markup);
     if (rc)
         return tr_run_lib_fail(r, "l-text: cannot render the text");
