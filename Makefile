@@ -1,16 +1,20 @@
 # blobkit: one non-recursive Makefile. Each directory adds its programs and unit tests
 # in its own module.mk; the rules below build them all the same way.
 #
-#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform
+#   make            bin/blobfs, bin/blobhttpd, bin/blobkit-transform, bin/blobkit-video
 #   make SAN=1      the same with ASan + UBSan, into build/san/bin/
 #   make WERROR=0   warnings do not stop the build (default 1: they do)
 #   make test       install what is missing (scripts/setup.sh), then run every test
 #   make check      run every test on a machine that is already set up
 #   make demo       the one-command demo (README.md)
 #   make cluster    three nodes behind the cache tier, on the demo's media (docs/scale-out.md)
+#   make install | uninstall | deb   PREFIX, DESTDIR (deploy/install.mk, docs/operating.md)
 #   make fmt | fmt-check | lint | clean
 #   make fuzz       libFuzzer targets (clang), into build/fuzz/
 #   make fuzz-smoke each fuzz target for 30 s (tests/fuzz_smoke.sh); check runs it with clang
+
+# Module files define rules of their own; plain 'make' still means 'all'.
+.DEFAULT_GOAL := all
 
 ifdef SAN
 O   := build/san
@@ -30,6 +34,11 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Icommon
+
+# The one version of blobkit: VERSION, printed by every program's --version and put in the
+# Debian package's name. The files that name it (BLOBKIT_VERSION) are listed in VERSIONED by
+# their module.mk, and are rebuilt when it changes.
+VERSION := $(shell cat VERSION)
 ifdef SAN
 CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -44,8 +53,10 @@ pkg_cflags = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(1) 2>/dev/n
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 PROGS :=
+VERSIONED :=
 UNIT_TESTS :=
 BENCHES :=
+TOOLS :=
 FUZZ :=
 # The sources of an object list ($(O)/x/y.o -> x/y.c): a fuzz target builds from the same files
 # as the unit test or program of its module, so a module's new file reaches both.
@@ -54,8 +65,18 @@ include common/module.mk
 include fs/module.mk
 include transform/module.mk
 include httpd/module.mk
+include video/module.mk
+include deploy/install.mk
 
-all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%)
+all: $(PROGS:%=$(BIN)/%) $(UNIT_TESTS:%=$(O)/tests/%) $(BENCHES:%=$(O)/bench/%) \
+     $(TOOLS:%=$(O)/tools/%)
+
+$(VERSIONED): CPPFLAGS += -DBLOBKIT_VERSION='"$(VERSION)"'
+$(VERSIONED): VERSION
+
+# The programs, one a line (tests go through every one: man pages, --version).
+progs:
+	@printf '%s\n' $(PROGS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -63,7 +84,8 @@ $(O)/%.o: %.c
 
 # A program, unit test or bench program links the objects and libraries its module.mk names
 # for it: NAME_OBJS and NAME_LIBS. A unit test's own source is tests/NAME.c. Bench programs
-# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them.
+# (BENCHES, into $(O)/bench/) are built with everything but only scripts/bench-*.sh run them;
+# test tools (TOOLS, into $(O)/tools/) are helpers the integration tests run.
 define link_rule
 $(1): $$($(2)_OBJS)
 	@mkdir -p $$(@D)
@@ -73,6 +95,7 @@ $(foreach p,$(PROGS),$(eval $(call link_rule,$(BIN)/$(p),$(p))))
 $(foreach t,$(UNIT_TESTS),$(eval $(t)_OBJS += $(O)/tests/$(t).o))
 $(foreach t,$(UNIT_TESTS),$(eval $(call link_rule,$(O)/tests/$(t),$(t))))
 $(foreach b,$(BENCHES),$(eval $(call link_rule,$(O)/bench/$(b),$(b))))
+$(foreach t,$(TOOLS),$(eval $(call link_rule,$(O)/tools/$(t),$(t))))
 $(O)/tests/%.o: CPPFLAGS += -Itests
 
 # The test command of README.md: set the machine up, then run everything.
@@ -118,7 +141,7 @@ cluster:
 	scripts/cluster.sh down --dir tmp/cluster
 	scripts/cluster.sh up --nodes 3 --dir tmp/cluster --wait
 
-SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] tests/*.[ch])
+SRCS := $(wildcard common/*.[ch] fs/*.[ch] transform/*.[ch] httpd/*.[ch] video/*.[ch] tests/*.[ch])
 fmt:
 	clang-format -i $(SRCS)
 fmt-check:
@@ -135,7 +158,7 @@ lint:
 clean:
 	rm -rf build bin
 
-.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke
+.PHONY: all test check demo cluster fmt fmt-check lint clean fuzz fuzz-smoke progs
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,8 +1,9 @@
-/* common/pct.c: percent-decoding (see pct.h). */
+/* common/pct.c: percent-decoding and encoding (see pct.h). */
 #include "pct.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 int pct_hex_value(char c)
 {
@@ -59,4 +60,36 @@ ssize_t pct_decode(const char *in, size_t len, unsigned flags, char *out, size_t
 out_fail:
     out[0] = '\0';
     return err;
+}
+
+static bool unreserved(unsigned char c, const char *keep)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || (c && strchr(keep, c));
+}
+
+ssize_t pct_encode(const char *in, size_t len, const char *keep, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    if (cap == 0)
+        return -ENAMETOOLONG;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        bool plain = unreserved(c, keep);
+        if (n + (plain ? 1 : 3) >= cap) {
+            out[0] = '\0';
+            return -ENAMETOOLONG;
+        }
+        if (plain) {
+            out[n++] = (char)c;
+            continue;
+        }
+        out[n++] = '%';
+        out[n++] = hex[c >> 4];
+        out[n++] = hex[c & 15];
+    }
+    out[n] = '\0';
+    return (ssize_t)n;
 }

@@ -4,11 +4,13 @@
 #include "blob_name.h"
 #include "blob_sas.h"
 #include "clock.h"
+#include "fsmetrics.h"
 #include "httpdate.h"
 #include "log.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,10 @@ struct blob_client {
     struct blob_opts o;
     CURLSH *share; /* DNS cache and TLS sessions, shared by every handle */
     pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-    pthread_mutex_t lock; /* guards sas, sas_expiry, idle, nidle */
+    pthread_mutex_t lock; /* guards sas, sas_expiry, sas_gen, idle, nidle */
     char *sas;            /* NULL: anonymous */
     time_t sas_expiry;    /* 0: unknown */
+    unsigned sas_gen;     /* bumped with each new token */
     CURL *idle[POOL_MAX]; /* handles with their kept-alive connection */
     size_t nidle;
     uint64_t rng; /* jitter state, updated atomically */
@@ -49,6 +52,7 @@ struct request {
     CURL *h;
     const char *what, *name; /* for the log line: "read", "list", ... */
     char *url;
+    unsigned sas_gen; /* the token the URL ends in */
     bool head, quiet;
     const char *etag; /* reads: If-Match */
     off_t off;        /* reads: first byte wanted */
@@ -146,13 +150,56 @@ static int init_share(struct blob_client *c)
     return 0;
 }
 
+/* Free a copy of the token, wiped first: freed memory is reused, not cleared. */
+static void sas_free(char *sas)
+{
+    if (sas)
+        explicit_bzero(sas, strlen(sas));
+    free(sas);
+}
+
 static void set_sas_locked(struct blob_client *c, char *sas)
 {
     time_t se = 0;
 
-    free(c->sas);
+    sas_free(c->sas);
     c->sas = sas;
     c->sas_expiry = sas && blob_sas_expiry(sas, &se) == 0 ? se : 0;
+}
+
+/* libcurl's allocator: every block is wiped before it is freed or moved, because libcurl
+ * keeps copies of each request's URL, which ends in the token. */
+static void wipe_free(void *p)
+{
+    if (p)
+        explicit_bzero(p, malloc_usable_size(p));
+    free(p);
+}
+
+static void *wipe_realloc(void *p, size_t len)
+{
+    if (!p)
+        return malloc(len);
+    size_t old = malloc_usable_size(p);
+    void *q = malloc(len ? len : 1);
+    if (q) {
+        memcpy(q, p, old < len ? old : len);
+        wipe_free(p);
+    }
+    return q;
+}
+
+int blob_global_init(void)
+{
+    CURLcode res =
+        curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc, strdup, calloc);
+
+    return res == CURLE_OK ? 0 : -ENOMEM;
+}
+
+void blob_global_cleanup(void)
+{
+    curl_global_cleanup();
 }
 
 struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas)
@@ -166,7 +213,7 @@ struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas)
     c->container = strdup(o->container);
     char *sas_copy = sas ? strdup(sas) : NULL;
     if (!c->endpoint || !c->container || (sas && !sas_copy) || init_share(c)) {
-        free(sas_copy);
+        sas_free(sas_copy);
         blob_client_free(c);
         return NULL;
     }
@@ -193,21 +240,30 @@ void blob_client_free(struct blob_client *c)
             pthread_mutex_destroy(&c->share_lock[i]);
         pthread_mutex_destroy(&c->lock);
     }
-    free(c->sas);
+    sas_free(c->sas);
     free(c->endpoint);
     free(c->container);
     free(c);
 }
 
+/* The pooled handles are closed too: libcurl keeps the last URL of each, old token included
+ * (wiped as it frees it, see blob_global_init). Handles in use are closed when they return. */
 int blob_client_set_sas(struct blob_client *c, const char *sas)
 {
     char *copy = sas ? strdup(sas) : NULL;
+    CURL *idle[POOL_MAX];
 
     if (sas && !copy)
         return -ENOMEM;
     pthread_mutex_lock(&c->lock);
     set_sas_locked(c, copy);
+    c->sas_gen++;
+    size_t n = c->nidle;
+    memcpy(idle, c->idle, n * sizeof(idle[0]));
+    c->nidle = 0;
     pthread_mutex_unlock(&c->lock);
+    for (size_t i = 0; i < n; i++)
+        curl_easy_cleanup(idle[i]);
     return 0;
 }
 
@@ -311,7 +367,7 @@ static CURL *new_handle(struct blob_client *c)
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBFS_VERSION);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "blobfs/" BLOBKIT_VERSION);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -330,12 +386,13 @@ static CURL *handle_get(struct blob_client *c)
     return h ? h : new_handle(c);
 }
 
-static void handle_put(struct blob_client *c, CURL *h)
+/* Back to the pool, unless its last URL ended in a token no longer in use. */
+static void handle_put(struct blob_client *c, CURL *h, unsigned sas_gen)
 {
     if (!h)
         return;
     pthread_mutex_lock(&c->lock);
-    if (c->nidle < POOL_MAX) {
+    if (c->nidle < POOL_MAX && sas_gen == c->sas_gen) {
         c->idle[c->nidle++] = h;
         h = NULL;
     }
@@ -356,9 +413,12 @@ static int req_init(struct request *rq, struct blob_client *c, const char *what,
     return 0;
 }
 
+/* The URL ends in the token: wiped before it is freed. */
 static void req_release(struct request *rq)
 {
-    handle_put(rq->c, rq->h);
+    handle_put(rq->c, rq->h, rq->sas_gen);
+    if (rq->url)
+        explicit_bzero(rq->url, strnlen(rq->url, URL_MAX));
     free(rq->url);
     buf_release(&rq->body);
     buf_release(&rq->err_body);
@@ -387,13 +447,15 @@ static bool url_add_encoded(char *url, size_t *len, const char *s, bool query)
 }
 
 /* The token is appended last, as given; sep is '?' or '&'. */
-static bool url_add_sas(struct blob_client *c, char *url, size_t *len, const char *sep)
+static bool url_add_sas(struct request *rq, size_t *len, const char *sep)
 {
+    struct blob_client *c = rq->c;
     bool ok = true;
 
     pthread_mutex_lock(&c->lock);
     if (c->sas)
-        ok = url_add(url, len, sep) && url_add(url, len, c->sas);
+        ok = url_add(rq->url, len, sep) && url_add(rq->url, len, c->sas);
+    rq->sas_gen = c->sas_gen;
     pthread_mutex_unlock(&c->lock);
     return ok;
 }
@@ -403,17 +465,20 @@ static int url_blob(struct request *rq, const char *name)
     size_t len = 0;
     bool ok = url_add(rq->url, &len, rq->c->endpoint) && url_add(rq->url, &len, "/") &&
               url_add(rq->url, &len, rq->c->container) && url_add(rq->url, &len, "/") &&
-              url_add_encoded(rq->url, &len, name, false) && url_add_sas(rq->c, rq->url, &len, "?");
+              url_add_encoded(rq->url, &len, name, false) && url_add_sas(rq, &len, "?");
     return ok ? 0 : -ENAMETOOLONG;
 }
 
-static int url_list(struct request *rq, const char *prefix, const char *marker, unsigned max)
+/* A listing URL; flat: without delimiter (every blob below prefix, by full name). */
+static int url_list(struct request *rq, const char *prefix, const char *marker, unsigned max,
+                    bool flat)
 {
     char num[32];
     size_t len = 0;
     bool ok = url_add(rq->url, &len, rq->c->endpoint) && url_add(rq->url, &len, "/") &&
               url_add(rq->url, &len, rq->c->container) &&
-              url_add(rq->url, &len, "?restype=container&comp=list&delimiter=%2F") &&
+              url_add(rq->url, &len, "?restype=container&comp=list") &&
+              url_add(rq->url, &len, flat ? "" : "&delimiter=%2F") &&
               url_add(rq->url, &len, "&include=metadata");
     if (ok && *prefix)
         ok = url_add(rq->url, &len, "&prefix=") && url_add_encoded(rq->url, &len, prefix, true);
@@ -422,7 +487,7 @@ static int url_list(struct request *rq, const char *prefix, const char *marker, 
     snprintf(num, sizeof(num), "&maxresults=%u", max);
     if (ok && max)
         ok = url_add(rq->url, &len, num);
-    ok = ok && url_add_sas(rq->c, rq->url, &len, "&");
+    ok = ok && url_add_sas(rq, &len, "&");
     return ok ? 0 : -ENAMETOOLONG;
 }
 
@@ -532,6 +597,20 @@ static bool sink_stopped(struct request *rq)
     return rq->sink_err < 0;
 }
 
+static enum fsmetrics_op op_of(const struct request *rq)
+{
+    return rq->head ? FSMETRICS_PROPS : is_read(rq) ? FSMETRICS_GET : FSMETRICS_LIST;
+}
+
+/* An attempt ended: its status, time and the body bytes it brought, for the metrics. */
+static void count_attempt(struct request *rq, uint64_t t0_ns, size_t got0)
+{
+    uint64_t bytes = is_read(rq) ? rq->got - got0 : rq->body.len;
+
+    fsmetrics_origin(rq->c->o.metrics, op_of(rq), rq->status,
+                     (double)(clock_now_ns() - t0_ns) / 1e9, bytes);
+}
+
 /* Try, and try again while the failure is transient and the policy allows. A stream that
  * received bytes in an attempt starts over with a full policy: it is a new operation. */
 static enum outcome perform(struct request *rq)
@@ -541,7 +620,10 @@ static enum outcome perform(struct request *rq)
     size_t got = rq->got;
 
     for (unsigned n = 0;; n++) {
+        uint64_t t0 = clock_now_ns();
+        size_t got0 = rq->got;
         enum outcome out = attempt(rq);
+        count_attempt(rq, t0, got0);
         if (rq->sink && rq->got > got) {
             n = 0;
             start = clock_now_ms();
@@ -557,6 +639,7 @@ static enum outcome perform(struct request *rq)
         if (clock_now_ms() - start + delay > p->budget_ms)
             return out;
         log_debug("%s '%s': retrying in %u ms (attempt %u)", rq->what, rq->name, delay, n + 2);
+        fsmetrics_retry(rq->c->o.metrics, op_of(rq));
         sleep_ms(delay);
         if (sink_stopped(rq))
             return FAIL;
@@ -669,9 +752,9 @@ static int finish(struct request *rq, enum outcome out)
 }
 
 static int list_page(struct request *rq, const char *prefix, const char *marker, unsigned max,
-                     struct blob_page *page)
+                     bool flat, struct blob_page *page)
 {
-    int err = url_list(rq, prefix, marker, max);
+    int err = url_list(rq, prefix, marker, max, flat);
 
     if (err)
         return err;
@@ -698,7 +781,7 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
         struct blob_page page;
         ret = req_init(&rq, c, "list", prefix);
         if (!ret)
-            ret = list_page(&rq, prefix, marker, max_results, &page);
+            ret = list_page(&rq, prefix, marker, max_results, false, &page);
         req_release(&rq);
         if (ret)
             break;
@@ -715,6 +798,19 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
     } while (ret == 0 && marker);
     free(marker);
     return ret < 0 ? ret : 0;
+}
+
+int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_results,
+                   struct blob_page *out)
+{
+    struct request rq;
+    int err = req_init(&rq, c, "list", prefix);
+
+    memset(out, 0, sizeof(*out));
+    if (!err)
+        err = list_page(&rq, prefix, NULL, max_results, true, out);
+    req_release(&rq);
+    return err;
 }
 
 static int head_request(struct request *rq, const char *name, struct blob_attr *out)
@@ -857,7 +953,7 @@ int blob_probe(struct blob_client *c, const char *prefix, bool *can_list, struct
     memset(first, 0, sizeof(*first));
     rq.quiet = true;
     if (!ret)
-        ret = list_page(&rq, prefix, NULL, 0, first);
+        ret = list_page(&rq, prefix, NULL, BLOB_PROBE_PAGE, true, first);
     *can_list = ret == 0;
     if (ret && rq.h && listing_refused(&rq)) {
         req_release(&rq);

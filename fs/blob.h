@@ -23,6 +23,7 @@
 #define BLOB_ERR_LEN 512
 
 struct blob_client;
+struct fsmetrics;
 
 struct blob_opts {
     const char *endpoint;  /* "https://acct.blob.core.windows.net" or a path-style URL */
@@ -30,6 +31,7 @@ struct blob_opts {
     long connect_timeout_ms;
     long stall_timeout_s; /* a transfer slower than 1 KiB/s for this long is dropped */
     struct blob_retry_policy retry;
+    struct fsmetrics *metrics; /* each attempt and retry is counted here; NULL: not counted */
 };
 
 /* What Get Blob Properties tells about one blob. */
@@ -40,8 +42,15 @@ struct blob_attr {
     char etag[BLOB_ETAG_MAX];
 };
 
+/* Set up libcurl once, in main() before any thread exists, so that every block it frees is
+ * wiped first (it keeps copies of request URLs, which end in the token). Returns 0 or
+ * -ENOMEM. blob_global_cleanup() undoes it at exit. */
+int blob_global_init(void);
+void blob_global_cleanup(void);
+
 /* Make a client; sas is a cleaned token (blob_sas_clean) or NULL for anonymous access. The
- * strings are copied. curl_global_init() must have run. Returns (transfer full) a client to
+ * strings are copied; every copy of the token is wiped when freed. blob_global_init() must
+ * have run. Returns (transfer full) a client to
  * free with blob_client_free(), or NULL when out of memory. */
 struct blob_client *blob_client_new(const struct blob_opts *o, const char *sas);
 
@@ -60,6 +69,12 @@ typedef int (*blob_page_fn)(void *arg, const struct blob_page *page);
  * Returns 0, the callback's error, or -errno as above. */
 int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, blob_page_fn fn,
               void *arg);
+
+/* List one page of at most max_results names under prefix without delimiter, with
+ * include=metadata: full names of blobs at any depth below it, in order. Fills *out (release
+ * with blob_page_release(); next_marker says whether more follow). Returns 0 or -errno. */
+int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_results,
+                   struct blob_page *out);
 
 /* Get Blob Properties of name into *out. Returns 0 or -errno as above. */
 int blob_head(struct blob_client *c, const char *name, struct blob_attr *out);
@@ -84,11 +99,14 @@ typedef int (*blob_sink_fn)(void *arg, const char *data, size_t len);
 int blob_stream(struct blob_client *c, const char *name, const char *etag, off_t off, size_t len,
                 blob_sink_fn fn, void *arg);
 
-/* The mount-time check of endpoint, container and token. Lists the first page under prefix:
- * on success *can_list is true and *first holds that page (release with
- * blob_page_release()). When listing is refused for lack of permission (a SAS token without
- * 'l', or anonymous access to a container public at blob level) but reading works,
- * *can_list is false. Any other outcome returns -errno with one message in err. */
+/* Names the mount-time check lists at most: it never downloads a folder. */
+#define BLOB_PROBE_PAGE 8
+
+/* The mount-time check of endpoint, container and token. Lists a small first page under
+ * prefix (BLOB_PROBE_PAGE names, flat as blob_list_flat()): on success *can_list is true and
+ * *first holds that page (release with blob_page_release()). When listing is refused for lack of
+ * permission (a SAS token without 'l', or anonymous access to a container public at blob level) but
+ * reading works, *can_list is false. Any other outcome returns -errno with one message in err. */
 int blob_probe(struct blob_client *c, const char *prefix, bool *can_list, struct blob_page *first,
                char err[BLOB_ERR_LEN]);
 

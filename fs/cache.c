@@ -22,8 +22,8 @@
 /* How often, and how long after expiry, nodes the kernel forgot are dropped. */
 #define SWEEP_EVERY_S 30
 #define SWEEP_GRACE_S 60
-/* Page size of a one-name lookup listing. */
-#define LOOKUP_PAGE 100
+/* Names a listing that resolves one name asks for: a few, whatever the folder holds. */
+#define LOOKUP_PAGE 8
 
 struct dir {
     struct node *first, *last; /* current children, in the order they were linked */
@@ -571,18 +571,89 @@ static int refresh_dir(struct cache *c, uint64_t ino)
     return err;
 }
 
+/* ---- what a flat listing page tells ---- */
+
+/* Where name sorts against the names below path ("path/..."): < 0 before them (as "path"
+ * itself, "path-1" or "path.txt" do), 0 among them, > 0 after them. */
+static int against_below(const char *name, const char *path, size_t len)
+{
+    if (strncmp(name, path, len) != 0)
+        return strcmp(name, path) < 0 ? -1 : 1;
+    unsigned char next = (unsigned char)name[len];
+    return next < '/' ? -1 : next == '/' ? 0 : 1;
+}
+
+static bool is_marker(const struct blob_item *it)
+{
+    return it->is_folder && it->size == 0;
+}
+
+/* Whether item i of a flat page is certainly a file: no later name lies below it, and one
+ * sorts after all that could, or the listing ends there. */
+static bool is_known_file(const struct blob_page *pg, size_t i)
+{
+    const char *name = pg->item[i].name;
+    size_t len = strlen(name);
+
+    for (size_t j = i + 1; j < pg->n; j++) {
+        int where = against_below(pg->item[j].name, name, len);
+        if (where >= 0)
+            return where > 0;
+    }
+    return !pg->next_marker;
+}
+
+/* Learn from item i of a flat page what lies below folder d (prefix: its listing prefix):
+ * each segment of the name but the last is a folder, the last a file when that is certain,
+ * or a folder for a marker. A segment that cannot be a file name ends it (so does the
+ * folder's own marker "dir/", whose last segment is empty). */
+static void fill_item(struct cache *c, struct node *d, const char *prefix,
+                      const struct blob_page *pg, size_t i, double expires)
+{
+    const struct blob_item *it = &pg->item[i];
+    char leaf[BLOB_NAME_LEAF_MAX + 1];
+    size_t plen = strlen(prefix);
+    struct blob_attr attr;
+
+    if (strncmp(it->name, prefix, plen) != 0)
+        return;
+    for (const char *rest = it->name + plen;; rest++) {
+        size_t seg = strcspn(rest, "/");
+        if (!blob_name_is_leaf(rest, seg))
+            return;
+        memcpy(leaf, rest, seg);
+        leaf[seg] = '\0';
+        rest += seg;
+        if (*rest == '\0')
+            break;
+        d = apply(c, d, leaf, true, NULL, expires);
+        if (!d)
+            return;
+    }
+    to_attr(it, &attr);
+    if (is_marker(it) || is_known_file(pg, i))
+        apply(c, d, leaf, is_marker(it), &attr, expires);
+}
+
+/* Fill the cache below folder ino from flat pages (the lock held). No folder becomes
+ * complete this way: only a listing of it says what it does not hold. */
+static void fill_pages(struct cache *c, uint64_t ino, const struct blob_page *pg, size_t n)
+{
+    struct node *d = ino_find(c, ino);
+    char *prefix = d && d->dir ? list_prefix(d) : NULL;
+    double expires = clock_now_s() + c->o.attr_timeout;
+
+    for (size_t k = 0; prefix && k < n; k++) {
+        for (size_t i = 0; i < pg[k].n; i++)
+            fill_item(c, d, prefix, &pg[k], i, expires);
+    }
+    free(prefix);
+}
+
 void cache_seed(struct cache *c, const struct blob_page *first)
 {
-    struct pass p;
-
     pthread_mutex_lock(&c->lock);
-    if (pass_init(c, c->root, &p) == 0) {
-        for (size_t i = 0; i < first->n; i++)
-            pass_item(&p, c->root, &first->item[i]);
-        if (!first->next_marker)
-            finish_pass(c, &p, c->root);
-    }
-    pass_release(&p);
+    fill_pages(c, c->root->ino, first, 1);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -590,45 +661,51 @@ void cache_seed(struct cache *c, const struct blob_page *first)
 
 /* What the service says about one name. */
 struct found {
-    const char *path;
-    char *want_dir; /* path + "/" */
     bool exists, is_dir, guessed;
+    bool decided; /* the listing said enough */
     struct blob_attr attr;
 };
 
-/* The listing of prefix=path holds "path" (a blob) and "path/" (a folder) among names such as
- * "path-1" or "path.txt" that sort before "path/"; anything after "path/" ends the search. */
-static int on_lookup_page(void *arg, const struct blob_page *page)
+/* Read a flat page of prefix=path: the blob path, names below path (a folder, which wins over
+ * the blob), or a name after those, or the end of the listing, settle it. */
+static void classify(const struct blob_page *pg, const char *path, struct found *f)
 {
-    struct found *f = arg;
+    size_t len = strlen(path);
 
-    for (size_t i = 0; i < page->n; i++) {
-        const struct blob_item *it = &page->item[i];
-        if (it->is_prefix && strcmp(it->name, f->want_dir) == 0) {
-            f->exists = f->is_dir = true;
-            return 1;
-        }
-        if (!it->is_prefix && strcmp(it->name, f->path) == 0) {
+    for (size_t i = 0; i < pg->n && !f->decided; i++) {
+        const struct blob_item *it = &pg->item[i];
+        int where = against_below(it->name, path, len);
+        if (where == 0) {
+            f->exists = f->is_dir = f->decided = true;
+        } else if (where > 0) {
+            f->decided = true; /* past the names below path: there are none */
+        } else if (strcmp(it->name, path) == 0) {
             f->exists = true;
-            f->is_dir = it->is_folder && it->size == 0;
+            f->is_dir = f->decided = is_marker(it);
             to_attr(it, &f->attr);
-            if (f->is_dir)
-                return 1;
         }
-        if (strcmp(it->name, f->want_dir) > 0)
-            return 1;
     }
-    return 0;
+    f->decided = f->decided || !pg->next_marker;
 }
 
-static int remote_list(struct cache *c, const char *path, struct found *f)
+/* One small flat listing from path on; when the names before "path/..." (siblings such as
+ * "path-1") fill it, a second one of "path/" tells whether the folder exists. */
+static int remote_list(struct cache *c, const char *path, struct found *f, struct blob_page pg[2])
 {
-    f->path = path;
-    f->want_dir = join(path, "");
-    if (!f->want_dir)
+    int err = blob_list_flat(c->blob, path, LOOKUP_PAGE, &pg[0]);
+
+    if (err)
+        return err;
+    classify(&pg[0], path, f);
+    if (f->decided)
+        return 0;
+    char *below = join(path, "");
+    if (!below)
         return -ENOMEM;
-    int err = blob_list(c->blob, path, LOOKUP_PAGE, on_lookup_page, f);
-    free(f->want_dir);
+    err = blob_list_flat(c->blob, below, LOOKUP_PAGE, &pg[1]);
+    free(below);
+    if (!err && pg[1].n > 0)
+        f->exists = f->is_dir = true;
     return err;
 }
 
@@ -669,7 +746,9 @@ static int settle(struct cache *c, uint64_t parent, const char *name, const stru
     return take(n, ref, now, out);
 }
 
-/* Called and returns with the lock held; drops it while asking the service. */
+/* Called and returns with the lock held; drops it while asking the service. What the
+ * listings show beyond the name (its siblings, the folders and files below it) fills the
+ * cache too, so a deep path on a fresh mount often costs one call for all its names. */
 static int lookup_locked(struct cache *c, uint64_t parent, const char *name, bool ref,
                          struct cache_entry *out)
 {
@@ -692,11 +771,16 @@ static int lookup_locked(struct cache *c, uint64_t parent, const char *name, boo
     char *path = join(d->path, name);
     if (!path)
         return -ENOMEM;
+    struct blob_page pg[2] = {{0}};
     memset(&f, 0, sizeof(f));
     pthread_mutex_unlock(&c->lock);
-    int err = c->o.can_list ? remote_list(c, path, &f) : remote_head(c, path, &f);
+    int err = c->o.can_list ? remote_list(c, path, &f, pg) : remote_head(c, path, &f);
     pthread_mutex_lock(&c->lock);
     free(path);
+    if (!err)
+        fill_pages(c, parent, pg, 2);
+    blob_page_release(&pg[0]);
+    blob_page_release(&pg[1]);
     return err ? err : settle(c, parent, name, &f, ref, out);
 }
 
@@ -780,6 +864,14 @@ void cache_stale(struct cache *c, uint64_t ino)
             queue_notice(c, n->parent, n->name, n->ino);
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+size_t cache_entries(struct cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->inos.count;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }
 
 void cache_forget_all(struct cache *c)

@@ -102,6 +102,9 @@ void cache_stale(struct cache *c, uint64_t ino);
 /* Treat everything cached as expired and tell the kernel to do the same (SIGHUP). */
 void cache_forget_all(struct cache *c);
 
+/* How many names and folders the inode table holds now (for metrics). */
+size_t cache_entries(struct cache *c);
+
 /* Snapshot the entries of folder ino for readdir, listing it first unless the last listing
  * is fresh. *keep_cache says whether the kernel's cached copy of the folder (from an earlier
  * opendir) is still right. Returns 0 with (transfer full) *out to free with

@@ -7,11 +7,14 @@
 #include "blob_sas.h"
 #include "cache.h"
 #include "log.h"
+#include "mountopt.h"
 #include "ops.h"
 #include "prefetch.h"
+#include "service.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <libxml/parser.h>
@@ -20,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -28,11 +33,11 @@
 
 /* Everything the command line and environment say; immutable once parsed. */
 struct config {
-    const char *account, *container, *endpoint_opt, *log_file, *mountpoint;
-    char *endpoint, *sas_file, *root, *sas, *mount_opts;
+    const char *account, *container, *endpoint_opt, *log_file, *mountpoint, *metrics_listen;
+    char *endpoint, *sas_file, *root, *mount_opts;
     double attr_timeout, negative_timeout;
     double connect_timeout, stall_timeout, retry_timeout;
-    double prefetch_mib, read_ahead_kib;
+    double prefetch_mib, read_ahead_kib, parallel, chunk_mib;
     bool foreground, debug;
 };
 
@@ -48,9 +53,12 @@ enum opt_id {
     OPT_STALL_TIMEOUT,
     OPT_RETRY_TIMEOUT,
     OPT_PREFETCH,
+    OPT_PARALLEL,
+    OPT_CHUNK,
     OPT_READ_AHEAD,
     OPT_LOG_FILE,
     OPT_DEBUG,
+    OPT_METRICS_LISTEN,
 };
 
 static const struct option long_opts[] = {
@@ -65,9 +73,12 @@ static const struct option long_opts[] = {
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
     {"retry-timeout", required_argument, NULL, OPT_RETRY_TIMEOUT},
     {"prefetch-mem", required_argument, NULL, OPT_PREFETCH},
+    {"parallel", required_argument, NULL, OPT_PARALLEL},
+    {"chunk-mb", required_argument, NULL, OPT_CHUNK},
     {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"foreground", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -77,8 +88,8 @@ static const struct option long_opts[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: blobfs [OPTIONS] MOUNTPOINT\n"
-            "Mount one Azure Blob Storage container read-only.\n\n"
+            "usage: blobfs [OPTIONS] [CONTAINER] MOUNTPOINT\n"
+            "Mount one Azure Blob Storage container read-only (CONTAINER: as --container).\n\n"
             "  --account NAME          storage account (env AZURE_STORAGE_ACCOUNT)\n"
             "  --container NAME        container (env AZURE_STORAGE_ACCOUNT_CONTAINER)\n"
             "  --endpoint URL          blob endpoint (env AZURE_STORAGE_BLOB_ENDPOINT); default\n"
@@ -93,13 +104,20 @@ static void usage(FILE *out)
             "  --stall-timeout SEC     drop a transfer stalled this long (10)\n"
             "  --retry-timeout SEC     give up retrying an operation after SEC (30)\n"
             "  --prefetch-mem MIB      memory for read-ahead, 0 disables it (256)\n"
+            "  --parallel N            ranged GETs in flight for read-ahead, all files (8)\n"
+            "  --chunk-mb MIB          size of each of those GETs; 0: grows with the read (0)\n"
             "  --read-ahead KIB        kernel read-ahead of the mount, as root; 0 leaves the\n"
             "                          kernel's (16384)\n"
             "  --log-file FILE         log to FILE, or 'syslog' (default: stderr with -f,\n"
             "                          else syslog)\n"
             "  --debug                 log every request\n"
+            "  --metrics-listen ADDR:PORT\n"
+            "                          serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+            "                          (default: off)\n"
             "  -f, --foreground        stay in the foreground\n"
-            "  -o OPT[,OPT...]         FUSE mount options (e.g. allow_other); ro is forced\n"
+            "  -o OPT[,OPT...]         FUSE mount options (e.g. allow_other; ro is forced),\n"
+            "                          and the options above as key=value (sas_file=FILE),\n"
+            "                          as /etc/fstab gives them\n"
             "  -h, --help              this help\n"
             "  -V, --version           version\n\n"
             "Unmount with fusermount3 -u MOUNTPOINT, or SIGTERM. SIGHUP re-reads --sas-file\n"
@@ -108,7 +126,7 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBFS_VERSION, fuse_pkgversion(),
+    printf("blobfs %s (libfuse %s, %s, libxml2 %s)\n", BLOBKIT_VERSION, fuse_pkgversion(),
            curl_version(), LIBXML_DOTTED_VERSION);
 }
 
@@ -123,6 +141,22 @@ static int parse_number(const char *name, const char *s, double max, double *out
         return -EINVAL;
     }
     *out = v;
+    return 0;
+}
+
+/* A whole number from 1 to max. */
+static int parse_count(const char *name, const char *s, double max, double *out)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max) {
+        fprintf(stderr, "blobfs: --%s wants a whole number from 1 to %.0f, not '%s'\n", name, max,
+                s);
+        return -EINVAL;
+    }
+    *out = (double)v;
     return 0;
 }
 
@@ -173,7 +207,26 @@ static int set_sas_file(struct config *cfg, const char *arg)
     return 0;
 }
 
-static int set_option(struct config *cfg, int id, const char *arg)
+static int set_option(struct config *cfg, int id, char *arg);
+
+/* -o's items: one of our options, or (id 0) a FUSE mount option. */
+static int set_from_mount_option(void *arg, int id, char *value)
+{
+    return id ? set_option(arg, id, value) : add_mount_opt(arg, value);
+}
+
+/* -o OPT[,OPT...], as fstab and mount(8) give it (fs/mountopt.h). */
+static int set_mount_options(struct config *cfg, char *arg)
+{
+    char err[MOUNTOPT_ERR_LEN];
+    int rc = mountopt_parse(arg, long_opts, set_from_mount_option, cfg, err);
+
+    if (rc && err[0])
+        fprintf(stderr, "blobfs: %s\n", err);
+    return rc;
+}
+
+static int set_option(struct config *cfg, int id, char *arg)
 {
     switch (id) {
     case OPT_ACCOUNT:
@@ -201,6 +254,10 @@ static int set_option(struct config *cfg, int id, const char *arg)
         return parse_number("retry-timeout", arg, 3600, &cfg->retry_timeout);
     case OPT_PREFETCH:
         return parse_number("prefetch-mem", arg, 65536, &cfg->prefetch_mib);
+    case OPT_PARALLEL:
+        return parse_count("parallel", arg, 64, &cfg->parallel);
+    case OPT_CHUNK:
+        return parse_number("chunk-mb", arg, 64, &cfg->chunk_mib);
     case OPT_READ_AHEAD:
         return parse_number("read-ahead", arg, 1048576, &cfg->read_ahead_kib);
     case OPT_LOG_FILE:
@@ -209,11 +266,14 @@ static int set_option(struct config *cfg, int id, const char *arg)
     case OPT_DEBUG:
         cfg->debug = true;
         return 0;
+    case OPT_METRICS_LISTEN:
+        cfg->metrics_listen = arg;
+        return 0;
     case 'f':
         cfg->foreground = true;
         return 0;
     case 'o':
-        return add_mount_opt(cfg, arg);
+        return set_mount_options(cfg, arg);
     default:
         return -EINVAL;
     }
@@ -261,6 +321,17 @@ static int complete_config(struct config *cfg)
     return cfg->endpoint && cfg->root ? 0 : -ENOMEM;
 }
 
+/* The operand before the mount point, as mount(8) gives fstab's first field: the container. */
+static int set_source(struct config *cfg, const char *source)
+{
+    if (cfg->container && strcmp(cfg->container, source) != 0) {
+        fprintf(stderr, "blobfs: two containers: '%s' and '%s'\n", source, cfg->container);
+        return -EINVAL;
+    }
+    cfg->container = source;
+    return 0;
+}
+
 /* Returns 0 to go on, 1 when done (help, version), < 0 on a usage error (reported). */
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
@@ -271,6 +342,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
     cfg->stall_timeout = 10;
     cfg->retry_timeout = 30;
     cfg->prefetch_mib = 256;
+    cfg->parallel = 8;
     cfg->read_ahead_kib = 16384;
     for (;;) {
         int id = getopt_long(argc, argv, "fhVo:", long_opts, NULL);
@@ -283,11 +355,13 @@ static int parse_args(int argc, char **argv, struct config *cfg)
         if (id == '?' || set_option(cfg, id, optarg))
             goto out_usage;
     }
-    if (optind != argc - 1) {
+    if (argc - optind < 1 || argc - optind > 2) {
         fprintf(stderr, "blobfs: %s\n", optind < argc ? "one mount point only" : "no mount point");
         goto out_usage;
     }
-    cfg->mountpoint = argv[optind];
+    if (argc - optind == 2 && set_source(cfg, argv[optind]) != 0)
+        goto out_usage;
+    cfg->mountpoint = argv[argc - 1];
     return complete_config(cfg);
 out_usage:
     fprintf(stderr, "Try 'blobfs --help'.\n");
@@ -296,9 +370,6 @@ out_usage:
 
 static void config_release(struct config *cfg)
 {
-    if (cfg->sas)
-        explicit_bzero(cfg->sas, strlen(cfg->sas));
-    free(cfg->sas);
     free(cfg->endpoint);
     free(cfg->sas_file);
     free(cfg->root);
@@ -313,6 +384,7 @@ static int clean_sas(const char *in, size_t len, char **out)
         return -ENOMEM;
     ssize_t n = blob_sas_clean(in, len, sas, BLOB_SAS_MAX);
     if (n < 0) {
+        explicit_bzero(sas, BLOB_SAS_MAX);
         free(sas);
         return (int)n;
     }
@@ -320,33 +392,60 @@ static int clean_sas(const char *in, size_t len, char **out)
     return 0;
 }
 
+/* Read up to cap bytes of fd. Returns the length, -E2BIG when there is more, or -errno. */
+static ssize_t read_all(int fd, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return (ssize_t)len;
+        len += (size_t)n;
+        if (len == cap)
+            return -E2BIG;
+    }
+}
+
+/* Plain read(2) into a buffer of ours, wiped after: stdio would keep a copy in its own. */
 static int read_sas_file(const char *path, char **out)
 {
     char buf[BLOB_SAS_MAX + 64];
-    FILE *f = fopen(path, "re");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (!f)
+    if (fd < 0)
         return -errno;
-    size_t len = fread(buf, 1, sizeof(buf), f);
-    int err = ferror(f) ? -EIO : len == sizeof(buf) ? -E2BIG : 0;
-    fclose(f);
-    if (!err)
-        err = clean_sas(buf, len, out);
+    ssize_t len = read_all(fd, buf, sizeof(buf));
+    close(fd);
+    int err = len < 0 ? (int)len : clean_sas(buf, (size_t)len, out);
     explicit_bzero(buf, sizeof(buf));
     return err;
 }
 
-/* The token from --sas-file or the environment. The environment's copy is wiped, so
- * /proc/PID/environ never shows it. */
-static int take_sas(struct config *cfg)
+/* Free a copy of the token, wiped first. NULL is a no-op. */
+static void sas_free(char *sas)
+{
+    if (sas)
+        explicit_bzero(sas, strlen(sas));
+    free(sas);
+}
+
+/* The token from --sas-file or the environment into *sas (NULL: anonymous; free it with
+ * sas_free()). The environment's copy is wiped, so /proc/PID/environ never shows it. */
+static int take_sas(const struct config *cfg, char **sas)
 {
     char *env = getenv(SAS_ENV);
     int err = 0;
 
+    *sas = NULL;
     if (cfg->sas_file)
-        err = read_sas_file(cfg->sas_file, &cfg->sas);
+        err = read_sas_file(cfg->sas_file, sas);
     else if (env && *env)
-        err = clean_sas(env, strlen(env), &cfg->sas);
+        err = clean_sas(env, strlen(env), sas);
     if (env) {
         explicit_bzero(env, strlen(env));
         unsetenv(SAS_ENV);
@@ -383,21 +482,29 @@ static char *root_prefix(const struct config *cfg)
     return s;
 }
 
+/* What main() hands the mounted daemon: what the mount-time probe found, and the token until
+ * the running client holds its own copy (then it is wiped and freed, so that after a reload
+ * no copy of the old token is left). */
+struct start {
+    bool can_list;
+    struct blob_page first;
+    char *sas;
+};
+
 /* Check endpoint, container and token before mounting anything; one message when wrong. */
-static int probe(const struct config *cfg, const struct blob_opts *bo, bool *can_list,
-                 struct blob_page *first)
+static int probe(const struct config *cfg, const struct blob_opts *bo, struct start *st)
 {
     char err[BLOB_ERR_LEN] = "out of memory";
-    struct blob_client *c = blob_client_new(bo, cfg->sas);
+    struct blob_client *c = blob_client_new(bo, st->sas);
     char *prefix = root_prefix(cfg);
-    int ret = c && prefix ? blob_probe(c, prefix, can_list, first, err) : -ENOMEM;
+    int ret = c && prefix ? blob_probe(c, prefix, &st->can_list, &st->first, err) : -ENOMEM;
 
     if (ret) {
         fprintf(stderr, "blobfs: cannot mount container '%s' of %s: %s\n", cfg->container,
                 cfg->endpoint, err);
         if (cfg->log_file)
             log_error("cannot mount container '%s' of %s: %s", cfg->container, cfg->endpoint, err);
-    } else if (!*can_list) {
+    } else if (!st->can_list) {
         log_warn("listing container '%s' is not allowed (SAS token without 'l', or anonymous "
                  "access): mounted without listing, known paths read, folders cannot be listed",
                  cfg->container);
@@ -477,9 +584,7 @@ static void reload(struct hup *h)
                       h->cfg->sas_file, strerror(err ? -err : ENOMEM));
         else
             log_info("re-read the SAS token from %s", h->cfg->sas_file);
-        if (sas)
-            explicit_bzero(sas, strlen(sas));
-        free(sas);
+        sas_free(sas);
     }
     cache_forget_all(h->cache);
 }
@@ -512,28 +617,43 @@ struct parts {
     bool signals_started;
 };
 
-#define PREFETCH_WORKERS 8
+static ssize_t source_read(void *arg, const char *name, const char *etag, char *dst, size_t len,
+                           off_t off)
+{
+    return blob_read(arg, name, etag, dst, len, off);
+}
 
-static int parts_start(struct parts *p, const struct config *cfg, struct blobfs *fs, bool can_list,
-                       const struct blob_page *first)
+static int source_stream(void *arg, const char *name, const char *etag, off_t off, size_t len,
+                         blob_sink_fn fn, void *fn_arg)
+{
+    return blob_stream(arg, name, etag, off, len, fn, fn_arg);
+}
+
+static int parts_start(struct parts *p, const struct config *cfg, struct blobfs *fs,
+                       struct start *st)
 {
     struct cache_opts co = {.attr_timeout = cfg->attr_timeout,
                             .negative_timeout = cfg->negative_timeout,
-                            .can_list = can_list,
+                            .can_list = st->can_list,
                             .root = cfg->root,
                             .mount_time = time(NULL)};
     struct blob_opts bo;
 
     blob_options(cfg, &bo);
-    p->blob = blob_client_new(&bo, cfg->sas);
+    bo.metrics = service_metrics(fs->service);
+    p->blob = blob_client_new(&bo, st->sas);
+    sas_free(st->sas);
+    st->sas = NULL;
     p->cache = p->blob ? cache_new(&co, p->blob) : NULL;
-    p->pool = p->cache ? prefetch_pool_new(p->blob, (size_t)(cfg->prefetch_mib * 1048576),
-                                           PREFETCH_WORKERS)
-                       : NULL;
+    struct prefetch_source src = {.read = source_read, .stream = source_stream, .arg = p->blob};
+    struct prefetch_opts po = {.budget = (size_t)(cfg->prefetch_mib * 1048576),
+                               .parallel = (unsigned)cfg->parallel,
+                               .segment = (size_t)(cfg->chunk_mib * 1048576)};
+    p->pool = p->cache ? prefetch_pool_new(&src, &po) : NULL;
     if (!p->pool)
         return -ENOMEM;
-    if (can_list)
-        cache_seed(p->cache, first);
+    if (st->can_list)
+        cache_seed(p->cache, &st->first);
     fs->cache = p->cache;
     fs->prefetch = p->pool;
     p->hup = (struct hup){.cfg = cfg, .blob = p->blob, .cache = p->cache};
@@ -557,15 +677,16 @@ static void parts_stop(struct parts *p)
 
 /* Run the session until unmounted or signalled. Returns 0 or -errno. */
 static int serve(struct fuse_session *se, const struct config *cfg, struct blobfs *fs,
-                 bool can_list, const struct blob_page *first)
+                 struct start *st)
 {
     struct parts p;
 
     memset(&p, 0, sizeof(p));
-    int err = parts_start(&p, cfg, fs, can_list, first);
+    int err = parts_start(&p, cfg, fs, st);
     if (!err) {
         log_info("mounted container '%s' of %s%s%s on %s", cfg->container, cfg->endpoint,
                  *cfg->root ? ", folder " : "", cfg->root, cfg->mountpoint);
+        service_start(fs->service, p.cache, p.pool);
         struct fuse_loop_config *lc = fuse_loop_cfg_create();
         if (lc) {
             fuse_loop_cfg_set_max_threads(lc, 64);
@@ -573,6 +694,7 @@ static int serve(struct fuse_session *se, const struct config *cfg, struct blobf
             fuse_loop_cfg_destroy(lc);
         }
         err = !lc ? -ENOMEM : err > 0 ? 0 : err; /* > 0: ended by that signal */
+        service_stop(fs->service);
     } else {
         log_error("cannot start: %s", strerror(-err));
     }
@@ -584,7 +706,7 @@ static int serve(struct fuse_session *se, const struct config *cfg, struct blobf
 /* The mounted daemon: SIGHUP and SIGUSR1 are blocked before any thread starts (signal_loop
  * takes them); the read-ahead tuner is joined after the unmount, which ends its stat(). */
 static int daemon_main(struct fuse_session *se, const struct config *cfg, struct blobfs *fs,
-                       const char *mnt, bool can_list, const struct blob_page *first)
+                       const char *mnt, struct start *st)
 {
     struct tune tune = {.mnt = mnt, .kib = (unsigned)cfg->read_ahead_kib};
     pthread_t tuner;
@@ -597,20 +719,30 @@ static int daemon_main(struct fuse_session *se, const struct config *cfg, struct
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     bool tuning = tune.kib && pthread_create(&tuner, NULL, raise_read_ahead, &tune) == 0;
-    int err = serve(se, cfg, fs, can_list, first);
+    int err = serve(se, cfg, fs, st);
     fuse_session_unmount(se);
     if (tuning)
         pthread_join(tuner, NULL);
     return err ? 1 : 0;
 }
 
-static int run(const struct config *cfg)
+/* The metrics socket and systemd's notifications, set up before the daemon forks. */
+static struct service *start_service(const struct config *cfg)
+{
+    char err[SERVICE_ERR_LEN];
+    struct service *s = service_new(cfg->metrics_listen, err);
+
+    if (!s)
+        fprintf(stderr, "blobfs: %s\n", err);
+    return s;
+}
+
+/* Probe, mount, daemonize, serve. st->sas is wiped and freed on the way. */
+static int run(const struct config *cfg, struct start *st)
 {
     struct blobfs fs = {.uid = getuid(), .gid = getgid()};
-    struct blob_page first = {0};
     struct fuse_session *se = NULL;
     struct blob_opts bo;
-    bool can_list = false;
     int rc = 1;
 
     blob_options(cfg, &bo);
@@ -619,7 +751,8 @@ static int run(const struct config *cfg)
         fprintf(stderr, "blobfs: bad mount point %s: %s\n", cfg->mountpoint, strerror(errno));
         return 1;
     }
-    if (probe(cfg, &bo, &can_list, &first) != 0)
+    fs.service = start_service(cfg);
+    if (!fs.service || probe(cfg, &bo, st) != 0)
         goto out_free;
     se = new_session(cfg, &fs);
     if (!se)
@@ -630,7 +763,7 @@ static int run(const struct config *cfg)
         goto out_signals;
     fs.se = se;
     if (fuse_daemonize(cfg->foreground) == 0)
-        rc = daemon_main(se, cfg, &fs, mnt, can_list, &first);
+        rc = daemon_main(se, cfg, &fs, mnt, st);
     else
         fuse_session_unmount(se);
 out_signals:
@@ -638,34 +771,58 @@ out_signals:
 out_session:
     fuse_session_destroy(se);
 out_page:
-    blob_page_release(&first);
+    blob_page_release(&st->first);
 out_free:
+    service_free(fs.service);
     free(mnt);
     return rc;
 }
 
+/* No core dumps: one would hold the SAS token. Not dumpable also makes /proc/PID/mem, environ
+ * and the like root's, and forbids other processes of the user to ptrace the daemon. Both
+ * carry over to the daemon fuse_daemonize() forks. */
+static int forbid_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
+        fprintf(stderr, "blobfs: cannot disable core dumps: %s\n", strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    struct start st = {0};
     struct config cfg;
-    int rc = parse_args(argc, argv, &cfg);
+    int rc = 1;
 
-    if (rc != 0) {
-        config_release(&cfg);
-        return rc > 0 ? 0 : 2;
+    if (forbid_core_dumps() != 0)
+        return 1;
+    if (blob_global_init() != 0) {
+        fprintf(stderr, "blobfs: cannot set up libcurl\n");
+        return 1;
     }
-    rc = take_sas(&cfg) ? 2 : 0;
-    if (!rc && log_open("blobfs", cfg.log_file, cfg.debug ? LOG_LV_DEBUG : LOG_LV_INFO) != 0) {
+    int parsed = parse_args(argc, argv, &cfg);
+    if (parsed != 0) {
+        rc = parsed > 0 ? 0 : 2;
+        goto out_release;
+    }
+    rc = 2;
+    if (take_sas(&cfg, &st.sas) != 0)
+        goto out_release;
+    if (log_open("blobfs", cfg.log_file, cfg.debug ? LOG_LV_DEBUG : LOG_LV_INFO) != 0) {
         fprintf(stderr, "blobfs: cannot open the log %s: %s\n", cfg.log_file, strerror(errno));
-        rc = 2;
+        goto out_release;
     }
-    if (!rc) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        xmlInitParser();
-        rc = run(&cfg);
-        xmlCleanupParser();
-        curl_global_cleanup();
-        log_close();
-    }
+    xmlInitParser();
+    rc = run(&cfg, &st);
+    xmlCleanupParser();
+    log_close();
+out_release:
+    sas_free(st.sas);
     config_release(&cfg);
+    blob_global_cleanup();
     return rc;
 }

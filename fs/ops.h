@@ -11,6 +11,7 @@ struct cache;
 struct fuse_lowlevel_ops;
 struct fuse_session;
 struct prefetch_pool;
+struct service;
 
 /* The largest read the kernel is asked to send, and the size of a FUSE request buffer. */
 #define OPS_MAX_IO (1024 * 1024)
@@ -23,6 +24,7 @@ struct blobfs {
     struct fuse_session *se; /* for notifications */
     uid_t uid;               /* owner of every file: the mounting user */
     gid_t gid;
+    struct service *service; /* main.c's: metrics and readiness (service.h); no operation's */
 };
 
 /* The operation table (transfer none: static). */

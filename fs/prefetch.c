@@ -1,17 +1,22 @@
-/* fs/prefetch.c: per-file runs of sequential reads, fed by streams (see prefetch.h).
+/* fs/prefetch.c: per-file runs of sequential reads, fed by parallel segments (see
+ * prefetch.h).
  *
  * A run is a stretch of a file being read in order; [base, end) is what its streams fetch or
- * fetched. A stream is one ranged GET whose bytes land in chunks as they arrive, and a read
- * waits for the bytes it needs, not for whole chunks. A stream runs on a pool worker; it
- * waits (flow control) while it is ahead() past the furthest read of its run, or while the
- * memory budget is spent, and ends cleanly when that lasts. Chunks carry the run they belong
+ * fetched. A stream is one ranged GET of a segment of the run, whose memory is reserved in
+ * the budget when the segment is queued: a segment without room is not queued, so a stream
+ * never waits for memory and the one the reader needs next always has its room. Bytes land
+ * in chunks of at most CHUNK as they arrive (buffers of a few sizes, reused while hot), and a
+ * read waits for the bytes it needs, not for whole chunks. Chunks carry the run they belong
  * to (gen): those of an earlier run are dropped as soon as nobody uses them.
+ *
+ * Streams run on pool workers, each on its own connection: a run's first GET (the probe)
+ * before any segment, so a first byte never waits behind another file's segments; at most
+ * parallel segments at once, and of those queued, the one whose file has the fewest on a
+ * worker goes first, so files read at once share them.
  *
  * Lock order: a file's lock, then the pool's. Streams hold neither while copying bytes or
  * waiting for the network. */
 #include "prefetch.h"
-
-#include "blob.h"
 #include "clock.h"
 
 #include <assert.h>
@@ -26,30 +31,41 @@
 #define MIB (1024 * 1024)
 #define FIRST_CHUNK (MIB + 128 * 1024) /* the kernel reads 128 KiB past a 1 MiB read */
 #define CHUNK (4 * MIB)                /* a stream's bytes land in chunks of this size */
-/* A stream may run this far past the furthest read of its run: as far as the run has been
- * read, within these bounds, so a short sequential read costs little. */
-#define MIN_AHEAD (4 * MIB)
-#define MAX_AHEAD (32 * MIB)
+/* How far past the furthest read of a run its segments may reach: GROWTH times what the run
+ * has read, EAGER times while its reads wait for bytes (the reader keeps up with the
+ * network), at least MIN_WINDOW, at most the file's share of the memory budget; so a short
+ * or slow sequential read costs little, and a fast long one gets every connection soon. */
+#define GROWTH 4
+#define EAGER 16
+#define MIN_WINDOW (8 * MIB)
+/* A segment: the window over the parallel streams, within these bounds, in whole MiB. */
+#define SEGMENT_MIN MIB
+#define SEGMENT_MAX (16 * MIB)
+/* A link on which one connection brings FAST_RATE (as the runs' first GETs, 1.125 MiB alone,
+ * measure it) needs no parallel GETs to keep up with a reader: there, FAST_STREAMS GETs of
+ * FAST_SEGMENT do what many short ones would, each paying the origin's cost per request. Over
+ * any latency, such a GET is still in TCP slow start and measures far below it (50 MB/s
+ * through the 20 ms profile of bench-fs.sh --wan); the origin on the same host measures 100
+ * to 150 MB/s. */
+#define FAST_RATE 90e6
+#define FAST_STREAMS 2u
+#define FAST_SEGMENT (64 * MIB)
+#define PROBE_WORKERS 2  /* workers beyond the parallel ones, for first GETs only */
 #define SLACK (16 * MIB) /* how far past the run a read still belongs to it */
+#define RECENT 8         /* read ends remembered, to tell reads in order from random ones */
 /* Chunks this far behind the furthest read of the run are dropped even if not all read:
  * the kernel's read-ahead sends reads tens of MiB out of order. */
 #define BEHIND (64 * MIB)
-/* A stream waiting this long for its reader to move on, or 1 s for memory, ends; the next
- * read that needs more starts another where it stopped. */
-#define IDLE_S 5
-#define BUDGET_WAIT_S 1
-#define WAIT_SLICE_MS 200 /* waits are cut into slices to notice prefetch_pool_free() */
 /* After a failed read the kernel at once asks again for the same pages (its read-ahead
  * failed, now it reads synchronously): that second try fails at once, so an origin that is
  * down costs one retry budget, not two. */
 #define FAILURE_MEMORY_S 1.0
-/* Freed chunk buffers kept for reuse, at most this much: a fresh 4 MiB buffer costs 1024 page
- * faults, each zeroing a page, for every chunk of every read. */
+/* Freed chunk buffers kept for reuse, at most this much and half the budget: a fresh 4 MiB
+ * buffer costs 1024 page faults, each zeroing a page, for every chunk of every read. */
 #define SPARE_MAX (64 * MIB)
 
 /* Why a sink ends its stream: never an errno blob_stream() returns of its own. */
 #define STOP_UNWANTED (-ECANCELED) /* file closed, another run, or the pool stopping */
-#define STOP_IDLE (-EAGAIN)        /* the reader or the memory did not come in time */
 
 #define NO_NEED INT64_MAX
 #define DIRECT 1 /* serve(): the read is for a GET of its own */
@@ -62,7 +78,8 @@ struct chunk {
     size_t len;    /* bytes it holds once complete */
     size_t filled; /* bytes present from off */
     size_t delivered;
-    char *data; /* cap bytes, from buffer_get() */
+    size_t reserved; /* bytes of the budget it holds */
+    char *data;      /* cap bytes, from buffer_get() */
     size_t cap;
     unsigned pins; /* spans pointing into data */
 };
@@ -83,8 +100,11 @@ struct stream {
     struct waiter *waiters;
     off_t need;        /* the least until of the waiters */
     struct chunk *cur; /* being filled */
+    size_t reserved;   /* bytes of the budget reserved for chunks not made yet */
+    off_t first;       /* where it began */
+    double first_at;   /* when its first byte came, 0 before */
     bool live;         /* one of the file's streams; false: end at once */
-    bool counted;      /* counts against the pool's max_streams */
+    bool probe;        /* a run's first GET, not a segment */
 };
 
 struct prefetch_file {
@@ -95,71 +115,52 @@ struct prefetch_file {
     off_t size;
     pthread_mutex_t lock; /* guards everything below and the fields of its chunks, streams
                              and waiters */
-    pthread_cond_t room;  /* the furthest read moved on or a stream is unwanted */
     struct chunk *chunks;
     struct stream *streams; /* live streams of the current run */
     unsigned gen;           /* the current run */
     bool running;           /* a run is under way: [base, end) */
-    bool probing;           /* it began with a small first GET, not a stream for the rest */
+    bool probing;           /* it began with a small first GET, not segments at once */
+    bool streaming;         /* reads go on in order: segments follow them */
+    bool eager;             /* the last read in order waited for its bytes */
+    off_t tail;             /* the length of the run's last segments, once set; 0 before */
     off_t base, end;
-    off_t furthest; /* end of the furthest read of the run */
-    off_t last_end; /* where the previous read ended; -1 before the first */
-    int stale;      /* -ESTALE once the blob has changed */
-    int failed;     /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
+    off_t furthest;     /* end of the furthest read of the run */
+    off_t last_end;     /* where the previous read ended; -1 before the first */
+    off_t ends[RECENT]; /* where recent reads ended, -1 for none */
+    unsigned next_end;
+    int stale;  /* -ESTALE once the blob has changed */
+    int failed; /* the error of the last failed fetch, until failed_at + FAILURE_MEMORY_S */
     double failed_at;
-    unsigned refs; /* the opener, one per stream, one per span pinning chunks: the kernel may
-                      release a file as soon as the last reply is written, before the span
-                      of that reply is released */
+    unsigned refs;     /* the opener, one per stream, one per span pinning chunks: the kernel may
+                          release a file as soon as the last reply is written, before the span
+                          of that reply is released */
+    unsigned segments; /* segment streams queued or running */
     bool closed;
+    unsigned on_workers; /* segment streams on a worker; guarded by the pool's lock */
 };
 
 struct prefetch_pool {
-    struct blob_client *blob;
+    struct prefetch_source src;
     size_t budget;
-    pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, nstreams,
-                             waiting; stopping is also read atomically without it */
-    pthread_cond_t work;  /* a stream was queued, or stopping */
-    pthread_cond_t freed; /* budget came back */
-    size_t used;          /* bytes of chunk buffers in use */
+    size_t segment;       /* a fixed segment size; 0: adaptive */
+    unsigned parallel;    /* segments running at once, all files together */
+    pthread_mutex_t lock; /* guards used, spares, spare_bytes, the queue, files, running,
+                             active, rate, the files' on_workers; stopping and active are also
+                             read atomically without it */
+    pthread_cond_t work;  /* a stream was queued, a segment ended, or stopping */
+    size_t used;          /* bytes of the budget reserved */
     struct spare *spares; /* buffers kept for reuse */
     size_t spare_bytes;
-    struct stream *qhead, *qtail;
+    struct stream *queue;
     struct prefetch_file *files;
-    unsigned nstreams, max_streams; /* counted streams queued or running, and their cap */
-    unsigned waiting;               /* streams waiting for budget */
+    unsigned running; /* segments on a worker */
+    double rate;      /* bytes per second one GET brought, averaged; 0: none yet */
+    double fast_rate; /* see FAST_RATE */
+    unsigned active;  /* files with a segment queued or running */
     bool stopping;
     pthread_t *threads;
     unsigned nthreads;
 };
-
-static bool is_past(const struct timespec *t)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
-/* The sooner of a deadline and one slice from now. */
-static struct timespec slice_until(const struct timespec *deadline)
-{
-    struct timespec slice = clock_deadline_ms(WAIT_SLICE_MS);
-
-    if (slice.tv_sec > deadline->tv_sec ||
-        (slice.tv_sec == deadline->tv_sec && slice.tv_nsec > deadline->tv_nsec))
-        return *deadline;
-    return slice;
-}
-
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-}
 
 static off_t min_off(off_t a, off_t b)
 {
@@ -212,39 +213,37 @@ static char *take_spare(struct prefetch_pool *p, size_t cap)
     return NULL;
 }
 
-/* A buffer of cap bytes counted in the budget, a spare one when there is. When the budget is
- * spent and a deadline is given, waits for it once, at most until then. Returns 0, -EAGAIN
- * (the budget is spent) or -ENOMEM. */
-static int buffer_get(struct prefetch_pool *p, size_t cap, const struct timespec *until, char **out)
+/* Reserve len bytes of the budget. Returns false when they do not fit. */
+static bool reserve(struct prefetch_pool *p, size_t len)
 {
     pthread_mutex_lock(&p->lock);
-    if (p->used + cap > p->budget && until) {
-        p->waiting++;
-        pthread_cond_timedwait(&p->freed, &p->lock, until);
-        p->waiting--;
-    }
-    bool ok = p->used + cap <= p->budget;
+    bool ok = p->used + len <= p->budget;
     if (ok)
-        p->used += cap;
-    *out = ok ? take_spare(p, cap) : NULL;
+        p->used += len;
     pthread_mutex_unlock(&p->lock);
-    if (!ok)
-        return -EAGAIN;
-    if (!*out)
-        *out = malloc(cap);
-    if (*out)
-        return 0;
+    return ok;
+}
+
+static void unreserve(struct prefetch_pool *p, size_t len)
+{
     pthread_mutex_lock(&p->lock);
-    p->used -= cap;
+    p->used -= len;
     pthread_mutex_unlock(&p->lock);
-    return -ENOMEM;
+}
+
+/* A buffer of cap bytes (within a reservation), a spare one when there is. */
+static char *buffer_get(struct prefetch_pool *p, size_t cap)
+{
+    pthread_mutex_lock(&p->lock);
+    char *buf = take_spare(p, cap);
+    pthread_mutex_unlock(&p->lock);
+    return buf ? buf : malloc(cap);
 }
 
 static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
 {
     pthread_mutex_lock(&p->lock);
-    p->used -= cap;
-    bool keep = p->spare_bytes + cap <= SPARE_MAX;
+    bool keep = p->spare_bytes + cap <= SPARE_MAX && p->spare_bytes + cap <= p->budget / 2;
     if (keep) {
         struct spare *s = (struct spare *)(void *)buf;
         s->next = p->spares;
@@ -252,8 +251,6 @@ static void buffer_put(struct prefetch_pool *p, char *buf, size_t cap)
         p->spares = s;
         p->spare_bytes += cap;
     }
-    if (p->waiting)
-        pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->lock);
     if (!keep)
         free(buf);
@@ -268,6 +265,7 @@ static void chunk_free(struct prefetch_file *f, struct chunk *ch)
     if (*link)
         *link = ch->next;
     buffer_put(f->pool, ch->data, ch->cap);
+    unreserve(f->pool, ch->reserved);
     free(ch);
 }
 
@@ -292,7 +290,6 @@ static void file_free(struct prefetch_file *f)
     if (f->next)
         f->next->prev = f->prev;
     pthread_mutex_unlock(&p->lock);
-    pthread_cond_destroy(&f->room);
     pthread_mutex_destroy(&f->lock);
     free(f->name);
     free(f);
@@ -308,37 +305,22 @@ static void file_put_unlock(struct prefetch_file *f)
         file_free(f);
 }
 
-/* How far a stream may run: as far past the furthest read as the run has been read. */
-static off_t ahead(const struct prefetch_file *f)
+/* How far past the furthest read the run's streams may fetch (see GROWTH). */
+static off_t window(const struct prefetch_file *f)
 {
-    off_t read = f->furthest - f->base;
+    struct prefetch_pool *p = f->pool;
+    unsigned active = __atomic_load_n(&p->active, __ATOMIC_RELAXED);
+    off_t share = (off_t)(p->budget / (active ? active : 1));
+    off_t want = (f->furthest - f->base) * (f->eager ? EAGER : GROWTH);
 
-    return read < MIN_AHEAD ? MIN_AHEAD : read > MAX_AHEAD ? MAX_AHEAD : read;
+    if (share < MIN_WINDOW)
+        share = MIN_WINDOW;
+    return want < MIN_WINDOW ? MIN_WINDOW : want > share ? share : want;
 }
 
 static bool is_wanted(const struct stream *s)
 {
     return s->live && !__atomic_load_n(&s->file->pool->stopping, __ATOMIC_ACQUIRE);
-}
-
-static bool must_wait(const struct prefetch_file *f, const struct stream *s)
-{
-    return is_wanted(s) && s->pos >= f->furthest + ahead(f);
-}
-
-/* Flow control (the file's lock held): wait while the stream is too far ahead of the reads,
- * at most IDLE_S. Returns 0, STOP_IDLE or STOP_UNWANTED. */
-static int wait_for_reader(struct prefetch_file *f, struct stream *s)
-{
-    struct timespec deadline = clock_deadline_ms(IDLE_S * 1000L);
-
-    while (must_wait(f, s) && !is_past(&deadline)) {
-        struct timespec until = slice_until(&deadline);
-        pthread_cond_timedwait(&f->room, &f->lock, &until);
-    }
-    if (!is_wanted(s))
-        return STOP_UNWANTED;
-    return must_wait(f, s) ? STOP_IDLE : 0;
 }
 
 static void chunk_link(struct prefetch_file *f, struct chunk *ch)
@@ -349,35 +331,6 @@ static void chunk_link(struct prefetch_file *f, struct chunk *ch)
         link = &(*link)->next;
     ch->next = *link;
     *link = ch;
-}
-
-/* Give the stream a chunk to fill at its position (the file's lock held, dropped while
- * waiting for the budget, at most BUDGET_WAIT_S). Returns 0, STOP_IDLE or STOP_UNWANTED. */
-static int new_chunk(struct prefetch_file *f, struct stream *s)
-{
-    size_t len = (size_t)min_off(CHUNK, s->end - s->pos), cap = capacity(len);
-    struct timespec deadline = clock_deadline_ms(BUDGET_WAIT_S * 1000L);
-    char *data;
-
-    int err = buffer_get(f->pool, cap, NULL, &data);
-    while (err == -EAGAIN && is_wanted(s) && !is_past(&deadline)) {
-        struct timespec until = slice_until(&deadline);
-        pthread_mutex_unlock(&f->lock);
-        err = buffer_get(f->pool, cap, &until, &data);
-        pthread_mutex_lock(&f->lock);
-    }
-    struct chunk *ch = err ? NULL : calloc(1, sizeof(*ch));
-    if (!ch || !is_wanted(s)) {
-        if (!err)
-            buffer_put(f->pool, data, cap);
-        free(ch);
-        return is_wanted(s) ? STOP_IDLE : STOP_UNWANTED;
-    }
-    *ch = (struct chunk){
-        .writer = s, .gen = f->gen, .off = s->pos, .len = len, .data = data, .cap = cap};
-    chunk_link(f, ch);
-    s->cur = ch;
-    return 0;
 }
 
 /* Wake the reads waiting for the stream that now have their bytes, or all of them. */
@@ -397,6 +350,31 @@ static void wake(struct stream *s, bool all)
         }
     }
     s->need = need;
+}
+
+/* Give the stream a chunk to fill at its position, out of its reservation (the file's lock
+ * held). Returns 0 or -ENOMEM. */
+static int chunk_new(struct prefetch_file *f, struct stream *s)
+{
+    size_t len = (size_t)min_off(CHUNK, s->end - s->pos), cap = capacity(len);
+    struct chunk *ch = calloc(1, sizeof(*ch));
+    char *data = ch ? buffer_get(f->pool, cap) : NULL;
+
+    if (!data) {
+        free(ch);
+        return -ENOMEM;
+    }
+    *ch = (struct chunk){.writer = s,
+                         .gen = f->gen,
+                         .off = s->pos,
+                         .len = len,
+                         .reserved = len,
+                         .data = data,
+                         .cap = cap};
+    s->reserved -= len;
+    chunk_link(f, ch);
+    s->cur = ch;
+    return 0;
 }
 
 /* Copy what fits of data into the stream's chunk, outside the lock: the chunk is the
@@ -421,7 +399,7 @@ static size_t fill(struct prefetch_file *f, struct stream *s, const char *data, 
     return n;
 }
 
-/* The blob_sink_fn of streams: bytes into chunks, as the reader and the budget allow. */
+/* The blob_sink_fn of streams: bytes into chunks, while the run wants them. */
 static int sink(void *arg, const char *data, size_t len)
 {
     struct stream *s = arg;
@@ -429,10 +407,11 @@ static int sink(void *arg, const char *data, size_t len)
 
     pthread_mutex_lock(&f->lock);
     int ret = is_wanted(s) ? 0 : STOP_UNWANTED;
-    while (!ret && len > 0) {
-        ret = wait_for_reader(f, s);
-        if (!ret && !s->cur)
-            ret = new_chunk(f, s);
+    if (len > 0 && s->first_at == 0)
+        s->first_at = clock_now_s();
+    while (!ret && len > 0 && s->pos < s->end) {
+        if (!s->cur)
+            ret = chunk_new(f, s);
         if (!ret) {
             size_t n = fill(f, s, data, len);
             data += n;
@@ -440,7 +419,7 @@ static int sink(void *arg, const char *data, size_t len)
         }
     }
     pthread_mutex_unlock(&f->lock);
-    return ret;
+    return ret ? ret : len ? -EIO : 0; /* more than asked for: blob_stream() never sends it */
 }
 
 static void stream_unlink(struct prefetch_file *f, struct stream *s)
@@ -457,8 +436,6 @@ static void stream_unlink(struct prefetch_file *f, struct stream *s)
 /* End the run: its streams stop, its chunks are dropped once unused. */
 static void run_end(struct prefetch_file *f)
 {
-    struct prefetch_pool *p = f->pool;
-
     for (struct stream *s = f->streams; s; s = s->next) {
         s->live = false;
         wake(s, true);
@@ -466,18 +443,16 @@ static void run_end(struct prefetch_file *f)
     f->streams = NULL;
     f->running = false;
     f->gen++;
-    pthread_cond_broadcast(&f->room);
-    pthread_mutex_lock(&p->lock);
-    pthread_cond_broadcast(&p->freed);
-    pthread_mutex_unlock(&p->lock);
 }
 
-/* A stream is over (the file's lock held): complete its chunk with what it got; a stream
- * that waited too long leaves the run where it stopped; a failure ends the run. */
+/* A stream is over (the file's lock held): its chunk keeps what it got, the rest of its
+ * reservation goes back; a failure ends the run. */
 static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
 {
     struct chunk *ch = s->cur;
 
+    unreserve(f->pool, s->reserved);
+    s->reserved = 0;
     if (ch) {
         ch->writer = NULL;
         ch->len = ch->filled;
@@ -486,15 +461,44 @@ static void stream_end(struct prefetch_file *f, struct stream *s, int ret)
     }
     if (s->live) {
         stream_unlink(f, s);
-        if (ret == STOP_IDLE && s->end == f->end) {
-            f->end = s->pos;
-        } else if (ret) {
-            if (ret != STOP_IDLE)
-                note_failure(f, ret);
+        if (ret) {
+            note_failure(f, ret);
             run_end(f);
         }
     }
     wake(s, true);
+}
+
+static void schedule_segments(struct prefetch_file *f, off_t need);
+
+/* A run's first GET, on its own, tells how fast one connection is (the time to its first
+ * byte, a round trip and the origin's start, left out). */
+static void note_rate(struct prefetch_pool *p, const struct stream *s)
+{
+    double took = clock_now_s() - s->first_at;
+    off_t got = s->pos - s->first;
+
+    if (!s->probe || s->first_at == 0 || got < 256 * 1024 || took <= 0)
+        return;
+    double rate = (double)got / took;
+    pthread_mutex_lock(&p->lock);
+    p->rate = rate > p->rate ? rate : 0.9 * p->rate + 0.1 * rate; /* a busy origin dips */
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A segment stream is off the queue and its worker (the file's lock held). */
+static void segment_done(struct prefetch_file *f)
+{
+    struct prefetch_pool *p = f->pool;
+
+    f->segments--;
+    pthread_mutex_lock(&p->lock);
+    p->running--;
+    f->on_workers--;
+    if (f->segments == 0)
+        __atomic_store_n(&p->active, p->active - 1, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void run_stream(struct prefetch_pool *p, struct stream *s)
@@ -506,28 +510,53 @@ static void run_stream(struct prefetch_pool *p, struct stream *s)
     off_t off = s->pos;
     size_t len = (size_t)(s->end - s->pos);
     pthread_mutex_unlock(&f->lock);
-    int ret = wanted ? blob_stream(p->blob, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
+    int ret =
+        wanted ? p->src.stream(p->src.arg, f->name, f->etag, off, len, sink, s) : STOP_UNWANTED;
+    if (ret == 0)
+        note_rate(p, s);
     pthread_mutex_lock(&f->lock);
     stream_end(f, s, ret);
+    if (!s->probe)
+        segment_done(f);
+    if (ret == 0 && f->running && f->streaming && !f->closed)
+        schedule_segments(f, 0); /* keep the run's connections busy */
     file_put_unlock(f);
-    if (s->counted) {
-        pthread_mutex_lock(&p->lock);
-        p->nstreams--;
-        pthread_mutex_unlock(&p->lock);
-    }
     free(s);
+}
+
+/* Take the next stream off the queue (the pool's lock held): a probe first, else, while fewer
+ * than parallel segments run, the segment whose file has the fewest on a worker. */
+static struct stream *pick(struct prefetch_pool *p)
+{
+    struct stream **best = NULL;
+
+    for (struct stream **link = &p->queue; *link; link = &(*link)->next_job) {
+        struct stream *s = *link;
+        if (s->probe) {
+            best = link;
+            break;
+        }
+        if (p->running < p->parallel && (!best || s->file->on_workers < (*best)->file->on_workers))
+            best = link;
+    }
+    if (!best)
+        return NULL;
+    struct stream *s = *best;
+    *best = s->next_job;
+    if (!s->probe) {
+        p->running++;
+        s->file->on_workers++;
+    }
+    return s;
 }
 
 static struct stream *next_job(struct prefetch_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    while (!p->qhead && !p->stopping)
+    struct stream *s = pick(p);
+    while (!s && !p->stopping) {
         pthread_cond_wait(&p->work, &p->lock);
-    struct stream *s = p->qhead;
-    if (s) {
-        p->qhead = s->next_job;
-        if (!p->qhead)
-            p->qtail = NULL;
+        s = pick(p);
     }
     pthread_mutex_unlock(&p->lock);
     return s;
@@ -545,9 +574,19 @@ static void *worker(void *arg)
     }
 }
 
-/* Start a stream of len bytes at the end of the run (the file's lock held). A counted one
- * (for the rest of a blob) only while fewer than max_streams run. */
-static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
+static void enqueue(struct prefetch_pool *p, struct stream *s)
+{
+    struct stream **link = &p->queue;
+
+    while (*link)
+        link = &(*link)->next_job;
+    *link = s;
+    pthread_cond_broadcast(&p->work);
+}
+
+/* Queue a stream of len bytes at the end of the run, the probe or a segment (the file's lock
+ * held). Returns false when there is no room for it in the budget. */
+static bool stream_start(struct prefetch_file *f, off_t len, bool probe)
 {
     struct prefetch_pool *p = f->pool;
     struct stream *s = calloc(1, sizeof(*s));
@@ -556,26 +595,21 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
         return false;
     *s = (struct stream){.file = f,
                          .pos = f->end,
+                         .first = f->end,
                          .end = f->end + len,
                          .need = NO_NEED,
                          .live = true,
-                         .counted = counted};
-    pthread_mutex_lock(&p->lock);
-    bool ok = p->nthreads > 0 && !p->stopping && (!counted || p->nstreams < p->max_streams);
-    if (ok) {
-        p->nstreams += counted;
-        if (p->qtail)
-            p->qtail->next_job = s;
-        else
-            p->qhead = s;
-        p->qtail = s;
-        pthread_cond_signal(&p->work);
-    }
-    pthread_mutex_unlock(&p->lock);
-    if (!ok) {
+                         .probe = probe,
+                         .reserved = (size_t)len};
+    if (p->nthreads == 0 || !reserve(p, (size_t)len)) {
         free(s);
         return false;
     }
+    pthread_mutex_lock(&p->lock);
+    enqueue(p, s);
+    if (!probe && f->segments++ == 0)
+        __atomic_store_n(&p->active, p->active + 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&p->lock);
     s->next = f->streams;
     f->streams = s;
     f->refs++;
@@ -583,31 +617,47 @@ static bool stream_start(struct prefetch_file *f, off_t len, bool counted)
     return true;
 }
 
-struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget, unsigned workers)
+size_t prefetch_pool_bytes(struct prefetch_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->used + p->spare_bytes;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src,
+                                        const struct prefetch_opts *o)
 {
     struct prefetch_pool *p = calloc(1, sizeof(*p));
+    unsigned workers = o->parallel + PROBE_WORKERS;
 
     if (!p)
         return NULL;
-    p->blob = blob;
-    p->budget = budget;
-    size_t fit = budget / (MAX_AHEAD + 2 * CHUNK);
-    p->max_streams = workers > 2 ? workers - 2 : 1;
-    if (fit < p->max_streams)
-        p->max_streams = fit ? (unsigned)fit : 1;
+    p->src = *src;
+    p->budget = o->budget;
+    p->segment = o->segment;
+    p->parallel = o->parallel ? o->parallel : 1;
+    p->fast_rate = o->fast_rate > 0 ? o->fast_rate : FAST_RATE;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    cond_init_monotonic(&p->freed);
     p->threads = calloc(workers ? workers : 1, sizeof(*p->threads));
     if (!p->threads) {
         prefetch_pool_free(p);
         return NULL;
     }
-    for (; budget && p->nthreads < workers; p->nthreads++) {
+    for (; p->budget && p->nthreads < workers; p->nthreads++) {
         if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) != 0)
             break;
     }
     return p;
+}
+
+void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out)
+{
+    pthread_mutex_lock(&p->lock);
+    out->used = p->used;
+    out->running = p->running;
+    pthread_mutex_unlock(&p->lock);
 }
 
 void prefetch_pool_free(struct prefetch_pool *p)
@@ -617,7 +667,6 @@ void prefetch_pool_free(struct prefetch_pool *p)
     pthread_mutex_lock(&p->lock);
     __atomic_store_n(&p->stopping, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->work);
-    pthread_cond_broadcast(&p->freed);
     pthread_mutex_unlock(&p->lock);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
@@ -628,7 +677,6 @@ void prefetch_pool_free(struct prefetch_pool *p)
         p->spares = s->next;
         free(s);
     }
-    pthread_cond_destroy(&p->freed);
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
     free(p->threads);
@@ -651,9 +699,10 @@ struct prefetch_file *prefetch_open(struct prefetch_pool *p, const char *name, c
     f->size = size;
     f->refs = 1;
     f->last_end = -1;
+    for (size_t i = 0; i < RECENT; i++)
+        f->ends[i] = -1;
     memcpy(f->etag, etag, sizeof(f->etag));
     pthread_mutex_init(&f->lock, NULL);
-    cond_init_monotonic(&f->room);
     pthread_mutex_lock(&p->lock);
     f->next = p->files;
     if (p->files)
@@ -708,16 +757,12 @@ static struct stream *stream_at(const struct prefetch_file *f, off_t pos)
     return NULL;
 }
 
-/* How far the run reaches: as far as its last stream may go (or went). */
+/* How far the run reaches: its segments, or its window. */
 static off_t frontier(const struct prefetch_file *f)
 {
-    off_t front = f->end;
+    off_t edge = f->furthest + window(f);
 
-    for (const struct stream *s = f->streams; s; s = s->next) {
-        if (s->end == f->end)
-            front = s->pos;
-    }
-    return front > f->furthest + ahead(f) ? front : f->furthest + ahead(f);
+    return f->end > edge ? f->end : edge;
 }
 
 /* Begin a run at base; a probe run starts with a small GET, another with a stream at once. */
@@ -726,21 +771,35 @@ static void run_begin(struct prefetch_file *f, off_t base, bool probe)
     run_end(f);
     f->running = true;
     f->probing = probe;
+    f->streaming = !probe;
     f->base = f->end = f->furthest = base;
+    f->tail = 0;
 }
 
 /* Whether a read at off belongs to the run, beginning one when the reader just moved on
- * from where it stopped (it reads in order: a stream at once), or when a first read lands
- * near the start (a probe from 0). */
+ * from where it stopped (it reads in order: segments at once), or when a first read is at
+ * the start (a probe from 0). */
 static bool in_run(struct prefetch_file *f, off_t off)
 {
     if (f->running && off >= f->base && off <= frontier(f) + SLACK)
         return true;
     bool follows = off == f->last_end;
-    if (!follows && (f->running || off >= FIRST_CHUNK))
+    if (!follows && (f->running || off != 0))
         return false;
-    run_begin(f, follows ? off : 0, !follows);
+    run_begin(f, off, !follows);
     return true;
+}
+
+/* Whether a read at off continues the run in order: it starts where a recent read ended, or,
+ * once the run streams, near its furthest read (the kernel's read-ahead sends its reads out
+ * of order, within its window). A random read does neither, however close it lands. */
+static bool is_sequential(const struct prefetch_file *f, off_t off)
+{
+    for (size_t i = 0; i < RECENT; i++) {
+        if (f->ends[i] == off)
+            return true;
+    }
+    return f->streaming && off + SLACK >= f->furthest && off <= f->furthest + SLACK;
 }
 
 /* The first GET of a probe run: 1.125 MiB, or the whole rest of a small blob. */
@@ -751,35 +810,110 @@ static off_t probe_len(const struct prefetch_file *f)
     return rest <= 2 * FIRST_CHUNK ? rest : FIRST_CHUNK;
 }
 
-/* Start what the run needs for a read of it: the probe, then, from the next read on (or at
- * once when the read goes past the probe), one stream for the rest of the blob, restarted
- * after it stopped once the reader is near where it did. */
-static void schedule(struct prefetch_file *f, off_t off, size_t len)
+static bool probe_running(const struct prefetch_file *f)
 {
-    bool first = f->end == f->base;
-
-    if (first && f->probing)
-        stream_start(f, probe_len(f), false);
-    bool more = !first || !f->probing || f->end < off + (off_t)len;
-    if (more && f->end < f->size && f->end < f->furthest + ahead(f))
-        stream_start(f, f->size - f->end, true);
+    for (const struct stream *s = f->streams; s; s = s->next) {
+        if (s->probe)
+            return true;
+    }
+    return false;
 }
 
-/* Place a read at off (the file's lock held). Returns false when it is no run's. */
-static bool plan(struct prefetch_file *f, off_t off, size_t len)
+/* Whether one connection alone keeps up with a reader (see FAST_RATE). */
+static bool link_is_fast(struct prefetch_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    bool fast = p->rate >= p->fast_rate;
+    pthread_mutex_unlock(&p->lock);
+    return fast;
+}
+
+/* Segments a file may have queued or running: the parallel ones, or FAST_STREAMS. */
+static unsigned streams_for(struct prefetch_pool *p)
+{
+    return link_is_fast(p) && FAST_STREAMS < p->parallel ? FAST_STREAMS : p->parallel;
+}
+
+/* The length of the next segment: a fixed size, or the window spread over the parallel
+ * streams (over FAST_STREAMS, up to FAST_SEGMENT, on a fast link). Once the rest of the blob
+ * is no more than a segment for each stream, it is split evenly among them, once, so the
+ * last segments run side by side and end about together. A segment ends on a whole MiB, and
+ * takes the rest of the blob rather than leave less than SEGMENT_MIN after it. */
+static off_t segment_len(struct prefetch_file *f)
+{
+    struct prefetch_pool *p = f->pool;
+    bool fast = link_is_fast(p);
+    off_t streams = fast ? (off_t)streams_for(p) : (off_t)p->parallel;
+    off_t len = p->segment ? (off_t)p->segment : window(f) / streams;
+    off_t rest = f->size - f->end;
+
+    if (!p->segment && f->tail) {
+        len = f->tail;
+    } else if (!p->segment) {
+        off_t most = fast ? FAST_SEGMENT : SEGMENT_MAX;
+        len = len < SEGMENT_MIN ? SEGMENT_MIN : len > most ? most : len;
+        if (rest <= len * streams)
+            len = f->tail = (rest + streams - 1) / streams > SEGMENT_MIN
+                                ? (rest + streams - 1) / streams
+                                : SEGMENT_MIN;
+    }
+    off_t end = (f->end + len + MIB - 1) / MIB * MIB;
+    if (end >= f->size || f->size - end < SEGMENT_MIN)
+        end = f->size;
+    return end - f->end;
+}
+
+/* Queue segments at the end of the run while its window and the file's share of the
+ * parallel streams allow, and, while the run's first GET is under way (it tells how fast
+ * the link is), only what reads wait for; a read waiting for bytes before need is served
+ * whatever the share (the fair pick among files still decides when its segment runs). */
+static void schedule_segments(struct prefetch_file *f, off_t need)
+{
+    unsigned most = probe_running(f) ? 0 : streams_for(f->pool);
+
+    while (f->end < f->size && f->end < f->furthest + window(f) &&
+           (f->segments < most || f->end < need)) {
+        if (!stream_start(f, segment_len(f), false))
+            break;
+    }
+}
+
+/* Start what the run needs for a read of it: the probe, then, once reads go on in order (or
+ * at once when the read goes past the probe), segments up to the window. */
+static void schedule(struct prefetch_file *f, off_t off, size_t len)
+{
+    off_t need = off + (off_t)len;
+
+    if (f->end == f->base && f->probing)
+        stream_start(f, probe_len(f), true);
+    if (f->streaming || f->end < need)
+        schedule_segments(f, need);
+}
+
+enum place { NO_RUN, OUT_OF_ORDER, IN_ORDER };
+
+/* Place a read at off (the file's lock held): reads in order move the run on and get
+ * read-ahead; others in its range are served from what it fetched, or go direct. */
+static enum place plan(struct prefetch_file *f, off_t off, size_t len)
 {
     bool in = in_run(f, off);
+    bool seq = in && (f->end == f->base || is_sequential(f, off));
 
     f->last_end = off + (off_t)len;
+    f->ends[f->next_end++ % RECENT] = f->last_end;
     if (!in)
-        return false;
-    if (f->furthest < off + (off_t)len) {
-        f->furthest = off + (off_t)len;
-        pthread_cond_broadcast(&f->room);
+        return NO_RUN;
+    if (seq) {
+        f->streaming = f->streaming || f->end > f->base; /* a second read in order */
+        if (f->furthest < f->last_end)
+            f->furthest = f->last_end;
+    } else if (off + SLACK < f->furthest || off > f->furthest + SLACK) {
+        f->streaming = false; /* random access: no more read-ahead */
     }
     reclaim(f);
-    schedule(f, off, len);
-    return true;
+    if (seq)
+        schedule(f, off, len);
+    return seq ? IN_ORDER : OUT_OF_ORDER;
 }
 
 enum avail { READY, WAIT, MISSING };
@@ -838,12 +972,14 @@ static void wait_for(struct prefetch_file *f, struct stream *s, off_t until)
     pthread_cond_destroy(&w.cond);
 }
 
-/* Wait until the run's chunks hold the read, then take it. Returns 0, DIRECT or -errno. */
-static int serve(struct prefetch_file *f, off_t off, size_t len, struct prefetch_span *out)
+/* Wait until the run's chunks hold the read, then take it; a read in order that had to wait
+ * makes the run eager (see EAGER), one that did not calms it. Returns 0, DIRECT or -errno. */
+static int serve(struct prefetch_file *f, off_t off, size_t len, bool seq,
+                 struct prefetch_span *out)
 {
     off_t end = off + (off_t)len;
 
-    for (;;) {
+    for (bool waited = false;; waited = true) {
         int err = file_error(f);
         if (err)
             return err;
@@ -853,8 +989,13 @@ static int serve(struct prefetch_file *f, off_t off, size_t len, struct prefetch
         if (a == MISSING)
             return DIRECT;
         if (a == READY) {
+            f->eager = seq ? waited : f->eager;
             take(f, off, end, out);
             return 0;
+        }
+        if (seq && !f->eager && f->streaming) {
+            f->eager = true; /* the reader keeps up: widen the window now */
+            schedule_segments(f, 0);
         }
         wait_for(f, s, until);
     }
@@ -865,7 +1006,8 @@ static ssize_t read_direct(struct prefetch_file *f, off_t off, size_t len, struc
     s->own = malloc(len);
     if (!s->own)
         return -ENOMEM;
-    ssize_t n = blob_read(f->pool->blob, f->name, f->etag, s->own, len, off);
+    struct prefetch_source *src = &f->pool->src;
+    ssize_t n = src->read(src->arg, f->name, f->etag, s->own, len, off);
     if (n >= 0 && (size_t)n != len)
         n = -EIO; /* the blob is not the size it was listed with */
     if (n < 0) {
@@ -889,8 +1031,9 @@ ssize_t prefetch_read(struct prefetch_file *f, off_t off, size_t len, struct pre
         len = (size_t)(f->size - off);
     pthread_mutex_lock(&f->lock);
     int ret = file_error(f);
+    enum place at = ret ? NO_RUN : plan(f, off, len);
     if (!ret)
-        ret = plan(f, off, len) ? serve(f, off, len, out) : DIRECT;
+        ret = at == NO_RUN ? DIRECT : serve(f, off, len, at == IN_ORDER, out);
     pthread_mutex_unlock(&f->lock);
     if (ret == DIRECT)
         return read_direct(f, off, len, out);

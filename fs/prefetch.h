@@ -1,30 +1,47 @@
 /* fs/prefetch.h: read-ahead for blobs being read sequentially.
  *
- * Each open file has its own read-ahead. The first read fetches 1 MiB + 128 KiB (the kernel
- * asks for 128 KiB beyond a 1 MiB read) or the whole blob when it is small; the next
- * sequential read starts one GET for the whole rest of the blob (as mountpoint-s3 does),
- * whose bytes land in chunks as they arrive and are handed to the kernel from there, a read
- * waiting only for the bytes it needs. That stream is metered (flow control): it runs at most
- * 4 to 32 MiB (as much as has been read) past the furthest read, so memory stays bounded
- * whatever the origin's speed; when its reader stays away for 5 s it ends, and a later read
- * starts a new one where it stopped. A read far from the stream (a seek) starts a new one
- * after two reads in a row there; a random read is one ranged GET of exactly what was asked.
- * All chunks together stay within the pool's memory budget, and at most workers - 2 streams
- * (fewer if the budget cannot hold them) run at once; past either, reads go direct.
+ * Each open file has its own read-ahead. A first read at the start fetches 1 MiB + 128 KiB
+ * (the kernel asks for 128 KiB beyond a 1 MiB read) or the whole blob when it is small. From
+ * the next read in order on, the rest is fetched in segments, several ranged GETs at once,
+ * each on its own connection, their bytes landing in chunks as they arrive and handed to the
+ * kernel in order, a read waiting only for the bytes it needs. The window they fill grows
+ * with what the run has read (4 times it, 16 times while reads wait for bytes, from 8 MiB up
+ * to the file's share of the memory budget), so a short or slow read costs little and a fast
+ * long one keeps every connection it may use busy; a segment is the window spread over the
+ * parallel GETs (1 to 16 MiB), or a fixed size, and the last ones split the rest evenly. On a
+ * link where one connection alone is fast (measured by those first GETs), two GETs of up to
+ * 64 MiB at a time do instead. A segment reserves its memory in the budget when it is
+ * queued, so memory stays bounded whatever the origin's speed and no GET waits for it.
+ * Reads count as in order only when they start where a recent one ended (or near the
+ * furthest of a run in order): random reads are GETs of exactly what was asked, and a read
+ * far from the run stops its read-ahead; two reads in order there start a new run. At most
+ * parallel segments are in flight, all files together, shared among the files being read
+ * (the one with the fewest goes next); a run's first GET never waits behind them.
  *
- * Every GET carries If-Match with the ETag seen at open: once the blob has changed, every
- * read of the file fails with -ESTALE and never returns bytes of two versions (a stream that
- * is already running still delivers the version it began with, whole). */
+ * Every GET carries If-Match with the ETag seen at open: once a GET finds the blob changed,
+ * every read of the file fails with -ESTALE and never returns bytes of two versions (a GET
+ * that is already running still delivers the version it began with, whole). */
 #ifndef FS_PREFETCH_H
 #define FS_PREFETCH_H
+
+#include "blob.h"
 
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-struct blob_client;
 struct prefetch_pool;
 struct prefetch_file;
+
+/* Where a pool's bytes come from: blob_read() and blob_stream() of a Blob client, or a
+ * stand-in in the unit tests. Both behave as those two do, with arg first. */
+struct prefetch_source {
+    ssize_t (*read)(void *arg, const char *name, const char *etag, char *dst, size_t len,
+                    off_t off);
+    int (*stream)(void *arg, const char *name, const char *etag, off_t off, size_t len,
+                  blob_sink_fn fn, void *fn_arg);
+    void *arg;
+};
 
 #define PREFETCH_MAX_IOV 4
 
@@ -39,10 +56,28 @@ struct prefetch_span {
     char *own;
 };
 
-/* Start workers threads running streams with blob (transfer none: it must outlive the pool),
- * with at most budget bytes of chunks at once (0: no read-ahead). Returns (transfer full) a
- * pool to free with prefetch_pool_free(), or NULL. */
-struct prefetch_pool *prefetch_pool_new(struct blob_client *blob, size_t budget, unsigned workers);
+struct prefetch_opts {
+    size_t budget;     /* bytes of chunks at once, all files together; 0: no read-ahead */
+    unsigned parallel; /* segments (ranged GETs) in flight at once, all files together */
+    size_t segment;    /* bytes of a segment; 0: as the window grows */
+    double fast_rate;  /* bytes/s of one connection past which a few long GETs do; 0: 90 MB/s */
+};
+
+/* Start a pool reading from src (copied; what it points to must outlive the pool). Returns
+ * (transfer full) a pool to free with prefetch_pool_free(), or NULL. */
+struct prefetch_pool *prefetch_pool_new(const struct prefetch_source *src,
+                                        const struct prefetch_opts *o);
+
+/* What a pool holds now: bytes of chunks (within the budget) and segments on a worker. */
+struct prefetch_stats {
+    size_t used;
+    unsigned running;
+};
+
+void prefetch_pool_stats(struct prefetch_pool *p, struct prefetch_stats *out);
+
+/* Bytes of read-ahead buffers held now, spare ones included (for metrics). */
+size_t prefetch_pool_bytes(struct prefetch_pool *p);
 
 /* End the streams, stop the workers, free every file still open. NULL is a no-op. */
 void prefetch_pool_free(struct prefetch_pool *p);

@@ -25,8 +25,10 @@ struct option_def {
 static int set_config(struct conf *c, const char *v, char *err);
 static int set_endpoint(struct conf *c, const char *v, char *err);
 static int set_public_endpoint(struct conf *c, const char *v, char *err);
+static int set_trusted_documents(struct conf *c, const char *v, char *err);
 static int set_named(struct conf *c, const char *v, char *err);
 static int set_log_level(struct conf *c, const char *v, char *err);
+static int set_access_log_format(struct conf *c, const char *v, char *err);
 
 #define F(field) offsetof(struct conf, field)
 
@@ -42,6 +44,10 @@ static const struct option_def defs[] = {
     {"public-endpoint", "[HOST]/PREFIX=DIR[,DIR...]",
      "like --endpoint, but unsigned URLs are served even with a signing key", K_CUSTOM, 0, 0, 0,
      set_public_endpoint},
+    {"trusted-documents", "[HOST]/PREFIX",
+     "serve that endpoint's (given before) HTML, SVG and XML originals without "
+     "Content-Security-Policy: sandbox, so its pages may run scripts; repeatable",
+     K_CUSTOM, 0, 0, 0, set_trusted_documents},
     {"named", "NAME=CHAIN", "named transformation: tr:n-NAME means CHAIN; repeatable", K_CUSTOM, 0,
      0, 0, set_named},
     {"sign-key-file", "FILE",
@@ -61,6 +67,10 @@ static const struct option_def defs[] = {
      K_BOOL, F(auto_optimize), 0, 0, NULL},
     {"avif-auto", "on|off", "let f-auto choose AVIF when accepted (default off, as ImageKit)",
      K_BOOL, F(avif_auto), 0, 0, NULL},
+    {"console", "on|off",
+     "serve the console (browse the origins, try transformations) under /_blobkit/; with a "
+     "signing key it asks for it as the Basic auth user name (default off)",
+     K_BOOL, F(console), 0, 0, NULL},
     {"workers", "N", "transform threads (default: one per core, plus one)", K_UINT, F(workers), 1,
      256, NULL},
     {"queue", "N", "transforms that may wait for a worker; beyond that 503 (default 256)", K_UINT,
@@ -101,8 +111,16 @@ static const struct option_def defs[] = {
      F(max_input_mb), 1, 2048, NULL},
     {"max-megapixels", "N", "largest source or result image, in megapixels (default 100)", K_UINT,
      F(max_megapixels), 1, 1000, NULL},
-    {"access-log", "FILE|-", "access log in combined format (\"-\": stdout; default none)", K_STR,
-     F(access_log), 0, 0, NULL},
+    {"access-log", "FILE|-", "access log (\"-\": stdout; default none)", K_STR, F(access_log), 0, 0,
+     NULL},
+    {"access-log-format", "combined|json",
+     "combined (default: Apache's and nginx's) or json (one object a line, with the request id "
+     "and duration)",
+     K_CUSTOM, 0, 0, 0, set_access_log_format},
+    {"metrics-listen", "ADDR:PORT",
+     "serve GET /metrics on this address instead of the main one, which then answers 404 for "
+     "it (default: on the main listener)",
+     K_STR, F(metrics_listen), 0, 0, NULL},
     {"log", "FILE|-|syslog", "diagnostic log (default stderr)", K_STR, F(log), 0, 0, NULL},
     {"log-level", "LEVEL", "error, warn, info (default) or debug", K_CUSTOM, 0, 0, 0,
      set_log_level},
@@ -240,6 +258,16 @@ static int set_log_level(struct conf *c, const char *v, char *err)
     return -EINVAL;
 }
 
+static int set_access_log_format(struct conf *c, const char *v, char *err)
+{
+    if (strcmp(v, "combined") == 0 || strcmp(v, "json") == 0) {
+        c->access_log_json = v[0] == 'j';
+        return 0;
+    }
+    snprintf(err, CONF_ERR_LEN, "access-log-format: '%s' is not combined or json", v);
+    return -EINVAL;
+}
+
 static int set_config(struct conf *c, const char *v, char *err)
 {
     return conf_load(c, v, err);
@@ -353,6 +381,30 @@ static int set_endpoint(struct conf *c, const char *v, char *err)
 static int set_public_endpoint(struct conf *c, const char *v, char *err)
 {
     return add_endpoint(c, v, true, err);
+}
+
+/* An endpoint's own pages (a site, the demo) are trusted to run scripts; by default every
+ * document-like original is sandboxed, since uploads may be anyone's. */
+static int set_trusted_documents(struct conf *c, const char *v, char *err)
+{
+    struct conf_endpoint want = {0};
+    const char *slash = strchr(v, '/');
+    int rc = slash && !clean_host(v, (size_t)(slash - v), &want.host) ? 0 : -EINVAL;
+
+    want.prefix = rc ? NULL : clean_prefix(slash, strlen(slash));
+    rc = want.prefix ? -ENOENT : -EINVAL;
+    for (size_t i = 0; rc == -ENOENT && i < c->nendpoints; i++)
+        if (same_endpoint(&c->endpoint[i], &want)) {
+            c->endpoint[i].trusted_documents = true;
+            rc = 0;
+        }
+    if (rc)
+        snprintf(err, CONF_ERR_LEN,
+                 rc == -ENOENT ? "trusted-documents: no endpoint '%s' was given before it"
+                               : "trusted-documents: '%s' is not [HOST]/PREFIX",
+                 v);
+    endpoint_release(&want);
+    return rc ? -EINVAL : 0;
 }
 
 static int set_named(struct conf *c, const char *v, char *err)

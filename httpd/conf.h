@@ -24,7 +24,8 @@ struct conf_endpoint {
     char *prefix; /* "/" or "/name", no trailing slash */
     char *origin[CONF_MAX_ORIGINS];
     size_t norigins;
-    bool public; /* unsigned URLs are served even when a signing key is set */
+    bool public;            /* unsigned URLs are served even when a signing key is set */
+    bool trusted_documents; /* HTML, SVG and XML originals served without the sandbox CSP */
 };
 
 /* A named transformation: "n-thumb" stands for "w-200,h-200". */
@@ -42,12 +43,15 @@ struct conf {
     unsigned cache_mb;
     char *cache_control, *error_cache_control;
     bool auto_optimize, avif_auto;
+    bool console; /* the console under /_blobkit/ */
     unsigned workers, queue, io_threads, vips_threads;
     unsigned max_connections, max_connections_per_ip, timeout, header_timeout, shutdown_timeout;
     unsigned origin_threads, origin_queue, recheck;
     unsigned max_input_mb, max_megapixels, max_transform_mb, transform_timeout;
-    char *access_log; /* NULL: none; "-": stdout */
-    char *log;        /* NULL or "-": stderr, "syslog", or a file */
+    char *access_log;     /* NULL: none; "-": stdout */
+    bool access_log_json; /* --access-log-format json: one JSON object a line, else combined */
+    char *metrics_listen; /* NULL: GET /metrics on the main listener; else its own listener */
+    char *log;            /* NULL or "-": stderr, "syslog", or a file */
     enum log_level log_level;
     unsigned config_depth; /* --config nesting, to refuse loops */
 };

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "guard.h"
+#include "hmetrics.h"
 #include "http.h"
 #include "log.h"
 
@@ -205,7 +206,7 @@ static void reply_for_file(struct conn *c, const struct stat *st, const char *ty
     rp->content_type = type;
     rp->cache_control = c->used_default ? c->srv->error_cache_control : c->srv->cache_control;
     rp->vary_accept = rp->vary_hints = false;
-    rp->document = http_type_is_document(type);
+    rp->document = http_type_is_document(type) && !c->srv->ep[c->endpoint].trusted_documents;
 }
 
 /* ---- Originals ----------------------------------------------------------------------------- */
@@ -310,7 +311,8 @@ static enum MHD_Result deliver_original(struct conn *c, int fd, const struct sta
     else if (!(resp = MHD_create_response_from_fd_at_offset64(len, fd, start)))
         close(fd);
     if (err) {
-        log_warn("cannot read %s: %s", c->name, strerror(-err));
+        hmetrics_origin_error(c->srv->metrics, err);
+        log_warn("request %s: cannot read %s: %s", c->request_id, c->name, strerror(-err));
         return reply_error(c, -EIO, "cannot read the file from the origin");
     }
     return reply_body(c, resp, ranged, start, len, size);
@@ -399,6 +401,7 @@ static enum MHD_Result respond_entry(struct conn *c, struct imgcache_entry *e)
     uint64_t start = 0, len;
 
     imgcache_entry_result(e, &data, &size, &tag, &msg);
+    c->derived = tag != TAG_ORIGINAL;
     if (tag != TAG_ORIGINAL)
         c->reply.content_type = tr_format_mime((enum tr_format)tag);
     len = size;
@@ -553,6 +556,8 @@ static void run_transform(void *arg)
     int rc = read_source(c->fd, c->size, s->limits.max_input_bytes, &src);
     close(c->fd);
     c->fd = -1;
+    if (rc && rc != -E2BIG && rc != -ENOMEM)
+        hmetrics_origin_error(s->metrics, rc);
     if (!rc && !lf)
         rc = -ENOMEM;
     if (rc)
@@ -573,7 +578,9 @@ static void run_transform(void *arg)
                                 .cancel = imgcache_cancel_flag(e),
                                 .layer_src = (const struct tr_source *const *)lf->src,
                                 .layer_font = lf->font};
+        uint64_t t0 = clock_now_ns();
         rc = tr_apply(&rq, &img, err);
+        hmetrics_transform(s->metrics, c->format, (double)(clock_now_ns() - t0) / 1e9);
         free(src);
     }
     for (unsigned i = 0; lf && i < TR_MAX_LAYERS; i++)
@@ -722,6 +729,7 @@ static struct imgcache_entry *memo_lookup(struct conn *c, bool stale)
 /* Answer from a derived image that memo_lookup() found: 304 or the image. */
 static enum MHD_Result respond_memo(struct conn *c, struct imgcache_entry *e)
 {
+    c->derived = strncmp(c->key, "orig|", 5) != 0;
     if (!reply_is_not_modified(c))
         return respond_entry(c, e);
     imgcache_put(e);
@@ -767,6 +775,7 @@ static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
     struct srv *s = c->srv;
     struct reply *rp = &c->reply;
 
+    c->derived = true;
     c->format = tr_pick_format(&c->chain, sn, reply_header(c, "Accept"), s->conf->avif_auto);
     rp->mtime = st->st_mtim.tv_sec;
     rp->content_type = tr_format_mime(c->format);
@@ -806,10 +815,10 @@ static const char *open_error(struct conn *c, int err)
         return "permission denied";
     case EMFILE:
     case ENFILE:
-        log_warn("cannot open %s: %s", c->name, strerror(-err));
+        log_warn("request %s: cannot open %s: %s", c->request_id, c->name, strerror(-err));
         return "out of file descriptors";
     default:
-        log_warn("cannot open %s: %s", c->name, strerror(-err));
+        log_warn("request %s: cannot open %s: %s", c->request_id, c->name, strerror(-err));
         return "the origin failed";
     }
 }
@@ -821,6 +830,7 @@ static void origin_failed(struct conn *c, int err)
     struct imgcache_entry *e = NULL;
     const char *msg = open_error(c, err);
 
+    hmetrics_origin_error(c->srv->metrics, err);
     if (http_status_for_errno(err) >= 500)
         e = memo_lookup(c, true);
     if (e)
@@ -940,7 +950,7 @@ enum MHD_Result deliver_resumed(struct conn *c)
     if (rc == 0)
         return respond_entry(c, e);
     if (http_status_for_errno(rc) >= 500 && rc != -ECANCELED)
-        log_warn("transform of %s failed: %s", c->name, msg);
+        log_warn("request %s: transform of %s failed: %s", c->request_id, c->name, msg);
     enum MHD_Result r = reply_error(c, rc, msg);
     imgcache_put(e);
     return r;
@@ -964,5 +974,6 @@ void deliver_cleanup(struct conn *c)
 void deliver_client_left(struct conn *c)
 {
     if (c->entry && imgcache_leave(c->entry, c))
-        log_debug("every client of a transform of %s left: cancelling it", c->name);
+        log_debug("request %s: every client of a transform of %s left: cancelling it",
+                  c->request_id, c->name);
 }

@@ -308,3 +308,10 @@ size_t http_log_escape(const char *in, char *out, size_t cap)
     out[n] = '\0';
     return n;
 }
+
+bool http_request_id_is_sane(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:+/=@");
+
+    return n > 0 && n <= HTTP_REQUEST_ID_MAX && s[n] == '\0';
+}

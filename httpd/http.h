@@ -52,4 +52,11 @@ bool http_type_is_document(const char *type);
  * outside printable ASCII become \xHH, as nginx writes them. Returns the length written. */
 size_t http_log_escape(const char *in, char *out, size_t cap);
 
+/* The longest X-Request-Id taken from a client. */
+#define HTTP_REQUEST_ID_MAX 128
+
+/* Whether a client's X-Request-Id is a sane token to echo and log as it is: 1 to
+ * HTTP_REQUEST_ID_MAX of letters, digits and "-_.:+/=@" (UUIDs, base64, trace ids). */
+bool http_request_id_is_sane(const char *s);
+
 #endif

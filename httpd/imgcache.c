@@ -61,7 +61,7 @@ struct imgcache {
     pthread_mutex_t lock; /* guards everything below and every entry's fields but data */
     struct imgcache_entry *head, *tail; /* LRU list: head most recent, tail least */
     size_t bytes, entries;
-    uint64_t hits, misses, coalesced;
+    uint64_t hits, misses, coalesced, evictions;
 };
 
 /* SipHash-2-4 of the key under the cache's random key, so no client can choose URLs that all
@@ -400,6 +400,7 @@ static struct imgcache_entry *evict_locked(struct imgcache *c)
     struct imgcache_entry *dead = NULL;
 
     while (c->bytes > c->budget && c->tail) {
+        c->evictions++;
         struct imgcache_entry *victim = unindex_locked(c, c->tail);
         if (victim) {
             victim->hnext = dead;
@@ -499,6 +500,7 @@ void imgcache_get_stats(struct imgcache *c, struct imgcache_stats *out)
     out->hits = c->hits;
     out->misses = c->misses;
     out->coalesced = c->coalesced;
+    out->evictions = c->evictions;
     out->buckets = c->nbuckets;
     pthread_mutex_unlock(&c->lock);
 }

@@ -94,6 +94,7 @@ int imgcache_entry_result(const struct imgcache_entry *e, const void **data, siz
 struct imgcache_stats {
     size_t bytes, entries;            /* kept now */
     uint64_t hits, misses, coalesced; /* since start */
+    uint64_t evictions;               /* entries evicted for the budget, since start */
     size_t buckets;                   /* of the hash table, which grows with the entries */
 };
 void imgcache_get_stats(struct imgcache *c, struct imgcache_stats *out);

@@ -5,7 +5,9 @@
  * main() fills the one struct conf (command line and --config files), reads the signing key
  * from its file, starts libvips and the server, then waits for signals in sigtimedwait():
  * signals are blocked in every thread, so no handler runs anywhere. SIGTERM/SIGINT stop;
- * SIGHUP reopens the logs and re-reads the signing key (docs/blobhttpd.md, "Reload"). */
+ * SIGHUP reopens the logs and re-reads the signing key (docs/blobhttpd.md, "Reload"). systemd
+ * hears READY=1 once the server listens (Type=notify), RELOADING=1 around a reload and
+ * STOPPING=1 at the end (libsystemd's sd_notify(); nothing without $NOTIFY_SOCKET). */
 #include "conf.h"
 #include "log.h"
 #include "srv.h"
@@ -22,9 +24,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#define BLOBHTTPD_VERSION "0.1.0"
 #define MAX_OPTIONS 48
 #define KEY_MAX 1024
 #define MALLOC_ARENAS 2    /* glibc's default is 8 per core: each grows on its own */
@@ -71,7 +73,7 @@ static int parse_args(struct conf *conf, int argc, char **argv)
             if (opt == OPT_HELP)
                 usage(stdout);
             else
-                printf("blobhttpd %s\n", BLOBHTTPD_VERSION);
+                printf("blobhttpd %s\n", BLOBKIT_VERSION);
             return 1;
         }
         bool known = opt >= 0 && opt < nopts;
@@ -203,8 +205,13 @@ static int serve(const struct conf *conf, const unsigned char *key, size_t keyle
     log_info("listening on %s (port %u), %zu endpoint(s), %u transform workers",
              conf->listen ? conf->listen : "127.0.0.1:8080", srv_port(s), conf->nendpoints,
              conf->workers);
-    while ((sig = wait_for_signal(&set)) == SIGHUP)
+    sd_notify(0, "READY=1\nSTATUS=listening");
+    while ((sig = wait_for_signal(&set)) == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
         reload(conf, s);
+        sd_notify(0, "READY=1");
+    }
+    sd_notify(0, "STOPPING=1");
     log_info("signal %d: stopping (waiting up to %us for requests in flight)", sig,
              conf->shutdown_timeout);
     finish(s, srv_drain(s));

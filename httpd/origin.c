@@ -121,7 +121,8 @@ static int check_regular(int fd, struct stat *st)
     return fd;
 }
 
-int origin_open_walk(int dirfd, const char *rel)
+/* The per-segment walk; the last segment is opened with last_flags. */
+static int walk(int dirfd, const char *rel, int last_flags)
 {
     char seg[256];
     int cur = dirfd;
@@ -134,8 +135,7 @@ int origin_open_walk(int dirfd, const char *rel)
         if (len) {
             memcpy(seg, p, len);
             seg[len] = '\0';
-            int flags =
-                p[len] ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : OPEN_FLAGS | O_NOFOLLOW;
+            int flags = p[len] ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : last_flags;
             fd = openat(cur, seg, flags);
             fd = fd < 0 ? -errno : fd;
         }
@@ -148,10 +148,16 @@ int origin_open_walk(int dirfd, const char *rel)
     }
 }
 
-static int open_beneath(struct origin *o, int dirfd, const char *rel)
+int origin_open_walk(int dirfd, const char *rel)
+{
+    return walk(dirfd, rel, OPEN_FLAGS | O_NOFOLLOW);
+}
+
+/* rel beneath dirfd, opened with OPEN_FLAGS | extra (O_DIRECTORY for a folder). */
+static int open_beneath(struct origin *o, int dirfd, const char *rel, int extra)
 {
     struct open_how how = {
-        .flags = OPEN_FLAGS,
+        .flags = OPEN_FLAGS | extra,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
 
@@ -161,7 +167,7 @@ static int open_beneath(struct origin *o, int dirfd, const char *rel)
             return fd >= 0 ? (int)fd : -errno;
         atomic_store(&o->no_openat2, true);
     }
-    return origin_open_walk(dirfd, rel);
+    return walk(dirfd, rel, OPEN_FLAGS | O_NOFOLLOW | extra);
 }
 
 static struct dir *get_dir(struct origin *o)
@@ -213,18 +219,62 @@ static struct dir *reopen(struct origin *o, struct dir *failed)
     return use;
 }
 
-int origin_open(struct origin *o, const char *rel, struct stat *st)
+/* rel beneath the folder; "" is the folder itself (opened for reading, not as O_PATH). */
+static int open_rel(struct origin *o, int dirfd, const char *rel, int extra)
+{
+    if (!rel[0]) {
+        int fd = openat(dirfd, ".", OPEN_FLAGS | extra);
+        return fd < 0 ? -errno : fd;
+    }
+    return open_beneath(o, dirfd, rel, extra);
+}
+
+/* Open rel confined, retrying once on a folder reopened after its mount died. */
+static int open_confined(struct origin *o, const char *rel, int extra)
 {
     struct dir *d = get_dir(o);
-    int fd = open_beneath(o, d->fd, rel);
+    int fd = open_rel(o, d->fd, rel, extra);
 
     if (fd == -ENOTCONN) {
         struct dir *again = reopen(o, d);
         if (again) {
-            fd = open_beneath(o, again->fd, rel);
+            fd = open_rel(o, again->fd, rel, extra);
             put_dir(o, again);
         }
     }
     put_dir(o, d);
+    return fd;
+}
+
+int origin_open(struct origin *o, const char *rel, struct stat *st)
+{
+    int fd = rel[0] ? open_confined(o, rel, 0) : -ENOENT;
+
     return fd < 0 ? fd : check_regular(fd, st);
+}
+
+int origin_open_dir(struct origin *o, const char *rel, struct stat *st)
+{
+    int fd = open_confined(o, rel, O_DIRECTORY);
+
+    if (fd >= 0 && fstat(fd, st) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int origin_check(struct origin *o)
+{
+    struct stat st;
+    int fd = open_dir(o->path);
+
+    if (fd < 0)
+        return fd;
+    int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+    if (rc == 0 && o->mount && !is_mount_point(fd))
+        rc = -ENOTCONN;
+    close(fd);
+    return rc;
 }

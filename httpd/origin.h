@@ -28,6 +28,17 @@ const char *origin_path(const struct origin *o);
  * -EXDEV (escapes the folder), -EACCES, or the mount's error (-EIO, -ETIMEDOUT, -ENOTCONN). */
 int origin_open(struct origin *o, const char *rel, struct stat *st);
 
+/* Open the folder rel ("a/b", checked by route_clean_path(); "" is the origin folder itself)
+ * for reading its entries (fdopendir), confined exactly as origin_open(), with its attributes
+ * in *st. Returns an fd, or -ENOTDIR (a file or anything else that is no folder), -ENOENT,
+ * -ELOOP, -EXDEV, -EACCES, or the mount's error. */
+int origin_open_dir(struct origin *o, const char *rel, struct stat *st);
+
+/* Whether the folder answers: a stat of its path, and, when it was a mount point at startup,
+ * still one (not the empty folder under a mount that went away). Returns 0, -ENOTCONN for a
+ * mount that died or is gone, or the stat's -errno. It blocks as long as the stat does. */
+int origin_check(struct origin *o);
+
 /* origin_open() without openat2, as on kernels before 5.6; exposed for the unit test. */
 int origin_open_walk(int dirfd, const char *rel);
 

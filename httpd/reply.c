@@ -32,6 +32,8 @@ enum MHD_Result reply_queue(struct conn *c, unsigned status, struct MHD_Response
     }
     if (!resp)
         return MHD_NO;
+    if (c->request_id[0])
+        MHD_add_response_header(resp, "X-Request-Id", c->request_id);
     c->body_bytes = strcmp(c->method, "HEAD") == 0 ? 0 : body;
     enum MHD_Result rc = MHD_queue_response(c->mhd, status, resp);
     MHD_destroy_response(resp);

@@ -28,9 +28,10 @@ struct reply {
 /* A request header's value, or NULL. (transfer none): valid during the request. */
 const char *reply_header(struct conn *c, const char *name);
 
-/* Queue resp with status for the request, then drop our reference to it. body is what a GET
- * sends (for the access log). resp NULL: MHD_NO (the connection closes). On an origin thread
- * (c->in_job), the response is kept in c->pending instead, for the resume to queue. */
+/* Queue resp with status for the request, then drop our reference to it; it says the request's
+ * X-Request-Id. body is what a GET sends (for the access log). resp NULL: MHD_NO (the connection
+ * closes). On an origin thread (c->in_job), the response is kept in c->pending instead, for the
+ * resume to queue. */
 enum MHD_Result reply_queue(struct conn *c, unsigned status, struct MHD_Response *resp,
                             uint64_t body);
 

@@ -3,9 +3,16 @@
 #include "srv.h"
 #include "srv_i.h"
 
+#include "accesslog.h"
+#include "addr.h"
+#include "clock.h"
+#include "console.h"
 #include "guard.h"
+#include "hmetrics.h"
 #include "http.h"
 #include "log.h"
+#include "ready.h"
+#include "scrape.h"
 #include "sign.h"
 
 #include <limits.h>
@@ -15,15 +22,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define SRV_CONN_MEMORY (9 * 1024) /* per connection: caps the request head near 8 KiB */
-#define SRV_LOG_LINE 2048
 #define DEFAULT_CACHE_CONTROL "public, s-maxage=15552000, max-age=15552000, must-revalidate"
 #define DEFAULT_ERROR_CACHE_CONTROL "public, max-age=60"
 
@@ -53,6 +59,61 @@ static enum MHD_Result healthz(struct conn *c)
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     return reply_queue(c, 200, resp, (uint64_t)n);
+}
+
+/* GET /readyz: 200 when every origin answers a stat within a second, the queues have room
+ * and no stop began; else 503 with the reason. Never blocks (ready.h). */
+static enum MHD_Result readyz(struct conn *c)
+{
+    struct srv *s = c->srv;
+    char why[READY_WHY_LEN] = "";
+    size_t q, run, oq, orun;
+
+    pool_load(s->pool, &q, &run);
+    pool_load(s->io_pool, &oq, &orun);
+    if (atomic_load(&s->draining))
+        snprintf(why, sizeof(why), "shutting down");
+    else if (q >= s->conf->queue)
+        snprintf(why, sizeof(why), "transform queue full (%zu waiting)", q);
+    else if (oq >= s->conf->origin_queue)
+        snprintf(why, sizeof(why), "origin queue full (%zu waiting)", oq);
+    else
+        ready_check(s->ready, why);
+    char body[READY_WHY_LEN + 16];
+    int n = snprintf(body, sizeof(body), "%s\n", why[0] ? why : "ready");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return reply_queue(c, why[0] ? 503 : 200, resp, (uint64_t)n);
+}
+
+/* GET /metrics, unless --metrics-listen gave them a listener of their own. */
+static enum MHD_Result metrics(struct conn *c)
+{
+    size_t len = 0;
+
+    if (hmetrics_has_listener(c->srv->metrics))
+        return reply_error(c, -ENOENT, "metrics are served on the --metrics-listen address");
+    struct MHD_Response *resp = scrape_response(hmetrics_registry(c->srv->metrics), &len);
+    return resp ? reply_queue(c, 200, resp, len)
+                : reply_error(c, -ENOMEM, "cannot render the metrics");
+}
+
+/* X-Request-Id: the client's when it is a sane token, else one of ours. */
+static void set_request_id(struct conn *c)
+{
+    const char *theirs = reply_header(c, "X-Request-Id");
+
+    if (theirs && http_request_id_is_sane(theirs)) {
+        snprintf(c->request_id, sizeof(c->request_id), "%s", theirs);
+        return;
+    }
+    uint64_t n = atomic_fetch_add(&c->srv->id_next, 1);
+    snprintf(c->request_id, sizeof(c->request_id), "%016" PRIx64,
+             c->srv->id_seed + n * 0x9e3779b97f4a7c15u);
 }
 
 /* ik-s / ik-t: verified whenever a key is set and the URL carries them; required on endpoints
@@ -92,16 +153,25 @@ static enum MHD_Result begin(struct conn *c, const char *method, const char *ver
     snprintf(c->version, sizeof(c->version), "%s", version);
     copy_header(c, "Referer", c->referer, sizeof(c->referer));
     copy_header(c, "User-Agent", c->agent, sizeof(c->agent));
+    set_request_id(c);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply_not_allowed(c);
     if (c->target_len > ROUTE_MAX_TARGET)
         return reply_error(c, -ENAMETOOLONG, "request target too long");
     if (strcmp(c->target, "/healthz") == 0)
         return healthz(c);
+    if (console_owns(c->target, c->target_len))
+        return console_handle(c->srv->console, c);
+    if (strcmp(c->target, "/readyz") == 0)
+        return readyz(c);
+    if (strcmp(c->target, "/metrics") == 0)
+        return metrics(c);
     int rc = route_match(c->srv->route, c->srv->nep, reply_header(c, "Host"), c->target,
                          c->target_len, &rt, err);
     if (rc)
         return reply_error(c, rc, err[0] ? err : rc == -ENOENT ? "no such file" : NULL);
+    c->endpoint = rt.endpoint;
+    c->routed = true;
     rc = check_signature(c, &rt, &msg);
     if (rc)
         return reply_error(c, rc, msg);
@@ -159,6 +229,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     snprintf(c->agent, sizeof(c->agent), "-");
     c->body_bytes = 0;
     c->attachment = c->used_default = c->suspended = c->headers_seen = false;
+    c->routed = c->derived = false;
+    c->request_id[0] = '\0';
+    c->start_ns = clock_now_ns();
     c->entry = NULL;
     c->pending = NULL;
     c->in_job = false;
@@ -185,32 +258,42 @@ static void client_address(struct MHD_Connection *mc, char *out, size_t cap)
                   (socklen_t)cap);
 }
 
-/* One line of the combined log format, written with one write(2). */
-static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc)
+/* The request's line in the access log (accesslog.h). */
+static void access_log(struct srv *s, struct conn *c, struct MHD_Connection *mc, unsigned status,
+                       double seconds)
 {
-    char addr[INET6_ADDRSTRLEN], when[40], line[SRV_LOG_LINE];
-    char method[64], version[48], target[1024], referer[512], agent[512];
-    struct tm tm;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_HTTP_STATUS);
+    char addr[INET6_ADDRSTRLEN];
+    struct accesslog_entry e = {.addr = addr,
+                                .method = c->method,
+                                .target = c->target,
+                                .version = c->version,
+                                .referer = c->referer,
+                                .agent = c->agent,
+                                .request_id = c->request_id,
+                                .start = c->start,
+                                .seconds = seconds,
+                                .status = status,
+                                .bytes = c->body_bytes};
 
     client_address(mc, addr, sizeof(addr));
-    localtime_r(&c->start.tv_sec, &tm);
-    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-    http_log_escape(c->method, method, sizeof(method));
-    http_log_escape(c->version, version, sizeof(version));
-    http_log_escape(c->target, target, sizeof(target));
-    http_log_escape(c->referer, referer, sizeof(referer));
-    http_log_escape(c->agent, agent, sizeof(agent));
-    int n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s %s\" %u %" PRIu64 " \"%s\" \"%s\"\n",
-                     addr, when, method, target, version, ci ? ci->http_status : 0, c->body_bytes,
-                     referer, agent);
-    if (n > (int)sizeof(line) - 1) {
-        n = (int)sizeof(line) - 1;
-        line[n - 1] = '\n';
-    }
-    if (write(s->access_fd, line, (size_t)n) < 0)
-        log_debug("cannot write the access log: %s", strerror(errno));
+    accesslog_write(s->alog, &e);
+}
+
+/* A request ended: its metrics and access-log line. */
+static void count(struct srv *s, struct conn *c, struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_HTTP_STATUS);
+    unsigned status = ci ? ci->http_status : 0;
+    double seconds = (double)(clock_now_ns() - c->start_ns) / 1e9;
+    enum hmetrics_kind kind = status >= 400 ? HMETRICS_ERROR
+                              : c->derived  ? HMETRICS_DERIVED
+                                            : HMETRICS_ORIGINAL;
+
+    hmetrics_request(s->metrics, c->routed ? c->endpoint : HMETRICS_NO_ENDPOINT, status, kind,
+                     seconds);
+    if (s->alog)
+        access_log(s, c, mc, status, seconds);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
@@ -222,8 +305,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     (void)toe;
     if (c) {
         deliver_cleanup(c);
-        if (s->access_fd >= 0)
-            access_log(s, c, mc);
+        count(s, c, mc);
         guard_expect_head(s->guard, c, true);
     }
     atomic_fetch_add(&s->served, 1);
@@ -268,31 +350,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* "ADDR:PORT", "[V6]:PORT", ":PORT" or "PORT" into ss. */
 static int resolve_listen(const char *spec, struct sockaddr_storage *ss, char err[SRV_ERR_LEN])
 {
-    char host[256] = "";
-    const char *colon = strrchr(spec, ':');
-    const char *port = colon ? colon + 1 : spec;
-    size_t hlen = colon ? (size_t)(colon - spec) : 0;
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
+    char why[ADDR_ERR_LEN];
+    int rc = addr_parse_listen(spec, ss, why);
 
-    if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
-        spec++;
-        hlen -= 2;
-    }
-    if (hlen >= sizeof(host) || !*port) {
-        snprintf(err, SRV_ERR_LEN, "listen: '%s' is not ADDR:PORT", spec);
-        return -EINVAL;
-    }
-    memcpy(host, spec, hlen);
-    host[hlen] = '\0';
-    int rc = getaddrinfo(hlen ? host : NULL, port, &hints, &ai);
-    if (rc) {
-        snprintf(err, SRV_ERR_LEN, "listen: cannot resolve '%s': %s", spec, gai_strerror(rc));
-        return -EINVAL;
-    }
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-    return 0;
+    if (rc)
+        snprintf(err, SRV_ERR_LEN, "listen: %s", why);
+    return rc;
 }
 
 static int start_daemon(struct srv *s, char err[SRV_ERR_LEN])
@@ -338,6 +401,7 @@ static int open_endpoints(struct srv *s, char err[SRV_ERR_LEN])
         struct endpoint *ep = &s->ep[s->nep];
         s->route[s->nep] = (struct route_endpoint){ce->host, ce->prefix};
         ep->require_sig = s->key.len > 0 && !ce->public;
+        ep->trusted_documents = ce->trusted_documents;
         for (ep->norigins = 0; ep->norigins < ce->norigins; ep->norigins++) {
             int rc = 0;
             ep->origin[ep->norigins] = origin_new(ce->origin[ep->norigins], &rc);
@@ -379,20 +443,16 @@ static int load_names(struct srv *s, char err[SRV_ERR_LEN])
 static int open_access_log(struct srv *s, char err[SRV_ERR_LEN])
 {
     const char *path = s->conf->access_log;
+    char why[ACCESSLOG_ERR_LEN];
 
-    s->access_fd = -1;
     if (!path || !*path)
         return 0;
-    if (strcmp(path, "-") == 0) {
-        s->access_fd = STDOUT_FILENO;
-        return 0;
+    s->alog =
+        accesslog_open(path, s->conf->access_log_json ? ACCESSLOG_JSON : ACCESSLOG_COMBINED, why);
+    if (!s->alog) {
+        snprintf(err, SRV_ERR_LEN, "%s", why);
+        return -EINVAL;
     }
-    s->access_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (s->access_fd < 0) {
-        snprintf(err, SRV_ERR_LEN, "cannot open access log %s: %s", path, strerror(errno));
-        return -errno;
-    }
-    s->own_access_fd = true;
     return 0;
 }
 
@@ -417,6 +477,41 @@ static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
     if (!s->cache || !s->pool || !s->io_pool || !s->guard) {
         snprintf(err, SRV_ERR_LEN, "cannot start the cache, %u workers and %u origin threads",
                  conf->workers, conf->origin_threads);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* What srv.c and the metrics' scrapes read of the server's state (hmetrics.h). */
+static void read_gauges(void *arg, struct hmetrics_gauges *g)
+{
+    struct srv *s = arg;
+
+    pool_load(s->pool, &g->transforms_queued, &g->transforms_running);
+    pool_load(s->io_pool, &g->origin_queued, &g->origin_running);
+    g->inflight = atomic_load(&s->inflight);
+    imgcache_get_stats(s->cache, &g->cache);
+}
+
+/* The metrics (and their listener) and the readiness checker of every origin; request ids. */
+static int start_health(struct srv *s, char err[SRV_ERR_LEN])
+{
+    char why[HMETRICS_ERR_LEN];
+
+    if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != sizeof(s->id_seed))
+        s->id_seed = (uint64_t)clock_now_ns() ^ ((uint64_t)getpid() << 32);
+    for (size_t i = 0; i < s->nep; i++) {
+        for (size_t j = 0; j < s->ep[i].norigins; j++)
+            s->all_origin[s->nall_origin++] = s->ep[i].origin[j];
+    }
+    s->metrics = hmetrics_new(s->conf, read_gauges, s, why);
+    if (!s->metrics) {
+        snprintf(err, SRV_ERR_LEN, "%s", why);
+        return -EINVAL;
+    }
+    s->ready = ready_new(s->all_origin, s->nall_origin);
+    if (!s->ready) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the readiness checker");
         return -ENOMEM;
     }
     return 0;
@@ -447,15 +542,19 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
     }
     s->conf = conf;
     s->listen_fd = -1;
-    s->access_fd = -1;
     pthread_rwlock_init(&s->key.lock, NULL);
     memcpy(s->key.bytes, key, keylen);
     s->key.len = keylen;
     set_limits(s);
     if (open_endpoints(s, err) || load_names(s, err) || open_access_log(s, err))
         goto out_free;
-    if (start_pools(s, err))
+    if (start_pools(s, err) || start_health(s, err))
         goto out_free;
+    s->console = conf->console ? console_new(s) : NULL;
+    if (conf->console && !s->console) {
+        snprintf(err, SRV_ERR_LEN, "cannot start the console: out of memory");
+        goto out_free;
+    }
     if (start_daemon(s, err))
         goto out_free;
     return s;
@@ -476,6 +575,7 @@ long srv_drain(struct srv *s)
     struct timespec tick = {0, 20 * 1000 * 1000};
     long left;
 
+    atomic_store(&s->draining, true);
     if (s->listen_fd < 0)
         s->listen_fd = MHD_quiesce_daemon(s->mhd);
     left = atomic_load(&s->inflight);
@@ -498,6 +598,9 @@ void srv_free(struct srv *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd); /* only now, as MHD_quiesce_daemon() requires */
     guard_free(s->guard);    /* after the daemon, whose connections leave its list as they close */
+    console_free(s->console);
+    hmetrics_free(s->metrics); /* no request left to count; its scrapes read the pools */
+    ready_free(s->ready, 2);
     pool_free(s->io_pool);
     pool_free(s->pool);
     imgcache_free(s->cache);
@@ -506,8 +609,7 @@ void srv_free(struct srv *s)
         for (size_t j = 0; j < s->ep[i].norigins; j++)
             origin_free(s->ep[i].origin[j]);
     }
-    if (s->own_access_fd)
-        close(s->access_fd);
+    accesslog_free(s->alog);
     OPENSSL_cleanse(s->key.bytes, sizeof(s->key.bytes));
     pthread_rwlock_destroy(&s->key.lock);
     free(s);
@@ -519,7 +621,7 @@ bool srv_busy(struct srv *s)
 
     pool_load(s->io_pool, &oq, &orun);
     pool_load(s->pool, &q, &run);
-    return oq + orun + q + run > 0;
+    return oq + orun + q + run > 0 || ready_is_stuck(s->ready);
 }
 
 void srv_set_key(struct srv *s, const void *key, size_t keylen)
@@ -534,14 +636,5 @@ void srv_set_key(struct srv *s, const void *key, size_t keylen)
 
 int srv_reopen_access_log(struct srv *s)
 {
-    if (!s->own_access_fd)
-        return 0;
-    int fd = open(s->conf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    /* dup2() swaps the file under the same descriptor at once: a line being written goes
-     * whole to the old file or to the new one. */
-    int rc = dup2(fd, s->access_fd) < 0 ? -errno : 0;
-    close(fd);
-    return rc;
+    return s->alog ? accesslog_reopen(s->alog) : 0;
 }

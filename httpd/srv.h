@@ -30,16 +30,18 @@ struct srv *srv_new(const struct conf *conf, const void *key, size_t keylen, cha
 /* The TCP port it listens on (useful with port 0). */
 unsigned srv_port(const struct srv *s);
 
-/* Graceful stop: no new connections, then wait up to conf->shutdown_timeout seconds for
- * requests in flight to finish. Returns the number still in flight (0 when all finished). */
+/* Graceful stop: /readyz answers 503 from now on, no new connections, then wait up to
+ * conf->shutdown_timeout seconds for requests in flight to finish. Returns the number still in
+ * flight (0 when all finished). */
 long srv_drain(struct srv *s);
 
 /* Stop the daemon (waiting for running transforms first) and free everything. NULL is a
  * no-op. */
 void srv_free(struct srv *s);
 
-/* Whether origin or transform jobs are still queued or running: after srv_drain() timed out,
- * they may be stuck on a hung mount, and srv_free() would wait for them. */
+/* Whether origin or transform jobs are still queued or running, or the readiness check of an
+ * origin is stuck: after srv_drain() timed out, they may be stuck on a hung mount, and
+ * srv_free() would wait for them. */
 bool srv_busy(struct srv *s);
 
 /* Replace the signing key with key[0..keylen) (SIGHUP). The old one is wiped. Whether URLs

@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "fonts.h"
+#include "http.h"
 #include "imgcache.h"
 #include "origin.h"
 #include "pool.h"
@@ -25,13 +26,18 @@
 #define SRV_KEY_LEN (TR_CANONICAL_MAX + 1024) /* cache key: identities, format, canonical chain */
 #define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
 
+struct console;
+struct accesslog;
 struct guard;
+struct hmetrics;
+struct ready;
 
 struct endpoint {
     struct origin *origin[CONF_MAX_ORIGINS];
     size_t norigins;
-    bool require_sig; /* a key is set and the endpoint is not public */
-    atomic_uint jobs; /* origin jobs queued or running for this endpoint (deliver.c) */
+    bool require_sig;       /* a key is set and the endpoint is not public */
+    bool trusted_documents; /* its HTML, SVG, XML originals go out without the sandbox CSP */
+    atomic_uint jobs;       /* origin jobs queued or running for this endpoint (deliver.c) */
 };
 
 /* The signing key, replaced on SIGHUP (srv_reload_key()). */
@@ -52,19 +58,26 @@ struct srv {
     struct tr_names names;
     struct srv_key key;
     struct imgcache *cache;
-    struct pool *pool;    /* transforms */
-    struct pool *io_pool; /* file-system calls on origins */
-    struct guard *guard;  /* header deadlines, clients that leave a transform */
-    struct fonts *fonts;  /* text layers' font files, copied for fontconfig */
+    struct pool *pool;       /* transforms */
+    struct pool *io_pool;    /* file-system calls on origins */
+    struct guard *guard;     /* header deadlines, clients that leave a transform */
+    struct console *console; /* NULL: --console off */
+    struct fonts *fonts;     /* text layers' font files, copied for fontconfig */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
-    int listen_fd; /* after srv_drain(): ours to close once the daemon stopped; else -1 */
-    int access_fd; /* -1: no access log; reopened in place (dup2) on SIGHUP */
-    bool own_access_fd;
+    int listen_fd;          /* after srv_drain(): ours to close once the daemon stopped; else -1 */
+    struct accesslog *alog; /* NULL: no access log */
+    struct hmetrics *metrics;
+    struct ready *ready; /* checks every origin of all_origin */
+    struct origin *all_origin[CONF_MAX_ENDPOINTS * CONF_MAX_ORIGINS];
+    size_t nall_origin;
+    uint64_t id_seed; /* request ids: id_seed + n * an odd constant, unique per process */
+    atomic_ullong id_next;
     atomic_long inflight;     /* requests begun and not completed */
     atomic_ulong served;      /* requests completed */
     atomic_size_t copy_bytes; /* small originals held in memory until sent (deliver.c) */
     atomic_bool abandoned;    /* srv_drain() gave up on requests stuck in flight */
+    atomic_bool draining;     /* srv_drain() began: /readyz says so */
 };
 
 /* One per connection (libmicrohttpd's socket context), reused by each request on it. Only the
@@ -79,6 +92,10 @@ struct conn {
     size_t target_len;                 /* as sent: > ROUTE_MAX_TARGET means too long */
     char method[16], version[12], referer[256], agent[256];
     struct timespec start;
+    uint64_t start_ns;                        /* monotonic, for the duration */
+    char request_id[HTTP_REQUEST_ID_MAX + 1]; /* X-Request-Id, the client's or ours; "" before */
+    bool routed;                              /* endpoint is the request's */
+    bool derived;                             /* the answer is a derived image (for the metrics) */
     uint64_t body_bytes;
     bool headers_seen; /* the access handler was called once already */
     bool attachment, used_default;

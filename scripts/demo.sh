@@ -6,7 +6,8 @@
 #      CREDITS) are uploaded to the container "media" with the official Azure SDK;
 #   3. blobfs mounts the container read-only with a freshly minted read+list SAS;
 #   4. blobhttpd serves the mount on http://127.0.0.1:8080 with endpoint /demo (unsigned URLs)
-#      and /private (signed URLs only, the key in a file);
+#      and /private (signed URLs only, the key in a file), and its console on /_blobkit/ (the
+#      key is its Basic auth user name);
 #   5. the URLs to try and the mount path are printed; Ctrl-C tears everything down.
 #
 #   scripts/demo.sh                  interactive: wait for Ctrl-C
@@ -27,7 +28,7 @@ case "${1:-}" in
 --check) check=1 ;;
 --run) shift; run=("$@"); [ ${#run[@]} -gt 0 ] || { echo "demo: --run needs a command" >&2; exit 2; } ;;
 '') ;;
-*) sed -n '2,19p' "$0" >&2; exit 2 ;;
+*) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac
 quiet=$((check || ${#run[@]}))
 
@@ -104,8 +105,9 @@ say "4/5 starting blobhttpd"
 head -c 24 /dev/urandom | base64 | tr '+/' 'xy' | sed 's/^/private_/' >"$dir/ik-private.key"
 chmod 600 "$dir/ik-private.key"
 "$bin/blobhttpd" --listen "127.0.0.1:$port" --public-endpoint "/demo=$mnt" \
-    --endpoint "/private=$mnt" --sign-key-file "$dir/ik-private.key" \
-    --named thumb=w-200,h-200 --access-log "$dir/access.log" --log "$dir/blobhttpd.log" &
+    --trusted-documents /demo --endpoint "/private=$mnt" --sign-key-file "$dir/ik-private.key" \
+    --named thumb=w-200,h-200 --console on --access-log "$dir/access.log" \
+    --log "$dir/blobhttpd.log" &
 httpd_pid=$!
 echo "$httpd_pid" >"$dir/blobhttpd.pid"
 for _ in $(seq 100); do grep -qs 'listening on' "$dir/blobhttpd.log" && break; sleep 0.1; done
@@ -120,6 +122,8 @@ cat <<EOF
 
   The mount:           ls -l $mnt $mnt/photos
   A page using it all: $base/demo/index.html
+  The console:         $base/_blobkit/
+                       (user name: the key in $dir/ik-private.key; no password)
 
   original bytes:      $base/demo/photos/landscape.jpg?tr=orig-true
   resized:             $base/demo/tr:w-400/photos/landscape.jpg
@@ -197,4 +201,9 @@ for url in $(node "$root/tests/browser/page-urls.mjs" "$dir/media/index.html" "$
     expect "page URL $url" 200 "$(get "$url")"
 done
 expect "health" 200 "$(get "$base/healthz")"
+# The console: the key as the Basic auth user name, given to curl on its stdin (never in ps).
+expect "console without the key" 401 "$(get "$base/_blobkit/")"
+expect "console with the key" 200 \
+    "$(get -K - "$base/_blobkit/api/endpoints" <<<"user = \"$(cat "$dir/ik-private.key"):\"")"
+expect "console lists the endpoints" 2 "$(grep -o '"prefix"' "$t/body" | wc -l)"
 exit $fail

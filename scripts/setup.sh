@@ -4,19 +4,26 @@
 #   scripts/setup.sh          build, test and demo needs: compilers (clang and libFuzzer for
 #                             the fuzz targets too), -dev libraries, FUSE, the cluster's
 #                             cache tier (Varnish, hitch, setfacl), Node.js, Chromium (the
-#                             browser tests drive it headless), and the npm test tooling
-#                             pinned by package-lock.json
+#                             browser tests drive it headless), the operations tests' tools
+#                             (Prometheus's Python parser, groff and man, systemd-analyze,
+#                             strace, dpkg-dev and lintian for make deb), and the npm test
+#                             tooling pinned by package-lock.json; ffmpeg/ffprobe are the
+#                             video tests' oracles (never run by blobkit)
 #   scripts/setup.sh bench    the above, plus the peers the benchmarks measure against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
-      libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev
+      libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev libsystemd-dev
       libjpeg62-turbo-dev libfontconfig-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
-      fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji varnish hitch acl openssl)
+      fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji varnish hitch acl openssl
+      libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev
+      libavutil-dev ffmpeg python3-prometheus-client groff man-db systemd strace dpkg-dev
+      lintian)
 if [ "${1:-}" = bench ]; then
-    need+=(wrk nginx-light rclone hyperfine)
+    need+=(wrk nginx-light rclone hyperfine time)
 fi
+need+=(jq) # the console's test reads its JSON answers with it
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 
 missing=()

@@ -2,11 +2,13 @@
 # tests/lib.sh.
 #
 #   blobfs_mount MNT ARGS...    mount (daemon mode) with the build under test, log in
-#                               $BLOBFS_LOG; unmounted on exit, waiting for the daemon
+#                               $BLOBFS_LOG; unmounted on exit, waiting for the daemon;
+#                               started under $BLOBFS_WRAP when set
 #   blobfs_pid MNT              PID of the daemon serving MNT
 #   az_sync; n=$(az_mark) ... az_sync; az_count $n GET 'comp=list'
 #                               count the requests Azurite saw (needs AZURITE_DEBUG=1)
-#   cold_read FILE URL_ERE WANT read FILE from a cold page cache, counting its GETs
+#   cold_read FILE URL_ERE      read FILE from a cold page cache, checking its GETs
+#   mem_has PID STRING          whether STRING is in the process's writable memory
 
 BLOBFS_LOG=$T/blobfs.log
 
@@ -31,7 +33,9 @@ blobfs_mount() {
     shift
     mkdir -p "$mnt"
     before=$(_blobfs_mount_lines "$mnt" | wc -l)
-    "$BIN/blobfs" --endpoint "$AZ_ENDPOINT" --log-file "$BLOBFS_LOG" "$@" "$mnt" || return
+    # BLOBFS_WRAP: a command the daemon is started under (e.g. setpriv ...), word-split.
+    ${BLOBFS_WRAP:-} "$BIN/blobfs" --endpoint "$AZ_ENDPOINT" --log-file "$BLOBFS_LOG" "$@" "$mnt" ||
+        return
     wait_until 20 _blobfs_mounted_since "$mnt" "$before" ||
         { echo "# blobfs did not log its mount of $mnt"; return 1; }
     pid=$(_blobfs_mount_lines "$mnt" | tail -n 1 | sed -n 's/.* blobfs\[\([0-9]*\)\] info: .*/\1/p')
@@ -62,24 +66,47 @@ az_requests() {
                 s/.*RequestMethod=([A-Z]+) RequestURL=([^ ?]*).*/\1 \2/'
 }
 
-# Reading a file cold costs a known number of GETs, but this host's kernel may evict page
-# cache while it is being read: DAMON proactive reclaim pages out cold unmapped pages, even
+# Reading a file cold fetches every byte once, but this host's kernel may evict page cache
+# while it is being read: DAMON proactive reclaim pages out cold unmapped pages, even
 # read-ahead ones the reader has not reached. The kernel then reads those pages again, each
 # read (at most max_read, 1 MiB) a ranged GET of its own, and counts refaults.
 #
-# cold_read FILE URL_ERE WANT: drop FILE's page cache, read it whole and count the GETs
-# whose URL matches; sets COLD_SUM (its sha256), COLD_GETS and COLD_MARK. A run with
-# another count than WANT is repeated, at most 3 times, only when the kernel refaulted file
-# pages meanwhile or every GET past the first WANT was one kernel read re-served (under
-# 1 MiB + 1): a re-read of evicted pages, never a second stream. The last run counts as is.
+# cold_read FILE URL_ERE: drop FILE's page cache, read it whole and collect the GETs whose URL
+# matches; sets COLD_SUM (its sha256), COLD_GETS (how many), COLD_TILES (yes when their
+# ranges cover the file exactly once: no byte twice, none missing), COLD_FIRST (the first
+# range, "FIRST-LAST") and COLD_MARK. A run whose GETs do not tile the file is repeated, at
+# most 3 times, only when the kernel refaulted file pages meanwhile or every GET too many was
+# one kernel read re-served (under 1 MiB + 1, within another GET): a re-read of evicted pages,
+# never a second fetch of what was fetched. The last run counts as is.
 _refaults() { awk '$1 == "workingset_refault_file" { print $2 }' /proc/vmstat; }
-_only_rereads() { # MARK URL_ERE WANT
-    az_requests "$1" | grep -E "$2" | tail -n +"$(($3 + 1))" |
-        awk -F'bytes=' '{ split($2, r, "-"); if (r[2] - r[1] + 1 > 1048576) bad = 1 }
-                        END { exit bad }'
+# _ranges MARK URL_ERE: "FIRST LAST" of each matching GET since MARK, in the order sent.
+_ranges() {
+    az_requests "$1" | grep -E "$2" | sed -n 's/.* bytes=\([0-9]*\)-\([0-9]*\)$/\1 \2/p'
+}
+# _tiles SIZE [REREADS]: whether the ranges on stdin cover [0, SIZE) exactly once; with
+# REREADS=1, after dropping ranges of at most 1 MiB that another range holds.
+_tiles() {
+    sort -n | awk -v size="$1" -v rereads="${2:-0}" '
+        { s[NR] = $1; e[NR] = $2 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                keep[i] = 1
+                if (!rereads || e[i] - s[i] + 1 > 1048576) continue
+                for (j = 1; j <= NR; j++)
+                    if (j != i && keep[j] && s[j] <= s[i] && e[j] >= e[i]) { keep[i] = 0; break }
+            }
+            at = 0
+            for (i = 1; i <= NR; i++) {
+                if (!keep[i]) continue
+                if (s[i] != at) exit 1
+                at = e[i] + 1
+            }
+            exit at != size
+        }'
 }
 cold_read() {
-    local file=$1 url=$2 want=$3 try r0 r1
+    local file=$1 url=$2 try r0 r1 size
+    size=$(stat -c %s "$file")
     for try in 1 2 3 4; do
         # POSIX_FADV_DONTNEED: the file's clean pages leave the page cache.
         dd if="$file" iflag=nocache count=0 status=none
@@ -88,10 +115,28 @@ cold_read() {
         COLD_SUM=$(sha256sum <"$file")
         r1=$(_refaults)
         az_sync
-        COLD_GETS=$(az_count "$COLD_MARK" GET "$url")
-        [ "$COLD_GETS" = "$want" ] || [ "$try" = 4 ] && return 0
-        [ "$r1" != "$r0" ] || _only_rereads "$COLD_MARK" "$url" "$want" || return 0
+        COLD_GETS=$(_ranges "$COLD_MARK" "$url" | wc -l)
+        COLD_FIRST=$(_ranges "$COLD_MARK" "$url" | head -n 1 | tr ' ' -)
+        COLD_TILES=no
+        _ranges "$COLD_MARK" "$url" | _tiles "$size" && COLD_TILES=yes
+        [ "$COLD_TILES" = yes ] || [ "$try" = 4 ] && return 0
+        [ "$r1" != "$r0" ] || _ranges "$COLD_MARK" "$url" | _tiles "$size" 1 || return 0
         echo "# try $try: $COLD_GETS GETs, $((r1 - r0)) file pages refaulted meanwhile: again"
         az_requests "$COLD_MARK" | grep -E "$url" | sed 's/^/#   /'
     done
+}
+
+# mem_has PID STRING: whether STRING is anywhere in the writable memory of process PID (heap,
+# stacks, anonymous maps), read through /proc/PID/mem (root may, whether or not the process is
+# dumpable). Maps over 256 MiB are skipped: the sanitizer's shadow memory reserves terabytes.
+mem_has() {
+    local range perms start end
+    while read -r range perms _; do
+        [[ $perms == rw* ]] || continue
+        start=$((16#${range%-*})) end=$((16#${range#*-}))
+        [ $((end - start)) -le $((256 << 20)) ] || continue
+        dd if="/proc/$1/mem" bs=1M iflag=skip_bytes,count_bytes skip="$start" \
+            count=$((end - start)) status=none 2>/dev/null | grep -qaF -- "$2" && return 0
+    done <"/proc/$1/maps"
+    return 1
 }

@@ -2,7 +2,9 @@
 # blobfs and credentials: a read-only SAS (no listing) still reads known paths; expired,
 # tampered and misdirected tokens are refused at mount with one clear message and nothing
 # mounted, and while mounted (SIGHUP swaps --sas-file) with EACCES and a log line naming the
-# cause; anonymous access to a public container; the token never shows in logs, ps or environ.
+# cause; anonymous access to a public container; the token never shows in logs, ps, cmdline or
+# environ, and no copy of an old token is left in memory after a reload; no core dumps, the
+# daemon not dumpable, allow_other.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"
@@ -100,16 +102,68 @@ kill -HUP "$pid"
 ok "a good token again: reads again" wait_until 10 eval "[ \"\$(cat '$mnt/other.txt' 2>/dev/null)\" = other ]"
 blobfs_umount "$mnt" "$pid"
 
-# The token never shows: not in the log (even --debug), ps or /proc/PID/environ.
-sig=$(printf '%s' "$good" | sed 's/.*sig=\([^&]*\).*/\1/')
+# The token never shows: not in the log (even --debug), ps, /proc/PID/cmdline or
+# /proc/PID/environ, whether it came from the environment or from --sas-file.
+sig_of() { printf '%s' "$1" | sed 's/.*sig=\([^&]*\).*/\1/'; }
+sig=$(sig_of "$good")
+shows_token() { # PID: the signature or any sig= in ps, cmdline or environ
+    ps -ww -o args= -p "$1" | grep -qF -e "$sig" -e 'sig=' ||
+        tr '\0' '\n' <"/proc/$1/cmdline" | grep -qF -e "$sig" -e 'sig=' ||
+        tr '\0' '\n' <"/proc/$1/environ" | grep -qF -e "$sig" -e 'sig='
+}
 AZURE_STORAGE_SAS_TOKEN=$good blobfs_mount "$mnt" --container media --debug
 pid=$(blobfs_pid "$mnt")
 cat "$mnt/top.txt" >/dev/null
-ok "the signature is not in /proc/PID/environ" eval "! tr '\\0' '\\n' </proc/$pid/environ | grep -qF -e '$sig' -e 'sig='"
-ok "nor in ps" eval "! ps -ww -o args= -p $pid | grep -qF -e '$sig' -e 'sig='"
+ok "a token from the environment: not in ps, cmdline or environ" eval "! shows_token $pid"
 ok "nor in the log" eval "! grep -qF -e '$sig' '$BLOBFS_LOG'"
 ok "the log has debug lines" grep -q "debug: read 'top.txt' \[0+6\]: HTTP 206" "$BLOBFS_LOG"
+is "no core dumps" "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$pid/limits")" "0 0"
 blobfs_umount "$mnt" "$pid"
+printf '%s\n' "$good" >"$T/sas"
+blobfs_mount "$mnt" --container media --sas-file "$T/sas"
+pid=$(blobfs_pid "$mnt")
+cat "$mnt/top.txt" >/dev/null
+ok "a token from --sas-file: not in ps, cmdline or environ" eval "! shows_token $pid"
+
+# A reload leaves no copy of the old token in blobfs's memory: every copy is wiped when freed,
+# blobfs's own and libcurl's (of request URLs). The scan must find the token in use, or it
+# proves nothing.
+newer=$(az sas service rl media --ttl 7200)
+cat "$mnt/a/b/img.bin" >/dev/null
+ok "the memory scan finds the token in use" mem_has "$pid" "$sig"
+reloads=$(grep -c "re-read the SAS token" "$BLOBFS_LOG" || true)
+printf '%s\n' "$newer" >"$T/sas"
+kill -HUP "$pid"
+wait_until 10 eval '[ "$(grep -c "re-read the SAS token" "$BLOBFS_LOG")" -gt "$reloads" ]'
+is "after SIGHUP, reads work with the new token" "$(cat "$mnt/other.txt")" other
+ok "the new token is in memory" mem_has "$pid" "$(sig_of "$newer")"
+ok "and not one copy of the old one" eval "! mem_has $pid '$sig'"
+
+# Not dumpable: a process without CAP_SYS_PTRACE may open the memory of another with no more
+# capabilities than itself only while that one is dumpable (a sleep shows it may).
+blind() { setpriv --bounding-set=-sys_ptrace "$@"; }
+setpriv --bounding-set=-sys_ptrace sleep 60 &
+sleeper=$!
+at_exit "kill $sleeper"
+wait_until 10 eval "[ \"\$(cat /proc/$sleeper/comm)\" = sleep ]" # setpriv has exec'd it
+ok "a dumpable process: its memory opens" blind dd if="/proc/$sleeper/mem" count=0 status=none
+blobfs_umount "$mnt" "$pid"
+BLOBFS_WRAP=blind blobfs_mount "$mnt" --container media --sas-file "$T/sas"
+pid=$(blobfs_pid "$mnt")
+is "blobfs reads" "$(cat "$mnt/top.txt")" hello
+ok "but its memory does not open: not dumpable" \
+    eval "! blind dd if=/proc/$pid/mem count=0 status=none 2>/dev/null"
+
+# allow_other lets other users read the mount; without it they cannot.
+chmod 711 "$T"
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+blobfs_umount "$mnt" "$pid"
+blobfs_mount "$mnt" --container media --sas-file "$T/sas" -o allow_other
+ok "allow_other: another user reads" eval "[ \"\$(as_nobody cat '$mnt/top.txt')\" = hello ]"
+blobfs_umount "$mnt" "$(blobfs_pid "$mnt")"
+blobfs_mount "$mnt" --container media --sas-file "$T/sas"
+ok "without it, another user cannot" eval "! as_nobody cat '$mnt/top.txt' 2>/dev/null"
+blobfs_umount "$mnt" "$(blobfs_pid "$mnt")"
 
 # Configuration from the environment alone, --prefix, -o passed through with ro forced.
 AZURE_STORAGE_SAS_TOKEN=$good AZURE_STORAGE_ACCOUNT_CONTAINER=media \
@@ -143,7 +197,8 @@ ok "-f logs to stderr" grep -q "info: unmounted $mnt" "$T/fg.log"
 # The command line itself.
 help=$("$BIN/blobfs" --help)
 for o in --account --container --endpoint --sas-file --prefix --attr-timeout --negative-timeout \
-    --connect-timeout --stall-timeout --retry-timeout --prefetch-mem --read-ahead --log-file \
+    --connect-timeout --stall-timeout --retry-timeout --prefetch-mem --parallel --chunk-mb \
+    --read-ahead --log-file \
     --debug --foreground -o --help --version; do
     echo "$help" | grep -q -- "$o" || echo "# --help lacks $o"
 done
@@ -155,3 +210,6 @@ is "an unknown option: status 2" "$rc" 2
 rc=0
 "$BIN/blobfs" --container media --attr-timeout soon "$mnt" 2>"$T/err" || rc=$?
 ok "a bad number is named" eval "[ $rc = 2 ] && grep -q \"attr-timeout wants a number\" '$T/err'"
+rc=0
+"$BIN/blobfs" --container media --parallel 0 "$mnt" 2>"$T/err" || rc=$?
+ok "--parallel 0 is refused, named" eval "[ $rc = 2 ] && grep -q 'parallel wants a whole number' '$T/err'"

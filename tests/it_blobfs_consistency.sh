@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # blobfs and changing blobs: a blob overwritten during a read never yields bytes of two
-# versions: a stream already under way delivers the version it began with, and any GET made
-# after the change (a stream started again after the reader paused) fails the read with
-# ESTALE, after which the next open sees the new version; between reads, a new version (same
-# size too) shows after the attribute timeout or at once after SIGHUP; a warm re-read costs
-# no request; new and deleted blobs show in listings after the timeout.
+# versions: GETs already made deliver the version they began with, and the first GET made
+# after the change (If-Match) fails the read with ESTALE, after which the next open sees the
+# new version; between reads, a new version (same size too) shows after the attribute timeout
+# or at once after SIGHUP; a warm re-read costs no request; new and deleted blobs show in
+# listings after the timeout.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"
@@ -23,16 +23,13 @@ printf 'first\n' >"$src/d/hup.txt"
 printf 'gone\n' >"$src/d/gone.txt"
 az upload media "$src" >/dev/null
 export AZURE_STORAGE_SAS_TOKEN=$(az sas service rl media)
-stream_stopped() { grep -q "read '$1' \[1179648+[0-9]*\]: HTTP [0-9]*, streamed [0-9]* bytes (stopped)" "$BLOBFS_LOG"; }
-
-# Overwritten while the reader pauses: its stream, waiting for it, ends (5 s); the read goes on
-# with a new GET, which the changed blob refuses. What it returned is a prefix of the old
-# version.
-blobfs_mount "$mnt" --container media --debug
+# Overwritten while the reader pauses: the read goes on with new GETs, which the changed blob
+# refuses (If-Match). What it returned is a prefix of the old version. (--prefetch-mem 8
+# keeps the read-ahead from fetching all 64 MiB before the overwrite, as it may on loopback.)
+blobfs_mount "$mnt" --container media --debug --prefetch-mem 8
 exec 3<"$mnt/big.bin"
 dd bs=1M count=2 <&3 >"$T/got" 2>/dev/null
 az put media big.bin "$T/v2"
-ok "the paused reader's stream ends" wait_until 20 stream_stopped big.bin
 cat <&3 >>"$T/got" 2>"$T/err" && rc=0 || rc=$?
 exec 3<&-
 ok "overwritten during a read: the read fails" [ "$rc" != 0 ]
@@ -43,15 +40,15 @@ ok "and not all of them" [ "$n" -lt $((64 << 20)) ]
 ok "logged once" [ "$(grep -c "cannot read 'big.bin': it changed while being read" "$BLOBFS_LOG")" = 1 ]
 is "the next open reads the new version" "$(sha256sum <"$mnt/big.bin")" "$(sha256sum <"$T/v2")"
 
-# Overwritten while a stream runs: one GET is one version, so the read returns the old one
-# whole, or fails with ESTALE; never bytes of both.
+# Overwritten while GETs run: one GET is one version, so the read returns the old one whole,
+# or fails with ESTALE; never bytes of both.
 exec 3<"$mnt/running.bin"
 dd bs=1M count=2 <&3 >"$T/got" 2>/dev/null
 az put media running.bin "$T/v2"
 cat <&3 >>"$T/got" 2>"$T/err" && rc=0 || rc=$?
 exec 3<&-
 n=$(stat -c %s "$T/got")
-ok "overwritten while a stream runs: only old bytes ($n)" cmp -s -n "$n" "$T/got" "$T/v1"
+ok "overwritten while GETs run: only old bytes ($n)" cmp -s -n "$n" "$T/got" "$T/v1"
 ok "all of them, or ESTALE" eval '[ "$rc" = 0 ] && [ "$n" = $((64 << 20)) ] ||
     grep -q "Stale file handle" "$T/err"'
 

@@ -16,7 +16,8 @@ checks=$(grep -c '^ok - ' "$out" || true)
 ok "demo checked its URLs ($checks)" test "$checks" -ge 25
 fails "no check failed" grep -q '^not ok' "$out"
 for what in "original bytes:" "resized:" "cropped:" "trimmed and padded:" "animated GIF:" \
-    "f-auto" "signed (SDK" "video range:" "The mount:" "write these URLs from the root"; do
+    "f-auto" "signed (SDK" "video range:" "The mount:" "The console:" \
+    "write these URLs from the root"; do
     ok "demo prints: $what" grep -qF "$what" "$out"
 done
 fails "nothing left mounted" findmnt -n "$dir/mnt"

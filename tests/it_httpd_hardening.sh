@@ -15,8 +15,8 @@ printf '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>a
 printf '<?xml version="1.0"?><x/>\n' >"$M/docs/data.xml"
 printf 'plain\n' >"$M/docs/x.txt"
 printf 'first-key\n' >"$T/key"
-httpd_start --endpoint "/s=$M" --public-endpoint "/pub=$M" --sign-key-file "$T/key" \
-    --access-log "$T/access.log"
+httpd_start --endpoint "/s=$M" --public-endpoint "/pub=$M" --public-endpoint "/site=$M" \
+    --trusted-documents /site --sign-key-file "$T/key" --access-log "$T/access.log"
 sign() { node "$ROOT/tests/node/imagekit.mjs" sign "$HTTPD_URL/s" "$T/key" "$1"; }
 
 # ---- security headers
@@ -26,6 +26,10 @@ for f in docs/page.html docs/a.svg docs/data.xml; do
     is "$f: Content-Security-Policy: sandbox" "$(header Content-Security-Policy "$T/h")" sandbox
     is "$f: nosniff" "$(header X-Content-Type-Options "$T/h")" nosniff
 done
+curl -s -o /dev/null -D "$T/h" "$HTTPD_URL/site/docs/page.html"
+is "a page of a --trusted-documents endpoint: no sandbox" \
+    "$(header Content-Security-Policy "$T/h")" ""
+is "and still nosniff" "$(header X-Content-Type-Options "$T/h")" nosniff
 hdrs docs/x.txt
 is "text/plain: nosniff" "$(header X-Content-Type-Options "$T/h")" nosniff
 is "text/plain: no sandbox needed" "$(header Content-Security-Policy "$T/h")" ""

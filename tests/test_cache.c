@@ -1,6 +1,6 @@
-/* Unit tests of fs/cache.c over an in-memory stand-in for the two Blob calls it makes
- * (blob_list with delimiter '/', blob_head): names, collisions, ETag versions, TTLs,
- * lookup references and kernel notifications. */
+/* Unit tests of fs/cache.c over an in-memory stand-in for the Blob calls it makes (blob_list
+ * with delimiter '/', blob_list_flat, blob_head): names, collisions, ETag versions, TTLs,
+ * what each lookup costs, lookup references and kernel notifications. */
 #include "blob.h"
 #include "cache.h"
 
@@ -19,10 +19,11 @@ struct stored {
     bool folder;
 };
 
-static struct stored store[64];
+static struct stored store[256];
 static size_t nstore;
 static unsigned page_size = 5000;
-static int list_calls, head_calls;
+static int list_calls, head_calls, flat_calls;
+static unsigned flat_max[64]; /* the page size each flat listing asked for */
 
 static int by_name(const void *a, const void *b)
 {
@@ -95,7 +96,7 @@ static size_t listing(const char *prefix, struct blob_item *items)
 int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, blob_page_fn fn,
               void *arg)
 {
-    struct blob_item items[64];
+    struct blob_item items[256];
     size_t n = listing(prefix, items), per = max_results ? max_results : page_size;
     char marker[] = "next";
     int ret = 0;
@@ -112,6 +113,36 @@ int blob_list(struct blob_client *c, const char *prefix, unsigned max_results, b
     for (size_t i = 0; i < n; i++)
         free(items[i].name);
     return ret < 0 ? ret : 0;
+}
+
+/* What List Blobs without delimiter answers: full names from prefix on, one page. */
+int blob_list_flat(struct blob_client *c, const char *prefix, unsigned max_results,
+                   struct blob_page *out)
+{
+    size_t plen = strlen(prefix), max = max_results ? max_results : 5000;
+
+    (void)c;
+    memset(out, 0, sizeof(*out));
+    list_calls++;
+    if (flat_calls < 64)
+        flat_max[flat_calls] = max_results;
+    flat_calls++;
+    out->item = calloc(nstore + 1, sizeof(*out->item));
+    for (size_t i = 0; out->item && i < nstore; i++) {
+        if (strncmp(store[i].name, prefix, plen) != 0)
+            continue;
+        if (out->n == max) {
+            out->next_marker = strdup("next");
+            break;
+        }
+        struct blob_item *it = &out->item[out->n++];
+        it->name = strdup(store[i].name);
+        it->size = store[i].size;
+        it->is_folder = store[i].folder;
+        it->mtime = 1000;
+        snprintf(it->etag, sizeof(it->etag), "%s", store[i].etag);
+    }
+    return out->item ? 0 : -ENOMEM;
 }
 
 int blob_head(struct blob_client *c, const char *name, struct blob_attr *out)
@@ -354,13 +385,91 @@ static void test_lookup_costs(void)
     int64_t q = p > 0 ? look(c, (uint64_t)p, "q", &e) : -1;
     ok(q > 0 && e.is_dir, "p/q is a folder though p/q-x/ and p/q.txt sort before p/q/");
     ok(look(c, (uint64_t)q, "r.txt", &e) > 0 && e.size == 7, "p/q/r.txt");
-    ok(list_calls == 3, "one List call per name (%d)", list_calls);
-    ok(look(c, (uint64_t)q, "zz", &e) == -ENOENT && list_calls == 4,
+    ok(look(c, (uint64_t)p, "q.txt", &e) > 0 && !e.is_dir, "p/q.txt is a file");
+    ok(list_calls == 1, "one List call for the whole path, filling its parents (%d)", list_calls);
+    ok(look(c, (uint64_t)q, "zz", &e) == -ENOENT && list_calls == 2,
        "a miss in a folder never listed asks the service");
     ok(dir_names(c, (uint64_t)q, names, sizeof(names)) == 1, "listing p/q");
     list_calls = 0;
     ok(look(c, (uint64_t)q, "zz", &e) == -ENOENT && list_calls == 1,
        "past the negative timeout (0), a miss asks again");
+    cache_free(c);
+}
+
+/* What one lookup on a fresh mount costs, whatever the folder holds: one small flat listing
+ * from the name on, and a second of "name/" only when siblings sorting before "name/" fill
+ * the first. */
+static void test_lookup_siblings(void)
+{
+    struct cache *c = make(60, 0, true);
+    struct cache_entry e;
+    char name[32];
+
+    nstore = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "s-%02d", i); /* before "s/" */
+        put(name, 1, "0x1");
+        snprintf(name, sizeof(name), "m-%02d", i);
+        put(name, 1, "0x2");
+        snprintf(name, sizeof(name), "b-%02d", i);
+        put(name, 1, "0x3");
+        snprintf(name, sizeof(name), "img%02d.jpg", i); /* after "img07.jpg/" */
+        put(name, 2, "0x4");
+    }
+    put("s/x.txt", 3, "0x5");
+    put("b", 4, "0x6");
+    put("a", 1, "0x7"); /* a blob beside a folder of its name */
+    put("a/in", 1, "0x8");
+    put_folder_marker("mk");
+    list_calls = flat_calls = 0;
+    int64_t sdir = look(c, 1, "s", &e);
+    ok(sdir > 0 && e.is_dir && list_calls == 2, "a folder behind 40 siblings: 2 calls (%d)",
+       list_calls);
+    ok(look(c, (uint64_t)sdir, "x.txt", &e) > 0 && e.size == 3 && list_calls == 2,
+       "its file was learnt on the way");
+    list_calls = 0;
+    ok(look(c, 1, "img07.jpg", &e) > 0 && e.size == 2 && list_calls == 1,
+       "a file followed by its siblings: 1 call (%d)", list_calls);
+    list_calls = 0;
+    ok(look(c, 1, "b", &e) > 0 && !e.is_dir && e.size == 4 && list_calls == 2,
+       "a blob whose siblings fill the page: 2 calls, no folder of its name (%d)", list_calls);
+    list_calls = 0;
+    ok(look(c, 1, "m", &e) == -ENOENT && list_calls == 2, "a miss among siblings: 2 calls");
+    list_calls = 0;
+    ok(look(c, 1, "zz", &e) == -ENOENT && list_calls == 1, "a miss past everything: 1 call");
+    ok(look(c, 1, "a", &e) > 0 && e.is_dir, "a blob and a folder of its name: the folder");
+    ok(look(c, 1, "mk", &e) > 0 && e.is_dir, "a folder marker is a folder");
+    ok(look(c, 1, "s-05", &e) > 0 && !e.is_dir, "a sibling seen on the way");
+    bool small = flat_calls > 0;
+    for (int i = 0; i < flat_calls && i < 64; i++)
+        small = small && flat_max[i] > 0 && flat_max[i] <= 8;
+    ok(small, "every listing asked for at most 8 names (%d listings)", flat_calls);
+    cache_free(c);
+}
+
+/* The mount probe's small flat page seeds the root: names it settles need no call. */
+static void test_seed(void)
+{
+    struct cache *c = make(60, 0, true);
+    struct cache_entry e;
+
+    nstore = 0;
+    put("deep/a/b/c.jpg", 9, "0x1");
+    put("deep/a/d.jpg", 8, "0x2");
+    put("top.txt", 7, "0x3");
+    put("zz/", 0, "0x4"); /* a folder's own marker */
+    struct blob_page page;
+    ok(blob_list_flat(NULL, "", 8, &page) == 0 && page.n == 4, "the probe's page");
+    cache_seed(c, &page);
+    blob_page_release(&page);
+    list_calls = 0;
+    int64_t d = look(c, 1, "deep", &e);
+    int64_t a = d > 0 ? look(c, (uint64_t)d, "a", &e) : -1;
+    int64_t b = a > 0 ? look(c, (uint64_t)a, "b", &e) : -1;
+    ok(b > 0 && look(c, (uint64_t)b, "c.jpg", &e) > 0 && e.size == 9, "deep/a/b/c.jpg");
+    ok(look(c, 1, "top.txt", &e) > 0 && e.size == 7, "top.txt");
+    ok(look(c, 1, "zz", &e) > 0 && e.is_dir, "zz/ is a folder");
+    ok(list_calls == 0, "all without a call (%d)", list_calls);
     cache_free(c);
 }
 
@@ -391,6 +500,8 @@ int main(void)
     test_versions();
     test_late_notice();
     test_lookup_costs();
+    test_lookup_siblings();
+    test_seed();
     test_no_list();
     return check_done();
 }

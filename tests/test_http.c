@@ -94,9 +94,37 @@ static void test_types_and_log(void)
     ok_str(out, "abc", "log escaping respects the cap");
 }
 
+static bool request_id(const char *s)
+{
+    return http_request_id_is_sane(check_guard(s, strlen(s) + 1));
+}
+
+static void test_request_id(void)
+{
+    char longest[HTTP_REQUEST_ID_MAX + 2];
+
+    ok(request_id("7c9e6679-7425-40de-944b-e07fc1f90ae7"), "a UUID is a sane request id");
+    ok(request_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), "a traceparent");
+    ok(request_id("aGVsbG8+d29ybGQ/=="), "base64");
+    ok(request_id("req_1.2:3@host"), "letters, digits, -_.:@");
+    ok(!request_id(""), "empty is not");
+    ok(!request_id("a b"), "a space is not");
+    ok(!request_id("a\"b"), "a quote is not");
+    ok(!request_id("a\r\nSet-Cookie: x=1"), "a header injection is not");
+    ok(!request_id("caf\xc3\xa9"), "non-ASCII is not");
+    ok(!request_id("<script>"), "markup is not");
+    memset(longest, 'a', HTTP_REQUEST_ID_MAX);
+    longest[HTTP_REQUEST_ID_MAX] = '\0';
+    ok(request_id(longest), "%d bytes is", HTTP_REQUEST_ID_MAX);
+    longest[HTTP_REQUEST_ID_MAX] = 'a';
+    longest[HTTP_REQUEST_ID_MAX + 1] = '\0';
+    ok(!request_id(longest), "%d is not", HTTP_REQUEST_ID_MAX + 1);
+}
+
 int main(void)
 {
     test_status();
+    test_request_id();
     test_range();
     test_etags();
     test_types_and_log();

@@ -72,6 +72,7 @@ static void test_hit_and_evict(void)
     imgcache_get_stats(c, &st);
     ok(st.bytes <= 64 * 1024 && st.entries == 3, "budget held: %zu bytes, %zu entries", st.bytes,
        st.entries);
+    ok(st.evictions == 2, "two evictions counted (a, c): %llu", (unsigned long long)st.evictions);
     imgcache_free(c);
     ok(atomic_load(&released) == 5, "imgcache_free releases what it kept");
 }

@@ -27,6 +27,11 @@ static void test_endpoints(void)
     ok_str(c.endpoint[1].host, "static.example.com", "host lowercased");
     ok_str(c.endpoint[1].prefix, "/", "prefix /");
     ok(set(&c, "public-endpoint", "/pub/=/srv") == 0 && c.endpoint[2].public, "public endpoint");
+    ok(!c.endpoint[2].trusted_documents && set(&c, "trusted-documents", "/pub") == 0 &&
+           c.endpoint[2].trusted_documents && !c.endpoint[1].trusted_documents,
+       "trusted-documents marks the endpoint named before it");
+    ok(set(&c, "trusted-documents", "/nowhere") == -EINVAL, "trusted-documents of no endpoint");
+    ok(set(&c, "trusted-documents", "nohost") == -EINVAL, "trusted-documents without a prefix");
     ok_str(c.endpoint[2].prefix, "/pub", "trailing slash dropped");
     ok(set(&c, "endpoint", "/demo=/other") == -EINVAL, "duplicate refused: %s", err);
     static const char *const bad[] = {"demo=/x",      "/demo",
@@ -46,7 +51,7 @@ static void test_values(void)
     struct conf c;
 
     conf_init(&c);
-    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto, "defaults");
+    ok(c.cache_mb == 256 && c.auto_optimize && !c.avif_auto && !c.console, "defaults");
     ok(c.workers == (unsigned)sysconf(_SC_NPROCESSORS_ONLN) + 1 &&
            c.io_threads == (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
        "a worker per core plus one (%u), an I/O thread per core (%u)", c.workers, c.io_threads);
@@ -68,6 +73,7 @@ static void test_values(void)
     ok(set(&c, "workers", "4x") == -EINVAL, "junk refused");
     ok(set(&c, "auto-optimize", "off") == 0 && !c.auto_optimize, "bool off");
     ok(set(&c, "avif-auto", "maybe") == -EINVAL, "bad bool refused: %s", err);
+    ok(set(&c, "console", "on") == 0 && c.console, "console on");
     ok(set(&c, "cache-control", "public, max-age=60") == 0 &&
            strcmp(c.cache_control, "public, max-age=60") == 0,
        "string value");
@@ -79,6 +85,14 @@ static void test_values(void)
     ok(set(&c, "named", "thumb") == -EINVAL, "named without chain refused");
     ok(set(&c, "named", "a:b=w-1") == -EINVAL, "named with ':' refused");
     ok(set(&c, "log-level", "debug") == 0 && c.log_level == LOG_LV_DEBUG, "log level");
+    ok(!c.access_log_json && set(&c, "access-log-format", "json") == 0 && c.access_log_json,
+       "access-log-format json (combined by default)");
+    ok(set(&c, "access-log-format", "combined") == 0 && !c.access_log_json, "and back");
+    ok(set(&c, "access-log-format", "common") == -EINVAL && strstr(err, "combined or json"),
+       "another format refused: %s", err);
+    ok(!c.metrics_listen && set(&c, "metrics-listen", "127.0.0.1:9102") == 0 &&
+           strcmp(c.metrics_listen, "127.0.0.1:9102") == 0,
+       "metrics-listen (none by default)");
     ok(set(&c, "nope", "1") == -EINVAL && strstr(err, "nope"), "unknown option: %s", err);
     ok(conf_check(&c, err) == -EINVAL, "no endpoint: %s", err);
     set(&c, "named", "thumb=w-1");

@@ -1,5 +1,6 @@
-/* Unit test of httpd/origin: files open beneath the folder and nowhere else, with openat2 and
- * with the per-segment fallback, on a scratch tree with symlinks pointing in and out. */
+/* Unit test of httpd/origin: files and folders open beneath the folder and nowhere else, with
+ * openat2 and with the per-segment fallback, on a scratch tree with symlinks pointing in and
+ * out. */
 #include "check.h"
 #include "origin.h"
 
@@ -59,6 +60,21 @@ int main(void)
     ok(origin_open(o, "link.txt", &st) == -ELOOP, "symlink inside refused too");
     ok(origin_open(o, "../etc/passwd", &st) == -EXDEV, "'..' escape refused");
     ok(origin_open(o, "a/b.txt/x", &st) == -ENOTDIR, "a file used as folder");
+    ok(origin_open(o, "", &st) == -ENOENT, "the origin folder itself is no file");
+
+    fd = origin_open_dir(o, "a", &st);
+    ok(fd >= 0 && S_ISDIR(st.st_mode), "folders: a folder beneath the origin");
+    close(fd);
+    fd = origin_open_dir(o, "", &st);
+    ok(fd >= 0 && S_ISDIR(st.st_mode) && fcntl(fd, F_GETFL) >= 0 && lseek(fd, 0, SEEK_SET) == 0,
+       "folders: \"\" is the origin folder, readable");
+    close(fd);
+    ok(origin_open_dir(o, "a/b.txt", &st) == -ENOTDIR, "folders: a file is no folder");
+    ok(origin_open_dir(o, "fifo", &st) == -ENOTDIR, "folders: a FIFO is no folder");
+    ok(origin_open_dir(o, "out", &st) == -ELOOP, "folders: symlink out of the origin refused");
+    ok(origin_open_dir(o, "..", &st) == -EXDEV, "folders: '..' refused");
+    ok(origin_open_dir(o, "a/../..", &st) == -EXDEV, "folders: 'a/../..' refused");
+    ok(origin_open_dir(o, "nope", &st) == -ENOENT, "folders: missing");
 
     int dirfd = open(root, O_PATH | O_DIRECTORY);
     fd = origin_open_walk(dirfd, "a/b.txt");

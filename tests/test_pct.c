@@ -1,4 +1,4 @@
-/* Unit tests for common/pct.c: one decoding, with the caller's refusals. */
+/* Unit tests for common/pct.c: one decoding, with the caller's refusals; encoding back. */
 #include "pct.h"
 
 #include <errno.h>
@@ -20,6 +20,15 @@ static void refuses(const char *in, unsigned flags, ssize_t want)
     ssize_t n = pct_decode(check_guard(in, strlen(in)), strlen(in), flags, out, sizeof(out));
 
     ok(n == want, "'%s' (flags %u) is refused with %zd (got %zd)", in, flags, want, n);
+}
+
+static void encodes(const char *in, const char *keep, const char *want)
+{
+    char out[128];
+    ssize_t n = pct_encode(check_guard(in, strlen(in)), strlen(in), keep, out, sizeof(out));
+
+    ok(n == (ssize_t)strlen(want) && strcmp(out, want) == 0, "'%s' (keeping '%s') encodes to '%s'",
+       in, keep, want);
 }
 
 int main(void)
@@ -56,5 +65,22 @@ int main(void)
     ok(pct_hex_value('f') == 15 && pct_hex_value('F') == 15 && pct_hex_value('9') == 9 &&
            pct_hex_value('g') == -1,
        "hex values");
+    encodes("cat.jpg", "/", "cat.jpg");
+    encodes("a b/c&d?e#f%g+h", "/", "a%20b/c%26d%3Fe%23f%25g%2Bh");
+    encodes("a b/c", "", "a%20b%2Fc");
+    encodes("w-300,h-300:rt-90", ",:", "w-300,h-300:rt-90");
+    encodes("<img src=x onerror=\"a\">'", "/", "%3Cimg%20src%3Dx%20onerror%3D%22a%22%3E%27");
+    encodes("\xc3\xa9\x01\x7f\xff~", "", "%C3%A9%01%7F%FF~");
+    encodes("", "/", "");
+    ok(pct_encode("a b", 3, "", small, sizeof(small)) == -ENAMETOOLONG && small[0] == '\0',
+       "encoding: a full buffer says so");
+    ok(pct_encode("abc", 3, "", small, sizeof(small)) == 3, "encoding: an exact fit");
+    char back[64];
+    const char raw[] = "x%y/\xe6\xbc\xa2 +";
+    char enc[64];
+    ssize_t n = pct_encode(raw, strlen(raw), "/", enc, sizeof(enc));
+    ok(n > 0 && pct_decode(enc, (size_t)n, PCT_FORM, back, sizeof(back)) >= 0 &&
+           strcmp(back, raw) == 0,
+       "encoding then decoding (even as a form) gives the bytes back");
     return check_done();
 }

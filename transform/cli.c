@@ -1,6 +1,7 @@
 /* transform/cli.c: blobkit-transform, the transformation engine on the command line, for
  * scripts and tests. It runs exactly what blobhttpd runs: tr_parse(), tr_pick_format(),
  * tr_apply(), with the same limits. */
+#include "clock.h"
 #include "tr.h"
 
 #include <errno.h>
@@ -40,7 +41,9 @@ static const char usage[] =
     "  --timeout S            seconds the transform may take (default 30, as blobhttpd;\n"
     "                         0: no limit)\n"
     "  --root DIR             where layer images (l-image,i-PATH) are found (default: IN's\n"
-    "                         folder)\n";
+    "                         folder)\n"
+    "  --help                 this text\n"
+    "  --version              print the version\n";
 
 struct opts {
     const char *accept;
@@ -111,7 +114,8 @@ static int set_number(struct opts *o, int key, const char *arg)
     return -EINVAL;
 }
 
-/* Options into o; returns the index of the first operand, or -1 after printing why not. */
+/* Options into o; returns the index of the first operand, 0 when --help or --version answered,
+ * or -1 after printing why not. */
 static int parse_options(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
@@ -132,6 +136,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"timeout", required_argument, NULL, 'T'},
         {"root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int key, at = 0;
@@ -141,11 +146,17 @@ static int parse_options(int argc, char **argv, struct opts *o)
             *(key == 'a' ? &o->accept : &o->root) = optarg;
         else if (key == 'A' || key == 'j' || key == 'i')
             *(key == 'A' ? &o->avif : key == 'j' ? &o->json : &o->info) = true;
-        else if (key == 'h' || key == '?' || set_number(o, key, optarg)) {
-            if (key != 'h' && key != '?')
+        else if (key == 'h' || key == 'V') {
+            if (key == 'h')
+                fputs(usage, stdout);
+            else
+                printf("blobkit-transform %s\n", BLOBKIT_VERSION);
+            return 0;
+        } else if (key == '?' || set_number(o, key, optarg)) {
+            if (key != '?')
                 fprintf(stderr, "blobkit-transform: bad value '%s' for --%s\n", optarg,
                         longopts[at].name);
-            fputs(usage, key == 'h' ? stdout : stderr);
+            fputs(usage, stderr);
             return -1;
         }
     }
@@ -253,15 +264,11 @@ static void print_result(const struct opts *o, const struct tr_image *img, const
 /* The deadline, timeout seconds from now (0: none). */
 static uint64_t deadline_in(double timeout)
 {
-    struct timespec ts;
-
     if (timeout <= 0)
         return 0;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (uint64_t)(timeout * 1e9);
+    return clock_now_ns() + (uint64_t)(timeout * 1e9);
 }
 
-/* One tr_apply() of chain on src with the layers' sources, into out_path. */
 /* The layers' files: decoded images, and font files' paths. */
 struct layer_files {
     struct tr_source *src[TR_MAX_LAYERS];
@@ -269,6 +276,7 @@ struct layer_files {
     char font_path[TR_MAX_LAYERS][4096 + TR_MAX_PATH];
 };
 
+/* One tr_apply() of chain on src with the layers' sources, into out_path. */
 static int run(const struct opts *o, const struct tr_chain *chain, const char *src, size_t len,
                const struct layer_files *lf, const char *out_path)
 {
@@ -408,8 +416,8 @@ int main(int argc, char **argv)
     size_t len;
     int first = parse_options(argc, argv, &o), rc;
 
-    if (first < 0)
-        return 2;
+    if (first <= 0)
+        return first < 0 ? 2 : 0;
     if (!o.info && parse(argv[first], &chain))
         return 1;
     in_path = argv[first + (o.info ? 0 : 1)];

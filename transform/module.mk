@@ -31,7 +31,8 @@ fuzz_tr_LIBS := -lm
 TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
                  $(O)/transform/tr_layer.o \
                  $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o $(O)/transform/tr_jpeg.o \
-                 $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
+                 $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(O)/common/clock.o \
+                 $(TR_PARSE_OBJS)
 TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) $(call pkg_libs,fontconfig) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
 $(O)/transform/tr_layer.o: CPPFLAGS += $(call pkg_cflags,fontconfig)
@@ -40,12 +41,13 @@ $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
     CPPFLAGS += $(call pkg_cflags,vips)
 
 PROGS += blobkit-transform
+VERSIONED += $(O)/transform/cli.o
 blobkit-transform_OBJS := $(O)/transform/cli.o $(TR_APPLY_OBJS)
 blobkit-transform_LIBS := $(TR_VIPS_LIBS)
 
 # The direct JPEG decoder alone (libjpeg, no libvips): it makes its sources with libjpeg.
 UNIT_TESTS += test_tr_jpeg
-test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o $(O)/transform/tr_bounds.o
+test_tr_jpeg_OBJS := $(O)/transform/tr_jpeg.o $(O)/transform/tr_bounds.o $(O)/common/clock.o
 test_tr_jpeg_LIBS := $(call pkg_libs,libjpeg) -lpthread
 $(O)/tests/test_tr_jpeg.o: CPPFLAGS += -Itransform $(call pkg_cflags,libjpeg)
 

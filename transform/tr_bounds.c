@@ -2,6 +2,7 @@
  * cancel flag are read here, for tr_apply.c's libvips callback and tr_jpeg.c's libjpeg
  * progress monitor alike; a helper thread carries a library call that cannot be stopped. */
 #include "tr_bounds.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,14 +17,6 @@
 
 /* How often a caller waiting on a helper looks at the cancel flag. */
 #define POLL_NS 20000000
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void tr_bounds_init(struct tr_bounds *b, const struct tr_request *rq)
 {
@@ -71,7 +64,7 @@ int tr_bounds_expired(struct tr_bounds *b)
         return stop;
     if (b->cancel && atomic_load(b->cancel))
         stop = -ECANCELED;
-    else if (b->deadline_ns && now_ns() >= b->deadline_ns)
+    else if (b->deadline_ns && clock_now_ns() >= b->deadline_ns)
         stop = -ETIMEDOUT;
     if (stop && !atomic_compare_exchange_strong(&b->stop, &zero, stop))
         stop = zero; /* another thread saw the other one first */
@@ -220,7 +213,7 @@ static int wait_job(struct tr_bounds *b, struct job *j)
 
     pthread_mutex_lock(&j->lock);
     while (!j->done && rc == 0) {
-        uint64_t t = now_ns() + POLL_NS;
+        uint64_t t = clock_now_ns() + POLL_NS;
         struct timespec until = {(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
 
         pthread_cond_timedwait(&j->cond, &j->lock, &until);

@@ -841,8 +841,8 @@ static int parse_default_image(struct tr_parser *p, const struct tr_key_def *d, 
     return 0;
 }
 /* Keys that act on the chain rather than fill a field of the step: a named transformation is
- * read in place, a default image belongs to the chain. Layers (l-...,l-end) and conditionals
- * (if-...,if-end) will be rows here too: their parsers open and close a nested context. */
+ * read in place, a default image belongs to the chain. The keys that open and close a nested
+ * context (l-, if-, and a layer's i-/ie-) are read by parse_nest() and tr_nest.c instead. */
 static const struct tr_key_def chain_keys[] = {
     {"n", 0, parse_named, NULL, NULL, NULL, 0},
     {"di", 0, parse_default_image, NULL, NULL, NULL, 0},

@@ -9,9 +9,10 @@
 //   const media = await page.media(1);          // every <video>/<audio>, at readyState >= 1
 //   await page.statusOf(url);                    // a GET from the page: 200, or the error
 //   await page.evaluate(fn, ...args);            // and page.$eval, page.page (puppeteer's Page)
-//   t.is(page.problems(), [], "no page error, console error or failed request");
+//   t.is(page.problems(), [], "no page error, console error, dialog or failed request");
 //   page.problems([/HTTP 400: .*tr:wx-1/]);      // the same, less the failures a test expects
 //   await page.screenshot("demo");               // DIR/demo.png
+//   await page.close();                          // the tab (the browser stays)
 //   await browser.close();                       // also done on exit and on SIGTERM/INT/HUP
 //   process.exitCode = t.done();
 //
@@ -104,6 +105,12 @@ function watch(page) {
     const problems = [];
     const responses = [];
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    // A dialog (alert, confirm, prompt) is a problem: no page of ours opens one, and a script
+    // injected through a name would. Dismissed, so the page goes on.
+    page.on("dialog", (d) => {
+        problems.push(`dialog: ${d.type()} '${d.message()}'`);
+        d.dismiss().catch(() => {});
+    });
     page.on("console", (m) => {
         if (m.type() === "error")
             problems.push(`console error: ${m.text()} (${m.location().url || "?"})`);
@@ -149,6 +156,7 @@ async function openPage(browser, url, out, o = {}) {
         statusOf: (u) => statusOf(page, u),
         screenshot: (name) =>
             page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true }),
+        close: () => page.close(),
     };
 }
 
