@@ -99,6 +99,7 @@ static int open_layers(struct conn *c, char msg[TR_ERR_LEN])
                      ? -ENOENT
                      : open_in_origins(ep, rel, &c->layer_st[i]);
         if (fd < 0) {
+            hmetrics_origin_error(c->srv->metrics, fd);
             snprintf(msg, TR_ERR_LEN, "layer %s%.60s: %s", layer_key(c, i), path,
                      fd == -ENOENT ? "not found" : strerror(-fd));
             return fd;
@@ -482,10 +483,13 @@ static int layer_source(struct conn *c, unsigned i, struct tr_source **out, char
         imgcache_entry_result(e, &data, &len, &tag, &msg);
         *out = tr_source_ref((struct tr_source *)(uintptr_t)data);
         imgcache_put(e);
+        hmetrics_layer(s->metrics, true);
         return 0;
     }
     int rc = read_source(c->layer_fd[i], st->st_size, s->limits.max_input_bytes, &buf);
-    if (!rc)
+    if (rc && rc != -E2BIG && rc != -ENOMEM)
+        hmetrics_origin_error(s->metrics, rc);
+    else if (!rc)
         rc = tr_source_new(buf, (size_t)st->st_size, &s->limits, out, why);
     free(buf);
     if (rc) {
@@ -495,6 +499,7 @@ static int layer_source(struct conn *c, unsigned i, struct tr_source **out, char
                                         : strerror(-rc));
         return rc;
     }
+    hmetrics_layer(s->metrics, false);
     struct tr_source *kept = tr_source_ref(*out);
     if (imgcache_set(s->cache, key, (size_t)klen, kept, tr_source_size(kept), release_source, kept,
                      TAG_LAYER))

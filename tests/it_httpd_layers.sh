@@ -7,6 +7,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"
+. "$(dirname "$0")/metrics_lib.sh"
 
 azurite_start
 src=$T/src
@@ -30,6 +31,7 @@ U=$HTTPD_URL/demo
 pixel() { vips getpoint "$1" "$2" "$3" | awk '{print $1, $2, $3}'; }
 
 mark='w-300,h-200,f-png,lo-true,l-image,i-logos@@mark.png,lx-10,ly-20,l-end'
+ok "/metrics before" scrape "$HTTPD_URL/metrics" m1
 is "a watermarked photo" "$(status "$U/tr:$mark/photos/cat.jpg" -o "$T/a.png" -D "$T/h1")" 200
 is "its size is the base's" "$(dims "$T/a.png")" 300x200
 is "the logo's top left corner at 10,20" "$(pixel "$T/a.png" 10 20)" "255 0 0"
@@ -39,6 +41,13 @@ is "lfo-bottom_right: the corner pixel" "$(status \
     "$U/tr:w-300,h-200,f-png,lo-true,l-image,i-logos@@mark.png,lfo-bottom_right,l-end/photos/cat.jpg" \
     -o "$T/c.png")" 200
 is "is the logo's" "$(pixel "$T/c.png" 299 199)" "255 0 0"
+ok "/metrics after" scrape "$HTTPD_URL/metrics" m2
+# layers SCRAPE: layer images decoded/taken from the cache since m1
+layers() {
+    echo "$(moved m1 "$1" 'blobkit_layer_images_total{source="decoded"}')/$(
+        moved m1 "$1" 'blobkit_layer_images_total{source="cache"}')"
+}
+is "two transforms with the logo: decoded once, then from the cache" "$(layers m2)" 1/1
 is "the SDK's query form, literal commas" \
     "$(status "$U/photos/cat.jpg?tr=$mark" -o "$T/q.png")" 200
 ok "gives the same image" cmp -s "$T/a.png" "$T/q.png"
@@ -49,6 +58,8 @@ az put media logos/mark.png "$T/blue.png" >/dev/null
 ok "the mount sees the new logo" wait_until 20 cmp -s "$MNT/logos/mark.png" "$T/blue.png"
 is "the same URL again" "$(status "$U/tr:$mark/photos/cat.jpg" -o "$T/b.png" -D "$T/h2")" 200
 is "shows the new logo" "$(pixel "$T/b.png" 10 20)" "0 0 255"
+ok "/metrics" scrape "$HTTPD_URL/metrics" m3
+is "the new logo decoded" "$(layers m3)" 2/1
 ok "under a new ETag" test "$(header ETag "$T/h1")" != "$(header ETag "$T/h2")"
 is "the old ETag no longer matches: 200, not 304" \
     "$(status "$U/tr:$mark/photos/cat.jpg" -H "If-None-Match: $(header ETag "$T/h1")")" 200
