@@ -319,7 +319,7 @@ void tr_chain_init(struct tr_chain *c);
  * s is the text after one percent-decoding by the caller. names may be NULL. An n- name
  * expands to its steps (one level: a named transformation cannot name another).
  * Returns 0, or -EINVAL with err set ("unknown parameter 'wx' (step 2)", "q: 0 is out of
- * range 1-100 (step 1)", "l: layers (l-) are not supported yet (step 1)"); c is then
+ * range 1-100 (step 1)", "l-image: not closed by l-end"); c is then
  * unspecified. Pure. */
 int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_names *names,
              char err[TR_ERR_LEN]);
