@@ -22,6 +22,7 @@
 
 #define SNIFF_BYTES 4096
 #define TAG_ORIGINAL (-1) /* a cache entry holding an original file's bytes, not a tr_format */
+#define TAG_LAYER (-2)    /* a cache entry holding a decoded layer image (struct tr_source) */
 #define ENGINE_VERSION "blobhttpd-2" /* part of every derived ETag: bump when output changes */
 
 /* ---- Finding the file ---------------------------------------------------------------------- */
@@ -50,6 +51,69 @@ static int open_source(struct conn *c, struct stat *st)
         return -ENOENT;
     c->used_default = true;
     return open_in_origins(ep, c->name, st);
+}
+
+static void close_layers(struct conn *c)
+{
+    for (unsigned i = 0; i < c->nlayer_open; i++)
+        if (c->layer_fd[i] >= 0)
+            close(c->layer_fd[i]);
+    c->nlayer_open = 0;
+}
+
+/* The file of layer i, as i- (an image layer) or ff- (a text layer's font file) gave it. */
+static const char *layer_path(const struct conn *c, unsigned i, char out[TR_MAX_PATH])
+{
+    const struct tr_layer *l = &c->chain.layer[i];
+    bool font = l->type == TR_LAYER_TEXT;
+
+    snprintf(out, TR_MAX_PATH, "%.*s", (int)(font ? l->font_len : l->in_len),
+             c->chain.strings + (font ? l->font_off : l->in_off));
+    return out;
+}
+
+/* "l-image,i-" or "l-text,ff-", for messages. */
+static const char *layer_key(const struct conn *c, unsigned i)
+{
+    return c->chain.layer[i].type == TR_LAYER_TEXT ? "l-text,ff-" : "l-image,i-";
+}
+
+/* Open every layer's file (an image layer's image, a text layer's font file) in the endpoint's
+ * origins, as the requested file is (on this origin thread, confined the same way); their
+ * sizes together count against the input limit.
+ * Returns 0, or an -errno with msg naming the layer. */
+static int open_layers(struct conn *c, char msg[TR_ERR_LEN])
+{
+    const struct endpoint *ep = &c->srv->ep[c->endpoint];
+    char path[TR_MAX_PATH], rel[ROUTE_MAX_PATH], err[ROUTE_ERR_LEN];
+    uint64_t total = 0;
+
+    for (unsigned i = 0; i < c->chain.nlayers && i < TR_MAX_LAYERS; i++) {
+        const struct tr_layer *l = &c->chain.layer[i];
+
+        c->layer_fd[i] = -1;
+        c->nlayer_open = i + 1;
+        if (l->type == TR_LAYER_IMAGE ? l->canvas : !l->font_len)
+            continue;
+        layer_path(c, i, path);
+        int fd = route_clean_path(path, strlen(path), rel, sizeof(rel), err)
+                     ? -ENOENT
+                     : open_in_origins(ep, rel, &c->layer_st[i]);
+        if (fd < 0) {
+            hmetrics_origin_error(c->srv->metrics, fd);
+            snprintf(msg, TR_ERR_LEN, "layer %s%.60s: %s", layer_key(c, i), path,
+                     fd == -ENOENT ? "not found" : strerror(-fd));
+            return fd;
+        }
+        c->layer_fd[i] = fd;
+        total += (uint64_t)c->layer_st[i].st_size;
+        if (total > c->srv->limits.max_input_bytes) {
+            snprintf(msg, TR_ERR_LEN, "layer images larger than %u MiB together",
+                     c->srv->conf->max_input_mb);
+            return -E2BIG;
+        }
+    }
+    return 0;
 }
 
 /* The path steps, then the query steps, as one chain (with named transformations). */
@@ -285,8 +349,9 @@ static void read_hints(struct conn *c)
         c->hint_width = tr_hint_width(w);
 }
 
-/* The cache key of a derived image (source identity, format, hints, canonical chain), and its
- * ETag: a hash of the key. Returns 0 or -ENAMETOOLONG. */
+/* The cache key of a derived image (source identity, format, hints, each layer image's
+ * identity, canonical chain), and its ETag: a hash of the key. A logo replaced on the mount
+ * has a new identity, so a new key. Returns 0 or -ENAMETOOLONG. */
 static int derived_key(struct conn *c, const struct stat *st)
 {
     static const char hex[] = "0123456789abcdef";
@@ -297,7 +362,18 @@ static int derived_key(struct conn *c, const struct stat *st)
                      "%s|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%s|%a|%d|", ENGINE_VERSION,
                      (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
                      (uint64_t)mtime_ns(st), tr_format_name(c->format), c->hint_dpr, c->hint_width);
-    int m = tr_canonical(&c->chain, c->key + n, sizeof(c->key) - (size_t)n);
+    for (unsigned i = 0; i < c->nlayer_open; i++) {
+        const struct stat *l = &c->layer_st[i];
+
+        if (c->layer_fd[i] >= 0 && n > 0 && (size_t)n < sizeof(c->key))
+            n += snprintf(c->key + n, sizeof(c->key) - (size_t)n,
+                          "L%u:%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64 "|", i,
+                          (uint64_t)l->st_dev, (uint64_t)l->st_ino, (uint64_t)l->st_size,
+                          (uint64_t)mtime_ns(l));
+    }
+    int m = n > 0 && (size_t)n < sizeof(c->key)
+                ? tr_canonical(&c->chain, c->key + n, sizeof(c->key) - (size_t)n)
+                : -1;
     if (m < 0)
         return -ENAMETOOLONG;
     c->key_len = (size_t)(n + m);
@@ -381,6 +457,96 @@ static void job_error(struct srv *s, int rc, char err[TR_ERR_LEN])
         snprintf(err, TR_ERR_LEN, "cannot read the source: %s", strerror(-rc));
 }
 
+static void release_source(void *owner)
+{
+    tr_source_free(owner);
+}
+
+/* Layer i's image decoded: from the cache of decoded layers, under the file's identity (a
+ * watermark every request uses is decoded once), else read from its file, decoded and kept
+ * there. *out is a reference for the caller to free. Returns 0 or an -errno with err set. */
+static int layer_source(struct conn *c, unsigned i, struct tr_source **out, char err[TR_ERR_LEN])
+{
+    struct srv *s = c->srv;
+    const struct stat *st = &c->layer_st[i];
+    char key[128], path[TR_MAX_PATH], why[TR_ERR_LEN] = "";
+    const void *data;
+    size_t len;
+    int tag;
+    const char *msg;
+    void *buf = NULL;
+
+    int klen = snprintf(key, sizeof(key), "layer|%" PRIx64 "|%" PRIx64 "|%" PRIx64 "|%" PRIx64,
+                        (uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+                        (uint64_t)mtime_ns(st));
+    struct imgcache_entry *e = imgcache_get(s->cache, key, (size_t)klen);
+    if (e) {
+        imgcache_entry_result(e, &data, &len, &tag, &msg);
+        *out = tr_source_ref((struct tr_source *)(uintptr_t)data);
+        imgcache_put(e);
+        hmetrics_layer(s->metrics, true);
+        return 0;
+    }
+    int rc = read_source(c->layer_fd[i], st->st_size, s->limits.max_input_bytes, &buf);
+    if (rc && rc != -E2BIG && rc != -ENOMEM)
+        hmetrics_origin_error(s->metrics, rc);
+    else if (!rc)
+        rc = tr_source_new(buf, (size_t)st->st_size, &s->limits, out, why);
+    free(buf);
+    if (rc) {
+        snprintf(err, TR_ERR_LEN, "layer %s%.36s: %.70s", layer_key(c, i), layer_path(c, i, path),
+                 rc == -EBADMSG         ? "not an image"
+                 : why[0] && rc != -EIO ? why
+                                        : strerror(-rc));
+        return rc;
+    }
+    hmetrics_layer(s->metrics, false);
+    struct tr_source *kept = tr_source_ref(*out);
+    if (imgcache_set(s->cache, key, (size_t)klen, kept, tr_source_size(kept), release_source, kept,
+                     TAG_LAYER))
+        tr_source_free(kept);
+    return 0;
+}
+
+/* What tr_apply() takes of the layers' files: decoded images, font files' paths. */
+struct layer_files {
+    struct tr_source *src[TR_MAX_LAYERS];
+    const char *font[TR_MAX_LAYERS];
+    char font_path[TR_MAX_LAYERS][FONTS_PATH_MAX];
+};
+
+/* Text layer i's font file, copied for fontconfig (fonts.h). */
+static int layer_font(struct conn *c, unsigned i, struct layer_files *lf, char err[TR_ERR_LEN])
+{
+    char path[TR_MAX_PATH];
+    int rc = fonts_path(c->srv->fonts, c->layer_fd[i], &c->layer_st[i],
+                        c->srv->limits.max_input_bytes, lf->font_path[i]);
+
+    if (rc)
+        snprintf(err, TR_ERR_LEN, "layer l-text,ff-%.40s: %s", layer_path(c, i, path),
+                 rc == -E2BIG ? "too large, or too many font files" : strerror(-rc));
+    else
+        lf->font[i] = lf->font_path[i];
+    return rc;
+}
+
+/* Every layer's file into lf, the files closed. */
+static int layer_sources(struct conn *c, struct layer_files *lf, char err[TR_ERR_LEN])
+{
+    int rc = 0;
+
+    for (unsigned i = 0; i < c->nlayer_open && !rc; i++) {
+        if (c->layer_fd[i] < 0)
+            continue;
+        if (c->chain.layer[i].type == TR_LAYER_TEXT)
+            rc = layer_font(c, i, lf, err);
+        else
+            rc = layer_source(c, i, &lf->src[i], err);
+    }
+    close_layers(c);
+    return rc;
+}
+
 /* A worker: read, transform, fill the entry. The connection may be resumed (and gone) as soon
  * as the entry is filled or failed, so c is not touched after that. */
 static void run_transform(void *arg)
@@ -390,6 +556,7 @@ static void run_transform(void *arg)
     struct imgcache_entry *e = c->entry;
     char err[TR_ERR_LEN] = "";
     struct tr_image img, *owned;
+    struct layer_files *lf = calloc(1, sizeof(*lf)); /* 2 KB of paths: off the stack */
     void *src = NULL;
 
     int rc = read_source(c->fd, c->size, s->limits.max_input_bytes, &src);
@@ -397,6 +564,12 @@ static void run_transform(void *arg)
     c->fd = -1;
     if (rc && rc != -E2BIG && rc != -ENOMEM)
         hmetrics_origin_error(s->metrics, rc);
+    if (!rc && !lf)
+        rc = -ENOMEM;
+    if (rc)
+        close_layers(c);
+    else if ((rc = layer_sources(c, lf, err)))
+        free(src);
     if (rc == 0) {
         struct tr_request rq = {.chain = &c->chain,
                                 .src = src,
@@ -408,12 +581,17 @@ static void run_transform(void *arg)
                                 .max_mem = (size_t)s->conf->max_transform_mb << 20,
                                 .deadline_ns = clock_now_ns() +
                                                (uint64_t)s->conf->transform_timeout * 1000000000u,
-                                .cancel = imgcache_cancel_flag(e)};
+                                .cancel = imgcache_cancel_flag(e),
+                                .layer_src = (const struct tr_source *const *)lf->src,
+                                .layer_font = lf->font};
         uint64_t t0 = clock_now_ns();
         rc = tr_apply(&rq, &img, err);
         hmetrics_transform(s->metrics, c->format, (double)(clock_now_ns() - t0) / 1e9);
         free(src);
     }
+    for (unsigned i = 0; lf && i < TR_MAX_LAYERS; i++)
+        tr_source_free(lf->src[i]);
+    free(lf);
     owned = rc == 0 ? malloc(sizeof(*owned)) : NULL;
     if (rc == 0 && !owned) {
         tr_image_release(&img);
@@ -451,19 +629,22 @@ static bool schedule(struct conn *c)
     if (rc != IMGCACHE_FILL && rc != IMGCACHE_WAIT) {
         close(c->fd);
         c->fd = -1;
+        close_layers(c);
         return false;
     }
     guard_watch(s->guard, c, true);
     if (rc == IMGCACHE_WAIT) {
         close(c->fd);
         c->fd = -1;
+        close_layers(c);
         return true;
     }
     rc = pool_submit(s->pool, run_transform, c);
     if (rc == 0)
-        return true; /* the job owns c->fd, and wakes us */
+        return true; /* the job owns c->fd and the layers' files, and wakes us */
     close(c->fd);
     c->fd = -1;
+    close_layers(c);
     imgcache_fail(s->cache, e, -EBUSY,
                   rc == -EBUSY ? "too many transforms waiting" : "shutting down");
     return true;
@@ -609,6 +790,7 @@ static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
     int rc = derived_key(c, st);
     if (rc || reply_is_not_modified(c)) {
         close(fd);
+        close_layers(c);
         rc ? reply_error(c, rc, "transformation too long") : reply_not_modified(c);
         return false;
     }
@@ -616,6 +798,7 @@ static bool deliver_transform(struct conn *c, int fd, const struct stat *st,
     struct imgcache_entry *e = imgcache_get(s->cache, c->key, c->key_len);
     if (e) {
         close(fd);
+        close_layers(c);
         respond_entry(c, e);
         return false;
     }
@@ -688,6 +871,13 @@ static bool serve(struct conn *c)
         return rc == 1;
     if (!wants_transform(c, &sn)) {
         deliver_original(c, fd, &st, type);
+        return false;
+    }
+    char msg[TR_ERR_LEN];
+    if ((rc = open_layers(c, msg))) {
+        close(fd);
+        close_layers(c);
+        reply_error(c, rc, msg);
         return false;
     }
     return deliver_transform(c, fd, &st, &sn);
@@ -792,6 +982,7 @@ void deliver_cleanup(struct conn *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    close_layers(c);
     if (c->pending)
         MHD_destroy_response(c->pending);
     c->pending = NULL;

@@ -28,6 +28,7 @@ static const char *const errnos[] = {"EIO",    "ETIMEDOUT", "ENOTCONN", "EACCES"
 static const int errno_values[] = {EIO,   ETIMEDOUT, ENOTCONN, EACCES, EPERM,  ELOOP,
                                    EXDEV, EMFILE,    ENFILE,   ENOMEM, ESTALE, EBUSY};
 #define NERRNOS (sizeof(errnos) / sizeof(errnos[0]))
+static const char *const layer_sources[] = {"decoded", "cache"}; /* indexed by cached */
 static const char *const versions[] = {BLOBKIT_VERSION};
 static const double request_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                    0.25,  0.5,    1,     2.5,  5,     10,   30};
@@ -44,7 +45,7 @@ struct hmetrics {
     const char *endpoint_value[CONF_MAX_ENDPOINTS + 1]; /* the endpoints, then "-" */
     size_t nendpoints;
     const char *format_value[TR_FMT_ORIG + 1];
-    struct metrics_family *requests, *duration, *transform, *origin_errors, *purges;
+    struct metrics_family *requests, *duration, *transform, *origin_errors, *purges, *layers;
     struct metrics_family *inflight, *tqueue, *trunning, *oqueue, *orunning;
     struct metrics_family *hits, *misses, *coalesced, *evictions, *bytes, *entries, *build;
     struct metrics_family *vqueue, *vrunning, *vwaiting, *vdone, *vfailed, *vjoined;
@@ -75,6 +76,12 @@ void hmetrics_transform(struct hmetrics *hm, enum tr_format f, double seconds)
 {
     if (hm)
         metrics_observe(hm->transform, (size_t)f, seconds);
+}
+
+void hmetrics_layer(struct hmetrics *hm, bool cached)
+{
+    if (hm)
+        metrics_inc(hm->layers, cached, 0, 1);
 }
 
 void hmetrics_origin_error(struct hmetrics *hm, int err)
@@ -156,6 +163,7 @@ static bool add_events(struct hmetrics *hm)
     struct metrics_label code = {"code", codes, NCODES}, kind = {"kind", kinds, N(kinds)};
     struct metrics_label format = {"format", hm->format_value, TR_FMT_ORIG + 1};
     struct metrics_label err = {"errno", errnos, NERRNOS};
+    struct metrics_label from = {"source", layer_sources, N(layer_sources)};
 
     hm->requests = metrics_add_counter(hm->m, "blobkit_http_requests_total",
                                        "Requests answered, by endpoint (-: none) and status.", 1,
@@ -177,7 +185,12 @@ static bool add_events(struct hmetrics *hm)
                                      "Purge requests this node worked through (its own and "
                                      "forwarded ones), by result.",
                                      1, &result, NULL);
-    return hm->requests && hm->duration && hm->transform && hm->origin_errors && hm->purges;
+    hm->layers = metrics_add_counter(hm->m, "blobkit_layer_images_total",
+                                     "Layer images transforms used, by where the decoded image "
+                                     "came from (the cache, or its file decoded).",
+                                     1, &from, NULL);
+    return hm->requests && hm->duration && hm->transform && hm->origin_errors && hm->purges &&
+           hm->layers;
 }
 
 static struct metrics_family *gauge(struct hmetrics *hm, const char *name, const char *help)

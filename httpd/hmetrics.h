@@ -64,6 +64,10 @@ void hmetrics_request(struct hmetrics *hm, size_t endpoint, unsigned status,
 /* A tr_apply() call into format f took seconds (failed ones too). */
 void hmetrics_transform(struct hmetrics *hm, enum tr_format f, double seconds);
 
+/* A transform took a layer's decoded image from the cache (cached) or read and decoded its
+ * file: a watermark every request uses should be decoded once. */
+void hmetrics_layer(struct hmetrics *hm, bool cached);
+
 /* An origin failed to open or read a file with err (-errno; -ENOENT is no failure and not
  * counted). */
 void hmetrics_origin_error(struct hmetrics *hm, int err);

@@ -6,6 +6,7 @@ HTTPD_PURE := $(O)/httpd/http.o $(O)/httpd/route.o $(O)/httpd/sign.o $(O)/httpd/
               $(O)/httpd/conf.o $(O)/httpd/json.o $(O)/httpd/console_url.o
 HTTPD_OBJS := $(HTTPD_PURE) $(O)/httpd/origin.o $(O)/httpd/console_dir.o $(O)/httpd/pool.o \
               $(O)/httpd/srv.o $(O)/httpd/deliver.o $(O)/httpd/reply.o $(O)/httpd/guard.o \
+              $(O)/httpd/fonts.o \
               $(O)/httpd/main.o $(O)/httpd/console.o $(O)/httpd/console_assets.o \
               $(O)/httpd/accesslog.o $(O)/httpd/hmetrics.o $(O)/httpd/ready.o \
               $(O)/httpd/auth.o $(O)/httpd/purge.o \
@@ -33,7 +34,7 @@ blobhttpd_LIBS = $(call pkg_libs,libmicrohttpd libcrypto libsystemd libcurl jans
 # Unit tests of the pure modules (and the two small threaded ones), no network, no libvips.
 UNIT_TESTS += test_http test_route test_sign test_http_cache test_http_conf test_http_origin \
               test_http_pool test_json test_console_url test_console_dir \
-              test_http_accesslog test_http_ready
+              test_http_accesslog test_http_ready test_http_fonts
 test_http_OBJS := $(O)/httpd/http.o
 test_route_OBJS := $(O)/httpd/route.o $(O)/common/pct.o
 test_sign_OBJS := $(O)/httpd/sign.o
@@ -51,6 +52,7 @@ $(O)/tests/test_vidcache.o $(O)/tests/test_vidjob.o: CPPFLAGS += -Ihttpd
 test_vidurl_OBJS := $(O)/httpd/vidurl.o $(O)/httpd/sign.o
 test_vidurl_LIBS := $(call pkg_libs,libcrypto)
 $(O)/tests/test_vidurl.o: CPPFLAGS += -Ihttpd
+test_http_fonts_OBJS := $(O)/httpd/fonts.o
 test_json_OBJS := $(O)/httpd/json.o
 test_console_url_OBJS := $(O)/httpd/console_url.o $(O)/httpd/sign.o $(O)/httpd/route.o \
                          $(O)/common/pct.o

@@ -250,6 +250,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->err_msg = NULL;
     c->alias_len = 0;
     c->fd = -1;
+    c->nlayer_open = 0;
     clock_gettime(CLOCK_REALTIME, &c->start);
     return c;
 }
@@ -479,6 +480,12 @@ static int start_pools(struct srv *s, char err[SRV_ERR_LEN])
     s->pool = pool_new(conf->workers, conf->queue, tr_thread_done);
     s->io_pool = pool_new(conf->origin_threads, conf->origin_queue, NULL);
     s->guard = guard_new(conf->header_timeout);
+    int rc = 0;
+    s->fonts = fonts_new(&rc);
+    if (!s->fonts) {
+        snprintf(err, SRV_ERR_LEN, "cannot make a folder for font files: %s", strerror(-rc));
+        return rc;
+    }
     if (!s->cache || !s->pool || !s->io_pool || !s->guard) {
         snprintf(err, SRV_ERR_LEN, "cannot start the cache, %u workers and %u origin threads",
                  conf->workers, conf->origin_threads);
@@ -632,6 +639,7 @@ void srv_free(struct srv *s)
     pool_free(s->io_pool);
     pool_free(s->pool);
     imgcache_free(s->cache);
+    fonts_free(s->fonts);
     for (size_t i = 0; i < s->nep; i++) {
         for (size_t j = 0; j < s->ep[i].norigins; j++)
             origin_free(s->ep[i].origin[j]);

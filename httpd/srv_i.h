@@ -5,6 +5,7 @@
 #define HTTPD_SRV_I_H
 
 #include "conf.h"
+#include "fonts.h"
 #include "http.h"
 #include "imgcache.h"
 #include "origin.h"
@@ -22,7 +23,7 @@
 #include <time.h>
 
 #define SRV_MAX_KEY 1024
-#define SRV_KEY_LEN (TR_CANONICAL_MAX + 256) /* cache key: identity, format, canonical chain */
+#define SRV_KEY_LEN (TR_CANONICAL_MAX + 1024) /* cache key: identities, format, canonical chain */
 #define SRV_ALIAS_LEN (SRV_KEY_LEN + ROUTE_MAX_PATH + 1024) /* a URL's memo key (deliver.c) */
 
 struct console;
@@ -66,6 +67,7 @@ struct srv {
     struct console *console; /* NULL: --console off */
     struct purge *purge;     /* the purge API (purge.h) */
     struct vidserve *video;  /* video jobs and their disk cache (vidserve.h) */
+    struct fonts *fonts;     /* text layers' font files, copied for fontconfig */
     struct tr_limits limits;
     const char *cache_control, *error_cache_control;
     int listen_fd;          /* after srv_drain(): ours to close once the daemon stopped; else -1 */
@@ -125,6 +127,9 @@ struct conn {
     const char *err_msg;          /* (transfer none): static, or NULL */
     int fd;                       /* the source, read by the job; -1 otherwise */
     off_t size;
+    unsigned nlayer_open;                /* layer_fd[0..nlayer_open) are set (-1: none) */
+    int layer_fd[TR_MAX_LAYERS];         /* chain.layer[i]'s image, read by the job */
+    struct stat layer_st[TR_MAX_LAYERS]; /* its identity: in the cache key */
     enum tr_format format;
     double hint_dpr;
     int hint_width;

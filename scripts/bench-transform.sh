@@ -10,7 +10,10 @@
 #   shrink     bare jpegload with shrink 2/4/8, vips_resize, centre crop: on Debian's libvips
 #              8.14 this is up to 2x faster than vips_thumbnail, which skips shrink-on-load
 #              when the shrink is under 2x of a JPEG factor.
-# ratio = blobkit / the faster bare loop in images/s (target >= 0.95). The loops run interleaved,
+# ratio = blobkit / the faster bare loop in images/s (target >= 0.95). Then the cost of layers,
+# on the 4000x3000 (12 MP) JPEG to w-300,h-300 with 1 thread: the same crop with an l-image logo
+# at lfo-bottom_right (decoded once, as blobhttpd's cache holds it; target <= 1.15x the CPU of
+# the crop alone) and with an l-text caption (target <= 1.3x). The loops run interleaved,
 # BENCH_ROUNDS times each, and each figure is the best round: on a shared machine interference
 # only ever slows a round down. CPU ms per image (best round) is printed too, with the same
 # ratio taken on it (faster bare loop's CPU time / ours): it is the steadier figure when other
@@ -54,6 +57,9 @@ photo() {
     rm -rf "$t"
 }
 photo 4000 3000 "$dir/large.jpg" 90 4
+[ -s "$dir/logo.png" ] ||
+    vips text "$dir/logo.png" '<span foreground="#FFFFFF">blobkit</span>' --rgba \
+        --font "DejaVu Sans Bold 28"
 photo 1920 1080 "$dir/medium.jpg" 80 2.5
 
 # best MODE FILE W H THREADS: "<best images/s> <largest peak RSS KiB>" over the rounds, which
@@ -93,6 +99,26 @@ for img in large medium; do
         done
     done
 done
+# layer_row NAME MODE TARGET: MODE against the plain crop, interleaved, best CPU ms of each.
+layer_row() {
+    local name=$1 mode=$2 target=$3 r ips kib ms plain=1e9 layered=1e9 file=$dir/large.jpg
+    for ((r = 0; r < rounds; r++)); do
+        read -r ips kib ms < <("$bench" blobkit "$file" 300 300 1 "$seconds")
+        plain=$(awk -v a="$plain" -v b="$ms" 'BEGIN{print ((b < a) ? b : a)}')
+        read -r ips kib ms < <("$bench" "$mode" "$file" 300 300 1 "$seconds" "$dir/logo.png")
+        layered=$(awk -v a="$layered" -v b="$ms" 'BEGIN{print ((b < a) ? b : a)}')
+    done
+    printf '%-10s %-24s %8s %8s %6s  (target <= %s)\n' 4000x3000 "$name" "$plain" "$layered" \
+        "$(awk -v p="$plain" -v l="$layered" 'BEGIN{printf "%.2f", (p > 0) ? l / p : 0}')" "$target"
+}
+
+echo
+printf '%-10s %-24s %8s %8s %6s\n' image "w-300,h-300 and" "crop" layered "ratio"
+layer_row "l-image logo" blobkit-watermark 1.15
+layer_row "l-text caption" blobkit-text 1.3
+echo "CPU ms/image, best of $rounds interleaved rounds of ${seconds}s, 1 thread; ratio = layered"
+echo "against the crop alone"
+echo
 echo "images/s and CPU ms/image (blobkit/thumbnail/shrink), best of $rounds interleaved rounds"
 echo "of ${seconds}s; ratio = blobkit against the faster bare loop (target >= 0.95);"
 echo "peak RSS MB blobkit/thumbnail/shrink"

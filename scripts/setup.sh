@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 
 need=(build-essential pkg-config curl ca-certificates fuse3 libfuse3-dev libcurl4-openssl-dev
       libxml2-dev libssl-dev libvips-dev libvips-tools libmicrohttpd-dev libsystemd-dev libjansson-dev
-      libjpeg62-turbo-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
-      fonts-dejavu-core varnish hitch acl openssl
+      libjpeg62-turbo-dev libfontconfig-dev clang-format clang libclang-rt-14-dev libfuzzer-14-dev chromium
+      fonts-dejavu-core fonts-noto-cjk fonts-noto-color-emoji varnish hitch acl openssl
       libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev
       libavutil-dev ffmpeg python3-prometheus-client groff man-db systemd strace dpkg-dev
       lintian)

@@ -1,6 +1,6 @@
 /* tests/bench_transform.c: one throughput measurement for scripts/bench-transform.sh.
  *
- *   bench_transform MODE FILE W H THREADS SECONDS
+ *   bench_transform MODE FILE W H THREADS SECONDS [LOGO]
  *
  * THREADS threads turn FILE (a JPEG, in memory) into a W-wide JPEG (W x H, centre crop, when H
  * is not 0) for SECONDS, and the program prints "<images/s> <peak RSS KiB> <CPU ms/image>"
@@ -10,6 +10,9 @@
  *              than by tr_jpeg.c, to measure what the direct decoder saves;
  *   blobkit-bounded  the same with a memory budget (512 MiB), a deadline (30 s away) and a
  *              cancel flag, as blobhttpd sets them: what watching a call costs;
+ *   blobkit-watermark  tr_apply() on "w-W,h-H,l-image,i-LOGO,lfo-bottom_right,l-end", LOGO
+ *              decoded once beforehand, as blobhttpd's cache of decoded layers holds it;
+ *   blobkit-text  tr_apply() on the crop with a caption (l-text, white on a translucent box);
  *   thumbnail  bare vips_thumbnail_buffer();
  *   shrink     bare libvips with our shrink-on-load: jpegload shrink 2/4/8, resize, crop.
  * All three encode alike (Q 80, optimised Huffman, stripped) with the same libvips settings
@@ -33,6 +36,7 @@ struct bench {
     size_t len;
     int w, h;
     struct tr_chain chain;
+    const struct tr_source *layers[TR_MAX_LAYERS];
     double deadline;
     long done;            /* images made, all threads */
     pthread_mutex_t lock; /* guards done */
@@ -60,8 +64,11 @@ static int save_jpeg(VipsImage *im)
 static int one_blobkit(struct bench *b)
 {
     static const atomic_bool never = false;
-    struct tr_request rq = {
-        .chain = &b->chain, .src = b->src, .len = b->len, .format = TR_FMT_JPEG};
+    struct tr_request rq = {.chain = &b->chain,
+                            .src = b->src,
+                            .len = b->len,
+                            .format = TR_FMT_JPEG,
+                            .layer_src = b->layers};
     struct tr_limits lim = TR_LIMITS_DEFAULT;
     struct tr_image img;
     char err[TR_ERR_LEN];
@@ -166,18 +173,51 @@ static void *read_file(const char *path, size_t *len)
     return data;
 }
 
+/* The chain of b's mode; for blobkit-watermark, the logo decoded (once, as blobhttpd caches
+ * it). Returns 0, or -1 after saying why. */
+static int set_chain(struct bench *b, const char *logo, struct tr_source **src)
+{
+    char text[256], err[TR_ERR_LEN];
+    int n = snprintf(text, sizeof(text), b->h ? "w-%d,h-%d" : "w-%d", b->w, b->h);
+    size_t len = 0;
+    void *data = NULL;
+
+    if (strcmp(b->mode, "blobkit-watermark") == 0)
+        snprintf(text + n, sizeof(text) - (size_t)n, ",l-image,i-logo.png,lfo-bottom_right,l-end");
+    if (strcmp(b->mode, "blobkit-text") == 0)
+        snprintf(text + n, sizeof(text) - (size_t)n,
+                 ",l-text,i-Photo by blobkit,fs-18,co-FFFFFF,bg-00000080,pa-6,lfo-bottom,l-end");
+    tr_chain_init(&b->chain);
+    if (tr_parse(&b->chain, text, strlen(text), NULL, err)) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    if (b->chain.nlayers == 0 || b->chain.layer[0].type != TR_LAYER_IMAGE)
+        return 0;
+    const struct tr_limits lim = TR_LIMITS_DEFAULT;
+    if (!logo || !(data = read_file(logo, &len)) || tr_source_new(data, len, &lim, src, err)) {
+        fprintf(stderr, "bench: the watermark mode needs a LOGO image\n");
+        g_free(data);
+        return -1;
+    }
+    g_free(data);
+    b->layers[0] = *src;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench b = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    char text[64], err[TR_ERR_LEN];
+    struct tr_source *logo = NULL;
     pthread_t t[16];
     struct rusage ru;
     int threads;
     double secs, t0, cpu0;
 
-    if (argc != 7 || tr_init(argv[0], 1)) {
-        fprintf(stderr, "usage: bench_transform blobkit|blobkit-vips|blobkit-bounded|thumbnail|"
-                        "shrink FILE W H THREADS SECONDS\n");
+    if ((argc != 7 && argc != 8) || tr_init(argv[0], 1)) {
+        fprintf(stderr, "usage: bench_transform blobkit|blobkit-vips|blobkit-bounded|"
+                        "blobkit-watermark|blobkit-text|thumbnail|shrink FILE W H THREADS SECONDS "
+                        "[LOGO]\n");
         return 2;
     }
     b.mode = argv[1];
@@ -186,10 +226,8 @@ int main(int argc, char **argv)
     b.h = (int)strtol(argv[4], NULL, 10);
     threads = (int)strtol(argv[5], NULL, 10);
     secs = strtod(argv[6], NULL);
-    snprintf(text, sizeof(text), b.h ? "w-%d,h-%d" : "w-%d", b.w, b.h);
-    tr_chain_init(&b.chain);
     if (!b.src || b.w < 1 || threads < 1 || threads > 16 || !(secs > 0) ||
-        tr_parse(&b.chain, text, strlen(text), NULL, err)) {
+        set_chain(&b, argc == 8 ? argv[7] : NULL, &logo)) {
         fprintf(stderr, "bench: bad arguments\n");
         return 2;
     }
@@ -207,6 +245,7 @@ int main(int argc, char **argv)
     cpu0 = cpu_seconds(&ru) - cpu0;
     printf("%.1f %ld %.2f\n", b.done / secs, ru.ru_maxrss, b.done ? 1000 * cpu0 / b.done : 0);
     g_free(b.src);
+    tr_source_free(logo);
     tr_shutdown();
     return 0;
 }

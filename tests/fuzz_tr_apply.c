@@ -49,11 +49,35 @@ static void fail(const char *what, const char *err)
     abort();
 }
 
+/* Every image layer's image: a 12x8 PNG, red with a transparent column, decoded once. */
+static const struct tr_source *layer_src[TR_MAX_LAYERS];
+
+static void make_layer_source(void)
+{
+    static struct tr_source *logo;
+    double red[4] = {255, 0, 0, 255};
+    VipsImage *im = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    char err[TR_ERR_LEN];
+
+    if (vips_black(&im, 12, 8, "bands", 4, NULL) ||
+        vips_draw_rect(im, red, 4, 0, 0, 11, 8, "fill", TRUE, NULL) ||
+        vips_image_write_to_buffer(im, ".png", &buf, &len, NULL) ||
+        tr_source_new(buf, len, &limits, &logo, err))
+        abort();
+    g_object_unref(im);
+    g_free(buf);
+    for (int i = 0; i < TR_MAX_LAYERS; i++)
+        layer_src[i] = logo;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     if (tr_init((*argv)[0], 1)) /* once, as main() does: libvips, its loaders blocked */
         abort();
+    make_layer_source();
     return 0;
 }
 
@@ -98,6 +122,7 @@ static void make_request(struct tr_request *rq, const struct tr_chain *c, unsign
     clock_gettime(CLOCK_MONOTONIC, &now);
     rq->chain = c;
     rq->limits = lim;
+    rq->layer_src = layer_src;
     rq->format = tr_pick_format(c, src, accept, mode & 4);
     rq->hint_dpr = mode & 2 ? 1 + (mode >> 4) / 4.0 : 0;
     rq->hint_width = mode & 2 ? 100 * (int)(mode >> 4) : 0;

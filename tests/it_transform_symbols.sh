@@ -3,7 +3,8 @@
 # another module or a library linked into the same program. Two exceptions, on purpose:
 # cli.o's main, and tr_orc.o's orc_program_compile/orc_program_free, which must carry liborc's
 # names to take its calls (transform/tr_orc.c). And libvips stays inside the files that run a
-# call: tr_apply.c, tr_step.c, tr_run.c and their tr_run.h.
+# call: tr_apply.c, tr_step.c, tr_run.c, tr_layer.c and their tr_run.h (through tr_step.h and
+# tr_layer.h).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -22,5 +23,5 @@ for build in rel san; do
 done
 
 vips=$(cd "$ROOT" && grep -l -E '#include (<vips/|"tr_run.h")' transform/*.[ch] | tr '\n' ' ')
-is "only tr_apply.c, tr_run.[ch] and tr_step.[ch] include libvips" "$vips" \
-    "transform/tr_apply.c transform/tr_run.c transform/tr_run.h transform/tr_step.h "
+is "only tr_apply.c, tr_run.[ch], tr_step.[ch] and tr_layer.[ch] include libvips" "$vips" \
+    "transform/tr_apply.c transform/tr_layer.h transform/tr_run.c transform/tr_run.h transform/tr_step.h "

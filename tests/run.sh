@@ -15,6 +15,9 @@ pattern=${1:-}
 logs=build/test-logs
 mkdir -p "$logs"
 export BLOBKIT_BIN=${BLOBKIT_BIN:-$PWD/build/san/bin}
+# The sanitizer build's unit tests get the library suppressions the integration tests get
+# (tests/lib.sh): fontconfig, under libvips's text, keeps its configuration for good.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 
 passed=0
 failed=0

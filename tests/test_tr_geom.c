@@ -142,7 +142,7 @@ static void test_plans(void)
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
         const struct plan_case *t = &plans[i];
         char err[TR_ERR_LEN] = "";
-        struct tr_geom_ctx c = {&lim, t->cw, t->ch, 1, t->dpr, t->width, err};
+        struct tr_geom_ctx c = {&lim, t->cw, t->ch, 1, t->dpr, t->width, 0, 0, err};
         struct tr_geom g = {0};
         struct tr_chain chain;
         int rc;
@@ -194,7 +194,7 @@ static void test_limits(void)
 {
     struct tr_limits lim = TR_LIMITS_DEFAULT;
     char err[TR_ERR_LEN] = "";
-    struct tr_geom_ctx c = {&lim, 10, 10, 3, 0, 0, err};
+    struct tr_geom_ctx c = {&lim, 10, 10, 3, 0, 0, 0, 0, err};
 
     ok(tr_geom_check_size(&c, 16383, 1) == 0, "16383 px a side fits");
     ok(tr_geom_check_size(&c, 16384, 1) == -E2BIG && strstr(err, "16383"), "16384 px does not: %s",
@@ -205,8 +205,60 @@ static void test_limits(void)
        "3 frames of 10x11 do not: %s", err);
 }
 
+/* Where a layer goes: its first step's lx ly lxc lyc lfo, on a 300x200 base. */
+static const struct place_case {
+    const char *layer; /* the keys of the layer's first step */
+    int lw, lh, x, y;
+} places[] = {
+    {"", 50, 40, 125, 80}, /* lfo-center by default */
+    {"lx-10,ly-20", 50, 40, 10, 20},
+    {"lx-0,ly-0", 50, 40, 0, 0},
+    {"lx-N10,ly-N20", 50, 40, 240, 140}, /* right edge 10 px in, bottom edge 20 px in */
+    {"lx-N0", 50, 40, 0, 80},            /* N0 is 0: the left edge */
+    {"lx-10", 50, 40, 10, 80},           /* the other axis keeps lfo's place */
+    {"ly-N5,lfo-right", 50, 40, 250, 155},
+    {"lfo-top_left", 50, 40, 0, 0},
+    {"lfo-top", 50, 40, 125, 0},
+    {"lfo-top_right", 50, 40, 250, 0},
+    {"lfo-left", 50, 40, 0, 80},
+    {"lfo-right", 50, 40, 250, 80},
+    {"lfo-bottom_left", 50, 40, 0, 160},
+    {"lfo-bottom", 50, 40, 125, 160},
+    {"lfo-bottom_right", 50, 40, 250, 160},
+    {"lfo-bottom_right,lx-5", 50, 40, 5, 160}, /* lx wins over lfo, on its axis */
+    {"lxc-100,lyc-50", 50, 40, 75, 30},
+    {"lxc-0,lyc-0", 51, 41, -25, -20},
+    {"lx-bw_div_2,ly-bh_sub_40", 50, 40, 150, 160},
+    {"lx-cw_sub_60", 50, 40, 240, 80},     /* cw is the base too */
+    {"lx-400,ly-N400", 50, 40, 400, -240}, /* off the base: cut off when drawn */
+    {"lfo-center", 301, 201, -1, -1},      /* larger than the base: centred, rounded down */
+    {"lx-N10", 400, 40, -110, 80},
+};
+
+static void test_places(void)
+{
+    const struct tr_limits lim = TR_LIMITS_DEFAULT;
+
+    for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+        const struct place_case *t = &places[i];
+        char err[TR_ERR_LEN] = "", text[128];
+        struct tr_geom_ctx c = {&lim, 1000, 800, 1, 0, 0, 300, 200, err};
+        struct tr_chain chain;
+        int x = -999, y = -999, rc;
+
+        snprintf(text, sizeof(text), "l-image,i-a.png%s%s,l-end", t->layer[0] ? "," : "", t->layer);
+        tr_chain_init(&chain);
+        rc = tr_parse(&chain, text, strlen(text), NULL, err);
+        if (rc == 0)
+            rc = tr_geom_place(&c, &chain.lstep[0], 300, 200, t->lw, t->lh, &x, &y);
+        ok(rc == 0 && x == t->x && y == t->y, "%s: a %dx%d layer at %d,%d (got %d,%d %s)", t->layer,
+           t->lw, t->lh, t->x, t->y, x, y, err);
+    }
+}
+
 int main(void)
 {
+    test_places();
     test_plans();
     test_shrink();
     test_blur_shrink();

@@ -262,6 +262,74 @@ static const struct {
     {"n-empty", ""},
     {"n-empty,w-5", "w-5"},
     {"n-with-di", "w-50:di-fallback@@x.jpg"},
+    /* layers: each key, inputs, nesting, steps inside a layer */
+    {"l-image,i-logo.png,l-end", "l-image,i-logo.png,l-end"},
+    {"l-image,i-@@a@@logo.png,l-end", "l-image,i-a@@logo.png,l-end"},
+    {"l-image,i-/a/logo.png,l-end", "l-image,i-a@@logo.png,l-end"},
+    {"l-image,ie-YS9sb2dvLnBuZw==,l-end", "l-image,i-a@@logo.png,l-end"},
+    {"l-image,ie-YS9sb2dvLnBuZw,l-end", "l-image,i-a@@logo.png,l-end"},
+    {"l-image,i-a%40b.png,l-end", "l-image,ie-YUBiLnBuZw==,l-end"},
+    {"l-image,i-a%2540b.png,l-end", "l-image,ie-YSU0MGIucG5n,l-end"},
+    {"l-image,i-ik_canvas,bg-FF0000,w-100,h-50,l-end",
+     "l-image,i-ik_canvas,w-100,h-50,bg-FF0000,l-end"},
+    {"l-image,ie-aWtfY2FudmFz,l-end", "l-image,ie-aWtfY2FudmFz,l-end"},
+    {"l-image,i-a.png,t-false,l-end", "l-image,i-a.png,t-false,l-end"},
+    {"l-image,i-a.png,t-5,l-end", "l-image,i-a.png,t-5,l-end"},
+    {"l-image,i-a.png,lx-10,ly-20,l-end", "l-image,i-a.png,lx-10,ly-20,l-end"},
+    {"l-image,i-a.png,lx-N10,ly-N0020,l-end", "l-image,i-a.png,lx-N10,ly-N20,l-end"},
+    {"l-image,i-a.png,lx-bw_div_2,ly-bh_sub_10,l-end",
+     "l-image,i-a.png,lx-bw_div_2,ly-bh_sub_10,l-end"},
+    {"l-image,i-a.png,lxc-50,lyc-60,l-end", "l-image,i-a.png,lxc-50,lyc-60,l-end"},
+    {"l-image,i-a.png,lfo-bottom_right,l-end", "l-image,i-a.png,lfo-bottom_right,l-end"},
+    {"l-image,i-a.png,lfo-center,l-end", "l-image,i-a.png,l-end"},
+    {"l-image,i-a.png,al-5,l-end", "l-image,i-a.png,al-5,l-end"},
+    {"l-image,i-a.png,w-bw_mul_0.2,rt-90,o-50,e-grayscale,r-max,l-end",
+     "l-image,i-a.png,w-bw_mul_0.2,rt-90,r-max,o-50,e-grayscale,l-end"},
+    {"l-image,i-a.png,w-10:rt-90,l-end", "l-image,i-a.png,w-10:rt-90,l-end"},
+    {"l-image,i-a.png,c-maintain_ratio:rt-90,l-end", "l-image,i-a.png:rt-90,l-end"},
+    {"l-image,i-a.png,l-image,i-b.png,l-image,i-c.png,l-end,l-end,l-end",
+     "l-image,i-a.png,l-image,i-b.png,l-image,i-c.png,l-end,l-end,l-end"},
+    {"w-300,l-image,i-a.png,l-end,l-image,i-b.png,l-end,rt-90",
+     "w-300,rt-90,l-image,i-a.png,l-end,l-image,i-b.png,l-end"},
+    {"l-image,i-a.png,l-end:l-image,i-b.png,l-end", "l-image,i-a.png,l-end:l-image,i-b.png,l-end"},
+    {"l-text,i-Hi,l-end", "l-text,i-Hi,l-end"},
+    {"l-text,i-Hello%20World,l-end", "l-text,i-Hello World,l-end"},
+    {"l-text,ie-SGVsbG8gV29ybGQh,l-end", "l-text,ie-SGVsbG8gV29ybGQh,l-end"},
+    {"l-text,ie-SGVsbG8gV29ybGQh%3D,l-end", "l-text,ie-SGVsbG8gV29ybGQh,l-end"},
+    {"l-text,ie-w6lsw6h2ZQ==,l-end", "l-text,ie-w6lsw6h2ZQ==,l-end"},
+    {"l-text,i-Hi,fs-20,co-red,bg-FFFFFF80,pa-5,l-end",
+     "l-text,i-Hi,bg-FFFFFF80,fs-20,co-FF0000,pa-5,l-end"},
+    {"l-text,i-Hi,fs-bh_div_10,l-end", "l-text,i-Hi,fs-bh_div_10,l-end"},
+    {"l-text,i-Hi,pa-1_2,l-end", "l-text,i-Hi,pa-1_2,l-end"},
+    {"l-text,i-Hi,pa-1_2_1_2,l-end", "l-text,i-Hi,pa-1_2,l-end"},
+    {"l-text,i-Hi,pa-1_2_3,l-end", "l-text,i-Hi,pa-1_2_3,l-end"},
+    {"l-text,i-Hi,pa-1_2_3_4,l-end", "l-text,i-Hi,pa-1_2_3_4,l-end"},
+    {"l-text,i-Hi,pa-0_0,l-end", "l-text,i-Hi,l-end"},
+    {"l-text,i-Hi,ff-dejavuserif,l-end", "l-text,i-Hi,ff-DejaVuSerif,l-end"},
+    {"l-text,i-Hi,ff-DejaVuSans,l-end", "l-text,i-Hi,l-end"},
+    {"l-text,i-Hi,fs-20,ff-fonts@@Brand.TTF,l-end", "l-text,i-Hi,ff-fonts@@Brand.TTF,fs-20,l-end"},
+    {"l-text,i-Hi,ff-/fonts/b.otf,l-end", "l-text,i-Hi,ff-fonts@@b.otf,l-end"},
+    {"l-text,i-Hi,tg-i_b,l-end", "l-text,i-Hi,tg-b_i,l-end"},
+    {"l-text,i-Hi,ia-center,l-end", "l-text,i-Hi,l-end"},
+    {"l-text,i-Hi,ia-right,lh-30,l-end", "l-text,i-Hi,ia-right,lh-30,l-end"},
+    {"l-text,i-Hi,w-200,rt-N90,r-10,fl-h,l-end", "l-text,i-Hi,w-200,rt-270,fl-h,r-10,l-end"},
+    {"l-text,i-Hi,co-000000,l-end", "l-text,i-Hi,l-end"},
+    /* conditionals */
+    {"if-w_gt_300,w-300,if-end", "if-w_gt_300,w-300,if-else,if-end"},
+    {"if-w_gt_300,w-300,if-else,w-100,if-end,h-50", "h-50,if-w_gt_300,w-300,if-else,w-100,if-end"},
+    {"if-w_gt_10,w-10,if-else,w-10,if-end", "w-10"},
+    {"if-w_gt_10,c-maintain_ratio,if-end", ""},
+    {"if-ar_lt_4-3,w-10,if-end", "if-ar_lt_4-3,w-10,if-else,if-end"},
+    {"if-iar_gte_1.50,w-10,if-end", "if-iar_gte_1.5,w-10,if-else,if-end"},
+    {"if-cw_lte_iw_div_2,w-10,if-end", "if-w_lte_iw_div_2,w-10,if-else,if-end"},
+    {"if-h_eq_100_mul_2,w-10,if-end", "if-h_eq_200,w-10,if-else,if-end"},
+    {"if-w_ne_1_and_h_lt_2_or_iw_gt_3,w-10,if-end",
+     "if-w_ne_1_and_h_lt_2_or_iw_gt_3,w-10,if-else,if-end"},
+    {"if-w_gt_1,l-image,i-a.png,l-end,if-end", "if-w_gt_1,l-image,i-a.png,l-end,if-else,if-end"},
+    {"l-image,i-a.png,if-iw_gt_1,w-10,if-end,l-end",
+     "l-image,i-a.png,if-iw_gt_1,w-10,if-else,if-end,l-end"},
+    {"if-w_gt_1,if-else,l-text,i-Hi,l-end,if-end:w-5",
+     "if-w_gt_1,if-else,l-text,i-Hi,l-end,if-end:w-5"},
 };
 
 static void test_goods(void)
@@ -314,16 +382,16 @@ static const struct {
     {"w-0.0000001", "w: '0.0000001' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
     {"w-N100", "w: 'N100' is out of range (a fraction below 1, or 1-65535 px) (step 1)"},
     {"w--5", "w: '-5' is not a number (negatives are written N5) (step 1)"},
-    {"w-abc", "w: 'abc' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
-    {"w-1.", "w: '1.' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
-    {"w-.5", "w: '.5' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
-    {"w-1e3", "w: '1e3' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
-    {"w-+5", "w: '+5' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"w-abc", "w: 'abc' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
+    {"w-1.", "w: '1.' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
+    {"w-.5", "w: '.5' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
+    {"w-1e3", "w: '1e3' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
+    {"w-+5", "w: '+5' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
     {"w-1234567890", "w: '1234567890' is too long a number (9 digits before the point, 12 "
                      "after) (step 1)"},
     {"w-0.1234567890123", "w: '0.1234567890123' is too long a number (9 digits before the "
                           "point, 12 after) (step 1)"},
-    {"h-auto", "h: 'auto' is not a number or a variable (iw ih iar cw ch car) (step 1)"},
+    {"h-auto", "h: 'auto' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
     {"w-1_div_0", "w: '1_div_0' divides by zero or overflows (step 1)"},
     {"w-5_mod_0", "w: '5_mod_0' divides by zero or overflows (step 1)"},
     {"w-10_pow_400", "w: '10_pow_400' divides by zero or overflows (step 1)"},
@@ -337,7 +405,6 @@ static const struct {
     {"w-_iw", "w: expression has an empty operand (step 1)"},
     {"w-iw_plus_2", "w: 'plus' is not an operator (add sub mul div mod pow) (step 1)"},
     {"w-iw_div_2_2", "w: '2' is not an operator (add sub mul div mod pow) (step 1)"},
-    {"w-bw_div_2", "w: 'bw' is only valid inside layers, which are not supported yet (step 1)"},
     {"w-1_add_2_add_3_add_4_add_5_add_6_add_7", "w: expression has more than 6 operands (step 1)"},
     {"x-N1", "x: 'N1' is out of range (a fraction below 1, or 0-65535 px) (step 1)"},
     {"yc-65536", "yc: '65536' is out of range (a fraction below 1, or 0-65535 px) (step 1)"},
@@ -434,12 +501,95 @@ static const struct {
     {"b-_red", "b: expression has an empty operand (step 1)"},
     {"b-iw_div_2", "b: '2' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) (step 1)"},
     /* refused keys */
-    {"l-text,i-Hi,l-end", "l: layers (l-) are not supported yet (step 1)"},
-    {"w-300,l-image,i-logo.png,l-end", "l: layers (l-) are not supported yet (step 1)"},
-    {"lx-10", "lx: layers (l-) are not supported yet (step 1)"},
-    {"ie-SGk=", "ie: layers (l-) are not supported yet (step 1)"},
-    {"fs-20", "fs: layers (l-) are not supported yet (step 1)"},
-    {"if-w_gt_400,w-300,if-end", "if: conditional transformations are not supported (step 1)"},
+    /* layers: where keys may stand, inputs, nesting, pools */
+    {"lx-10", "lx: only inside a layer (l-image or l-text ... l-end) (step 1)"},
+    {"fs-20", "fs: only inside a layer (l-image or l-text ... l-end) (step 1)"},
+    {"ie-SGk=", "ie: only inside a layer (l-image or l-text) (step 1)"},
+    {"i-a.png", "i: only inside a layer (l-image or l-text) (step 1)"},
+    {"l-end", "l-end without l-image or l-text (step 1)"},
+    {"l-", "l: missing value (step 1)"},
+    {"l", "l: missing value (step 1)"},
+    {"l-video,i-a.mp4,l-end", "l-video: video layers are not supported (step 1)"},
+    {"l-photo,i-a.png,l-end", "l: 'photo' is not a layer type (image text) (step 1)"},
+    {"l-image,i-a.png", "l-image: not closed by l-end (step 1)"},
+    {"l-text,i-Hi:w-10", "l-text: a text layer has one step (no ':' inside) (step 1)"},
+    {"l-image,w-10,l-end", "l-image: needs its input, i- or ie- (step 1)"},
+    {"l-image,i-a.png,i-b.png,l-end", "i: the layer's input is given twice (step 1)"},
+    {"l-image,i-a.png:i-b.png,l-end", "i: only in a layer's first step (step 2)"},
+    {"l-image,i-a.png:lx-10,l-end", "lx: only in a layer's first step (step 2)"},
+    {"l-image,i-a.png,fs-10,l-end", "fs: only in a text layer (step 1)"},
+    {"l-text,i-Hi,e-grayscale,l-end", "e-grayscale: not in a text layer (step 1)"},
+    {"l-image,i-a.png,q-50,l-end", "q: applies to the whole image, not inside a layer (step 1)"},
+    {"l-image,i-a.png,di-b.jpg,l-end", "di: not inside a layer or a conditional (step 1)"},
+    {"l-image,i-a.png,n-thumb,l-end", "n: not inside a layer or a conditional (step 1)"},
+    {"l-image,i-../a.png,l-end",
+     "i-: the layer's image is not a clean relative path of at most 511 bytes (step 1)"},
+    {"l-image,ie-!!,l-end",
+     "ie-: not base64, or longer than the room left for inputs (2048 bytes) (step 1)"},
+    {"l-text,ie-/w==,l-end", "i-: a text layer's text is UTF-8 text of 1-1000 bytes (step 1)"},
+    {"l-text,i-%01,l-end", "i-: a text layer's text is UTF-8 text of 1-1000 bytes (step 1)"},
+    {"l-text,i-%zz,l-end", "i-: a bad percent escape (step 1)"},
+    {"l-image,i-ik_canvas,w-10,l-end",
+     "i-ik_canvas: needs w- and h- in the layer's first step (step 1)"},
+    {"l-text,i-Hi,l-image,i-a.png,l-end,l-end", "l-: a text layer cannot hold layers (step 1)"},
+    {"l-image,i-a,l-image,i-b,l-image,i-c,l-image,i-d,l-end,l-end,l-end,l-end",
+     "l-: layers nest at most 3 deep (step 1)"},
+    {"l-text,i-Hi,lx-a,l-end", "lx: 'a' is not a number or a variable (iw ih iar cw ch car bw bh "
+                               "bar) (step 1)"},
+    {"l-text,i-Hi,lx-N65536,l-end", "lx: 'N65536' is out of range N65535-65535 px (step 1)"},
+    {"l-text,i-Hi,fs-0,l-end", "fs: '0' is out of range 1-1000 px (step 1)"},
+    {"l-text,i-Hi,fs-1001,l-end", "fs: '1001' is out of range 1-1000 px (step 1)"},
+    {"l-text,i-Hi,al-10,l-end", "al: 10 is out of range 1-9 (step 1)"},
+    {"l-text,i-Hi,al-0,l-end", "al: 0 is out of range 1-9 (step 1)"},
+    {"l-text,i-Hi,lfo-auto,l-end", "lfo: 'auto' is not a layer position (center top left bottom "
+                                   "right top_left top_right bottom_left bottom_right) (step 1)"},
+    {"l-text,i-Hi,tg-u,l-end", "tg: 'u' is not a typography (b i b_i) (step 1)"},
+    {"l-text,i-Hi,ia-justify,l-end",
+     "ia: 'justify' is not an alignment (left center right) (step 1)"},
+    {"l-text,i-Hi,ff-Roboto,l-end", "ff: 'Roboto' is not an installed font (DejaVuSans DejaVuSerif "
+                                    "DejaVuSansMono NotoSansCJK NotoSerifCJK) (step 1)"},
+    {"l-text,i-Hi,ff-a.txt,l-end", "ff: a font file is a clean relative path to a .ttf, .otf or "
+                                   ".ttc file (step 1)"},
+    {"l-text,i-Hi,ff-..@@a.ttf,l-end", "ff: a font file is a clean relative path to a .ttf, .otf "
+                                       "or .ttc file (step 1)"},
+    {"l-text,i-Hi,ff-a%20b.ttf,l-end",
+     "ff: a font file's path takes letters, digits, . _ - and @@ only (step 1)"},
+    {"l-text,i-Hi,if-w_gt_1,ff-a.ttf,if-end,l-end",
+     "ff: a font file is not taken inside a conditional (step 1)"},
+    {"l-text,i-Hi,ff-a.ttf,ff-b.ttf,l-end", "ff: given twice in one step (step 1)"},
+    {"l-text,i-Hi,pa-1_2_3_4_5,l-end",
+     "pa: '1_2_3_4_5' has more than 4 values (top right bottom left) (step 1)"},
+    {"l-text,i-Hi,pa-1001,l-end", "pa: 1001 is out of range 0-1000 (step 1)"},
+    {"l-text,i-Hi,co-nope,l-end",
+     "co: 'nope' is not a colour (RRGGBB, RRGGBBAA, RGB or a CSS colour name) (step 1)"},
+    {"l-text,i-Hi,lh-N1,l-end", "lh: 'N1' is not a whole number (step 1)"},
+    {"l-image,i-a.png,lap-center,l-end", "lap is not supported (step 1)"},
+    {"l-image,i-a.png,lso-5,l-end", "lso is a video layer parameter, not supported (step 1)"},
+    /* conditionals */
+    {"if-w_gt_400,w-300", "if-: not closed by if-end (step 1)"},
+    {"if-w_gt_400,w-300:h-10", "if-: not closed by if-end (step 1)"},
+    {"if-else", "if-else without if- (step 1)"},
+    {"if-end", "if-end without if- (step 1)"},
+    {"if-w_gt_1,if-else,if-else,if-end", "if-else without if- (step 1)"},
+    {"if-w_gt_1,if-h_gt_1,if-end,if-end",
+     "if-: one conditional per step (this one has one) (step 1)"},
+    {"if-w_gt_1,if-end,if-h_gt_1,if-end",
+     "if-: one conditional per step (this one has one) (step 1)"},
+    {"if-x_gt_1,if-end", "if-: 'x' is not a property (w h ar iw ih iar) (step 1)"},
+    {"if-w_gtx_1,if-end", "if-: 'gtx' is not a comparison (eq ne gt gte lt lte) (step 1)"},
+    {"if-w_gt,if-end", "if-: a condition without a value (step 1)"},
+    {"if-w_gt_abc,if-end",
+     "if-: 'abc' is not a number or a variable (iw ih iar cw ch car bw bh bar) (step 1)"},
+    {"if-ar_lt_4-0,if-end", "if-: '4-0' is not W-H (ar_lt_4-3) (step 1)"},
+    {"if-w_gt_1_and_h_gt_1_and_w_gt_2_and_h_gt_2,if-end",
+     "if-: more than 3 conditions joined (step 1)"},
+    {"w-10,if-w_gt_1,w-20,if-end", "w: given twice in one step (step 1)"},
+    {"if-w_gt_1,w-20,if-end,w-10", "w: given twice in one step (step 1)"},
+    {"if-w_gt_1,q-50,if-end", "q: applies to the whole image, not inside a conditional (step 1)"},
+    {"if-w_gt_1,di-a.jpg,if-end", "di: not inside a layer or a conditional (step 1)"},
+    {"if-w_gt_1,l-image,i-a.png,if-end,l-end", "if-end without if- (step 1)"},
+    {"if-w_gt_1,l-image,i-a.png,l-end", "if-: not closed by if-end (step 1)"},
+    {"h-50,if-w_gt_300,h-50,if-end", "h: given twice in one step (step 1)"},
     {"e-bgremove", "e-bgremove is an AI transformation, not supported (step 1)"},
     {"e-removedotbg", "e-removedotbg is an AI transformation, not supported (step 1)"},
     {"e-changebg-prompt-snow", "e-changebg is an AI transformation, not supported (step 1)"},
@@ -475,8 +625,10 @@ static const struct {
     {"sr-N240", "sr: 'N240' is not a whole number (step 1)"},
     {"f-mkv", "f: 'mkv' is not a format (auto jpg jpeg png webp avif gif orig, or mp4 webm) "
               "(step 1)"},
-    {"oi-logo.png", "oi is a removed ImageKit overlay parameter (layers replaced it) (step 1)"},
-    {"ot-hello", "ot is a removed ImageKit overlay parameter (layers replaced it) (step 1)"},
+    {"oi-logo.png", "oi is a removed ImageKit overlay parameter: use l-image,i-PATH,...,l-end or "
+                    "l-text,i-TEXT,...,l-end (step 1)"},
+    {"ot-hello", "ot is a removed ImageKit overlay parameter: use l-image,i-PATH,...,l-end or "
+                 "l-text,i-TEXT,...,l-end (step 1)"},
     /* default image */
     {"di-", "di: missing value (step 1)"},
     {"di-@@", "di: '@@' is not a clean relative path (step 1)"},
@@ -599,10 +751,10 @@ static void test_fields(void)
     const struct tr_step *s;
 
     s = step1("w-0.4,h-iw_div_2", &c);
-    ok(s->w.kind == TR_NUM_LITERAL && s->w.nops == 1 && s->w.operand[0].value == 0.4,
+    ok(s->w.kind == TR_NUM_LITERAL && s->w.nops == 1 && s->w.value[0] == 0.4,
        "w-0.4 is the literal fraction 0.4");
-    ok(s->h.kind == TR_NUM_EXPR && s->h.nops == 2 && s->h.operand[0].var == TR_VAR_IW &&
-           s->h.op[0] == TR_OP_DIV && s->h.operand[1].value == 2,
+    ok(s->h.kind == TR_NUM_EXPR && s->h.nops == 2 && s->h.var[0] == TR_VAR_IW &&
+           s->h.op[0] == TR_OP_DIV && s->h.value[1] == 2,
        "h-iw_div_2 is iw div 2");
     ok(tr_step_has(s, TR_W) && tr_step_has(s, TR_H) && !tr_step_has(s, TR_AR) &&
            s->has == ((1u << TR_W) | (1u << TR_H)),
@@ -610,8 +762,8 @@ static void test_fields(void)
     s = step1("w-auto,dpr-auto", &c);
     ok(s->w.kind == TR_NUM_AUTO && s->dpr.kind == TR_NUM_AUTO, "w-auto and dpr-auto are auto");
     s = step1("ar-4-3,w-10", &c);
-    ok(s->ar.kind == TR_NUM_EXPR && s->ar.operand[0].value == 4 && s->ar.op[0] == TR_OP_DIV &&
-           s->ar.operand[1].value == 3,
+    ok(s->ar.kind == TR_NUM_EXPR && s->ar.value[0] == 4 && s->ar.op[0] == TR_OP_DIV &&
+           s->ar.value[1] == 3,
        "ar-4-3 is 4 div 3");
     s = step1("c-at_max_enlarge,cm-pad_extract,fo-face,fl-v_h,f-jpg", &c);
     ok(s->crop == TR_CROP_AT_MAX_ENLARGE && s->crop_mode == TR_CM_PAD_EXTRACT &&
@@ -628,8 +780,7 @@ static void test_fields(void)
     s = step1("bg-FF000050,b-3_0000FF", &c);
     ok(s->bg.r == 255 && s->bg.g == 0 && s->bg.b == 0 && s->bg.a == 129,
        "bg-FF000050: red at 50%% opacity is alpha 129");
-    ok(s->border_width.operand[0].value == 3 && s->border_color.b == 255 &&
-           s->border_color.a == 255,
+    ok(s->border_width.value[0] == 3 && s->border_color.b == 255 && s->border_color.a == 255,
        "b-3_0000FF: 3 px of opaque blue");
     s = step1("r-max,e-sharpen,e-usm", &c);
     ok(s->radius_max && s->radius.kind == TR_NUM_UNSET && s->sharpen == 30,
@@ -638,7 +789,7 @@ static void test_fields(void)
        "bare e-usm takes 2-2-0.8-0.024");
     s = step1("e-usm-1.5-0.5-3-0.1,r-12", &c);
     ok(s->usm[0] == 1.5 && s->usm[1] == 0.5 && s->usm[2] == 3 && s->usm[3] == 0.1 &&
-           s->radius.operand[0].value == 12,
+           s->radius.value[0] == 12,
        "e-usm-1.5-0.5-3-0.1 and r-12");
     s = step1("pr-true,lo-true,md-true,cp-true", &c);
     ok(s->progressive && s->lossless && s->metadata && s->color_profile, "flags true");
@@ -915,7 +1066,7 @@ static void fill_num(struct tr_num *n)
     n->kind = TR_NUM_EXPR;
     n->nops = TR_MAX_EXPR;
     for (unsigned i = 0; i < TR_MAX_EXPR; i++)
-        n->operand[i].value = -999999999.999999;
+        n->value[i] = -999999999.999999;
     for (unsigned i = 0; i + 1 < TR_MAX_EXPR; i++)
         n->op[i] = TR_OP_MUL;
 }
@@ -968,8 +1119,12 @@ static void test_table(void)
             twice += tr_keys[j].name && strcmp(tr_keys[j].name, d->name) == 0;
         if (!d->name || !d->dflt)
             continue;
-        snprintf(text, sizeof(text), "w-10,%s-%s", d->name, d->dflt);
-        if (parse(text, &c, err) || strcmp(canonical(&c), "w-10") != 0) {
+        bool in_layer = d->flags & (TR_KEY_LAYER | TR_KEY_TEXT);
+
+        snprintf(text, sizeof(text), in_layer ? "l-text,i-a,%s-%s,l-end" : "w-10,%s-%s", d->name,
+                 d->dflt);
+        if (parse(text, &c, err) ||
+            strcmp(canonical(&c), in_layer ? "l-text,i-a,l-end" : "w-10") != 0) {
             printf("# %s: %s\n", text, err[0] ? err : canonical(&c));
             dflt_wrong++;
         }

@@ -231,7 +231,10 @@ int main(void)
     fit_is("w-300,h-300,fo-auto", 0, 0); /* attention reads the pixels */
     fit_is("t-true,w-300", 0, 0);        /* trim too */
     fit_is("rt-90", 0, 0);               /* no resize */
-    fit_is("so-5:w-300", 300, 0);        /* a step that does nothing for the image engine */
+    fit_is("so-5:w-300", 300, 0);        /* a step the image engine skips */
     fit_is("so-5,w-300,h-100", 300, 100);
+    fit_is("w-300,if-iw_gt_1000,bl-5,if-end", 0, 0);      /* a condition on the frame's size */
+    fit_is("w-300:if-ih_lt_500,rt-90,if-end", 0, 0);      /* in a later step too */
+    fit_is("w-300,l-text,i-Hi,lx-iw_div_10,l-end", 0, 0); /* a layer may read it */
     return check_done();
 }

@@ -40,6 +40,8 @@ static const char usage[] =
     "                         blobhttpd; 0: no limit)\n"
     "  --timeout S            seconds the transform may take (default 30, as blobhttpd;\n"
     "                         0: no limit)\n"
+    "  --root DIR             where layer images (l-image,i-PATH) are found (default: IN's\n"
+    "                         folder)\n"
     "  --help                 this text\n"
     "  --version              print the version\n";
 
@@ -51,7 +53,8 @@ struct opts {
     int width;
     struct tr_limits lim;
     unsigned long long max_mem_mb;
-    double timeout; /* seconds */
+    double timeout;   /* seconds */
+    const char *root; /* layer images' folder; NULL: IN's */
 };
 
 /* A whole number in [min, max] from s, or -EINVAL. */
@@ -131,6 +134,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
         {"max-direct-pixels", required_argument, NULL, 'P'},
         {"max-mem-mb", required_argument, NULL, 'M'},
         {"timeout", required_argument, NULL, 'T'},
+        {"root", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -138,8 +142,8 @@ static int parse_options(int argc, char **argv, struct opts *o)
     int key, at = 0;
 
     while ((key = getopt_long(argc, argv, "", longopts, &at)) != -1) {
-        if (key == 'a')
-            o->accept = optarg;
+        if (key == 'a' || key == 'R')
+            *(key == 'a' ? &o->accept : &o->root) = optarg;
         else if (key == 'A' || key == 'j' || key == 'i')
             *(key == 'A' ? &o->avif : key == 'j' ? &o->json : &o->info) = true;
         else if (key == 'h' || key == 'V') {
@@ -265,8 +269,16 @@ static uint64_t deadline_in(double timeout)
     return clock_now_ns() + (uint64_t)(timeout * 1e9);
 }
 
-static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
-                     size_t len, const char *out_path)
+/* The layers' files: decoded images, and font files' paths. */
+struct layer_files {
+    struct tr_source *src[TR_MAX_LAYERS];
+    const char *font[TR_MAX_LAYERS];
+    char font_path[TR_MAX_LAYERS][4096 + TR_MAX_PATH];
+};
+
+/* One tr_apply() of chain on src with the layers' sources, into out_path. */
+static int run(const struct opts *o, const struct tr_chain *chain, const char *src, size_t len,
+               const struct layer_files *lf, const char *out_path)
 {
     struct tr_request rq = {.chain = chain,
                             .src = src,
@@ -276,7 +288,9 @@ static int transform(const struct opts *o, const struct tr_chain *chain, const c
                             .hint_dpr = o->dpr,
                             .hint_width = o->width,
                             .max_mem = (size_t)o->max_mem_mb << 20,
-                            .deadline_ns = deadline_in(o->timeout)};
+                            .deadline_ns = deadline_in(o->timeout),
+                            .layer_src = (const struct tr_source *const *)lf->src,
+                            .layer_font = lf->font};
     struct tr_image img;
     char err[TR_ERR_LEN];
     int rc;
@@ -294,6 +308,70 @@ static int transform(const struct opts *o, const struct tr_chain *chain, const c
     else
         print_result(o, &img, out_path);
     tr_image_release(&img);
+    return rc;
+}
+
+/* Layer l's image, from root/PATH, decoded. Returns 0, or -errno after saying why. */
+static int load_layer(const struct opts *o, const struct tr_chain *c, const struct tr_layer *l,
+                      const char *root, struct tr_source **out)
+{
+    char path[4096 + TR_MAX_PATH], err[TR_ERR_LEN], *buf;
+    size_t len;
+    int rc;
+
+    snprintf(path, sizeof(path), "%.4095s/%.*s", root, (int)l->in_len % TR_MAX_PATH,
+             c->strings + l->in_off);
+    rc = read_all(path, o->lim.max_input_bytes, &buf, &len);
+    if (rc) {
+        fprintf(stderr, "blobkit-transform: layer %s: %s\n", path, strerror(-rc));
+        return rc;
+    }
+    rc = tr_source_new(buf, len, &o->lim, out, err);
+    free(buf);
+    if (rc)
+        fprintf(stderr, "blobkit-transform: layer %s: %s\n", path, err);
+    return rc;
+}
+
+/* Every image layer's source; root: --root, else in_path's folder. */
+static int load_layers(const struct opts *o, const struct tr_chain *c, const char *in_path,
+                       struct layer_files *lf)
+{
+    char dir[4096];
+    const char *slash = strrchr(in_path, '/');
+    int rc = 0;
+
+    if (o->root)
+        snprintf(dir, sizeof(dir), "%s", o->root);
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - in_path) : 1,
+                 slash ? in_path : ".");
+    for (unsigned i = 0; i < c->nlayers && !rc; i++) {
+        const struct tr_layer *l = &c->layer[i];
+
+        if (l->type == TR_LAYER_IMAGE && !l->canvas)
+            rc = load_layer(o, c, l, dir[0] ? dir : "/", &lf->src[i]);
+        if (!rc && l->font_len) { /* fontconfig reads it by its path */
+            snprintf(lf->font_path[i], sizeof(lf->font_path[i]), "%.4095s/%.*s", dir,
+                     (int)l->font_len % TR_MAX_PATH, c->strings + l->font_off);
+            lf->font[i] = lf->font_path[i];
+            if (access(lf->font[i], R_OK) && (rc = -errno))
+                fprintf(stderr, "blobkit-transform: font %s: %s\n", lf->font[i], strerror(-rc));
+        }
+    }
+    return rc;
+}
+
+static int transform(const struct opts *o, const struct tr_chain *chain, const char *src,
+                     size_t len, const char *in_path, const char *out_path)
+{
+    static struct layer_files lf; /* 36 KB of paths: not on the stack */
+    int rc = load_layers(o, chain, in_path, &lf);
+
+    if (!rc)
+        rc = run(o, chain, src, len, &lf, out_path);
+    for (unsigned i = 0; i < TR_MAX_LAYERS; i++)
+        tr_source_free(lf.src[i]);
     return rc;
 }
 
@@ -353,7 +431,7 @@ int main(int argc, char **argv)
         free(src);
         return 1;
     }
-    rc = o.info ? info(&o, src, len) : transform(&o, &chain, src, len, argv[first + 2]);
+    rc = o.info ? info(&o, src, len) : transform(&o, &chain, src, len, in_path, argv[first + 2]);
     tr_shutdown();
     free(src);
     return rc ? 1 : 0;

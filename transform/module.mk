@@ -2,7 +2,8 @@
 
 # ---- parser (pure: no libvips, no allocation) ----------------------------------------------
 TR_PARSE_OBJS := $(O)/transform/tr_parse.o $(O)/transform/tr_num.o $(O)/transform/tr_color.o \
-                 $(O)/transform/tr_canon.o $(O)/common/pct.o
+                 $(O)/transform/tr_canon.o $(O)/transform/tr_nest.o \
+                 $(O)/common/pct.o
 
 UNIT_TESTS += test_tr_parse
 test_tr_parse_OBJS := $(TR_PARSE_OBJS)
@@ -22,18 +23,21 @@ fuzz_tr_DEPS := $(wildcard transform/*.h common/*.h)
 fuzz_tr_CPPFLAGS := -Itransform
 fuzz_tr_LIBS := -lm
 
-# ---- pipeline: tr_apply.c, tr_step.c, tr_run.c (the libvips files: the call, the steps, what
-# both use), tr_geom.c (pure: the arithmetic of sizes, crops and focus), tr_bounds.c (a call's
+# ---- pipeline: tr_apply.c, tr_step.c, tr_run.c, tr_layer.c (the libvips files: the call, the
+# steps, what they all use, the layers), tr_geom.c (pure: the arithmetic of sizes, crops and focus), tr_bounds.c (a call's
 # memory, deadline and cancel; a helper thread), tr_jpeg.c (libjpeg alone: the direct JPEG
 # decoder), tr_orc.c (the lock around liborc's code memory; every program that runs libvips
 # links it), tr_format.c (pure), the CLI ---------------------------------------------------------
 TR_APPLY_OBJS := $(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
+                 $(O)/transform/tr_layer.o \
                  $(O)/transform/tr_geom.o $(O)/transform/tr_bounds.o $(O)/transform/tr_jpeg.o \
                  $(O)/transform/tr_orc.o $(O)/transform/tr_format.o $(O)/common/clock.o \
                  $(TR_PARSE_OBJS)
-TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) -ldl -lm
+TR_VIPS_LIBS := $(call pkg_libs,vips) $(call pkg_libs,libjpeg) $(call pkg_libs,fontconfig) -ldl -lm
 $(O)/transform/tr_jpeg.o: CPPFLAGS += $(call pkg_cflags,libjpeg)
-$(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o: \
+$(O)/transform/tr_layer.o: CPPFLAGS += $(call pkg_cflags,fontconfig)
+$(O)/transform/tr_apply.o $(O)/transform/tr_step.o $(O)/transform/tr_run.o \
+    $(O)/transform/tr_layer.o: \
     CPPFLAGS += $(call pkg_cflags,vips)
 
 PROGS += blobkit-transform
@@ -59,7 +63,10 @@ test_tr_geom_OBJS := $(O)/transform/tr_geom.o $(TR_PARSE_OBJS)
 test_tr_geom_LIBS := -lm
 $(O)/tests/test_tr_geom.o: CPPFLAGS += -Itransform
 
-UNIT_TESTS += test_tr_format test_tr_apply test_tr_bounds test_tr_canon
+UNIT_TESTS += test_tr_format test_tr_apply test_tr_bounds test_tr_canon test_tr_layer
+test_tr_layer_OBJS := $(TR_APPLY_OBJS)
+test_tr_layer_LIBS := $(TR_VIPS_LIBS)
+$(O)/tests/test_tr_layer.o: CPPFLAGS += -Itransform $(call pkg_cflags,vips)
 test_tr_format_OBJS := $(O)/transform/tr_format.o $(TR_PARSE_OBJS)
 test_tr_format_LIBS := -lm
 test_tr_apply_OBJS := $(TR_APPLY_OBJS)

@@ -16,42 +16,62 @@
 #include <stdint.h>
 
 /* Hard caps: the parser never allocates and never accepts more than this. */
-#define TR_MAX_STEPS 8   /* ':'-separated steps in one chain, after n- expansion */
-#define TR_MAX_PARAMS 24 /* ','-separated parameters in one step */
-#define TR_MAX_TEXT 2048 /* bytes of transformation text given to one tr_parse() call */
-#define TR_MAX_EXPR 6    /* operands in one arithmetic expression (iw_div_2_add_10 has 3) */
-#define TR_MAX_PATH 512  /* bytes of a di- (default image) path */
-#define TR_ERR_LEN 128   /* error messages: "unknown parameter 'wx' (step 2)" */
+#define TR_MAX_STEPS 8         /* ':'-separated steps in one chain, after n- expansion */
+#define TR_MAX_PARAMS 24       /* ','-separated parameters in one step */
+#define TR_MAX_TEXT 2048       /* bytes of transformation text given to one tr_parse() call */
+#define TR_MAX_EXPR 6          /* operands in one arithmetic expression (iw_div_2_add_10 has 3) */
+#define TR_MAX_PATH 512        /* bytes of a di- (default image) path */
+#define TR_ERR_LEN 128         /* error messages: "unknown parameter 'wx' (step 2)" */
+#define TR_MAX_LAYERS 8        /* layers (l-image, l-text) in one chain, nested ones included */
+#define TR_MAX_LAYER_STEPS 8   /* ':'-separated steps inside layers, all layers together */
+#define TR_MAX_DEPTH 3         /* layers inside layers: a layer in a layer in a layer */
+#define TR_MAX_CONDS 4         /* conditionals (if-...,if-end) in one chain, one per step */
+#define TR_MAX_COND_TERMS 3    /* conditions joined by _and_ / _or_ in one if- */
+#define TR_MAX_STRINGS 2048    /* bytes of layer inputs (paths, texts) in one chain, decoded */
+#define TR_MAX_LAYER_TEXT 1000 /* bytes of one text layer's text, decoded */
+#define TR_MAX_FONT_SIZE 1000  /* fs-: px */
 
 /* ---- Numbers ------------------------------------------------------------------------------ */
 
 /* Variables of ImageKit's arithmetic expressions: input image (iw ih iar) and current image
- * (cw ch car) width, height and aspect ratio, taken when the step runs. */
-enum tr_var { TR_VAR_NONE, TR_VAR_IW, TR_VAR_IH, TR_VAR_IAR, TR_VAR_CW, TR_VAR_CH, TR_VAR_CAR };
-enum tr_op { TR_OP_ADD, TR_OP_SUB, TR_OP_MUL, TR_OP_DIV, TR_OP_MOD, TR_OP_POW };
-
-struct tr_operand {
-    enum tr_var var; /* TR_VAR_NONE: the literal value */
-    double value;
+ * (cw ch car) width, height and aspect ratio, taken when the step runs; inside a layer, the
+ * base image the layer is drawn on (bw bh bar; outside a layer they are the current image). */
+enum tr_var {
+    TR_VAR_NONE,
+    TR_VAR_IW,
+    TR_VAR_IH,
+    TR_VAR_IAR,
+    TR_VAR_CW,
+    TR_VAR_CH,
+    TR_VAR_CAR,
+    TR_VAR_BW,
+    TR_VAR_BH,
+    TR_VAR_BAR
 };
+enum tr_op { TR_OP_ADD, TR_OP_SUB, TR_OP_MUL, TR_OP_DIV, TR_OP_MOD, TR_OP_POW };
 
 enum tr_num_kind {
     TR_NUM_UNSET,   /* not given */
-    TR_NUM_LITERAL, /* operand[0].value; for w/h/x/y a value in (0,1) means a fraction */
+    TR_NUM_LITERAL, /* value[0]; for w/h/x/y a value in (0,1) means a fraction */
     TR_NUM_AUTO,    /* "auto": from a client hint (w-auto, dpr-auto) */
-    TR_NUM_EXPR,    /* operand[0] op[0] operand[1] ... with ImageKit's precedence */
+    TR_NUM_EXPR,    /* operand 0, op[0], operand 1, ... with ImageKit's precedence */
 };
 
+/* A number or an expression. Operand i is variable var[i], or value[i] when var[i] is
+ * TR_VAR_NONE. Small fields (64 bytes in all): a step holds 15 of these, and a chain up to 20
+ * steps, on stacks and in every connection's state. */
 struct tr_num {
-    enum tr_num_kind kind;
-    unsigned nops; /* operands used: 1 for a literal, 1..TR_MAX_EXPR for an expression */
-    struct tr_operand operand[TR_MAX_EXPR];
-    enum tr_op op[TR_MAX_EXPR - 1];
+    uint8_t kind;             /* enum tr_num_kind */
+    uint8_t nops;             /* operands used: 1 for a literal, 1..TR_MAX_EXPR in an expression */
+    uint8_t var[TR_MAX_EXPR]; /* enum tr_var */
+    uint8_t op[TR_MAX_EXPR - 1]; /* enum tr_op between operands i and i + 1 */
+    double value[TR_MAX_EXPR];
 };
 
 /* Values of the variables for tr_num_eval(). */
 struct tr_vars {
     double iw, ih, cw, ch;
+    double bw, bh; /* 0: the current image (cw, ch) */
 };
 
 /* Evaluate n with ImageKit's precedence (mul/div, then add/sub, then mod, then pow).
@@ -102,6 +122,19 @@ enum tr_key {
     TR_MD,
     TR_CP,
     TR_ORIG,
+    TR_LX, /* layer keys: only inside l-image,...,l-end or l-text,...,l-end */
+    TR_LY,
+    TR_LXC,
+    TR_LYC,
+    TR_LFO,
+    TR_AL,
+    TR_FS, /* text layer keys */
+    TR_FF,
+    TR_CO,
+    TR_TG,
+    TR_IA,
+    TR_LH,
+    TR_PA,
     TR_KEY_COUNT
 };
 _Static_assert(TR_KEY_COUNT <= 64, "tr_step.has holds one bit per key");
@@ -158,6 +191,19 @@ struct tr_renditions {      /* sr-: ascending, each once */
     int height[TR_MAX_RENDITIONS];
 };
 
+enum tr_align { TR_ALIGN_LEFT, TR_ALIGN_CENTER, TR_ALIGN_RIGHT }; /* ia- */
+
+enum tr_font { /* ff-: the families the project installs (scripts/setup.sh) */
+               TR_FONT_SANS,
+               TR_FONT_SERIF,
+               TR_FONT_MONO,
+               TR_FONT_CJK_SANS,
+               TR_FONT_CJK_SERIF,
+               TR_FONT_FILE, /* a font file of the endpoint: tr_layer.font_off, font_len */
+};
+
+enum tr_typo { TR_TG_BOLD = 1, TR_TG_ITALIC = 2 }; /* tg-b, tg-i, tg-b_i */
+
 struct tr_color {
     uint8_t r, g, b, a; /* a: 255 opaque; ImageKit's RRGGBBAA "AA" is 00-99 opacity */
 };
@@ -187,6 +233,21 @@ struct tr_step {
     enum tr_vcodec vcodec;   /* vc- */
     enum tr_acodec acodec;   /* ac- */
     struct tr_renditions sr; /* sr- */
+    /* layer keys (a layer's first step): where it goes on the image below it */
+    struct tr_num lx, ly, lxc, lyc; /* px; negative lx/ly measure from the right/bottom edge */
+    enum tr_focus layer_focus;      /* lfo-: center (the default) or one of the 8 positions */
+    int alpha;                      /* al-: 1..9, the layer's opacity in tenths */
+    /* text layer keys */
+    struct tr_num font_size; /* fs-: px */
+    enum tr_font font;       /* ff- */
+    struct tr_color color;   /* co-: the text's colour, black unless given */
+    int typo;                /* tg-: enum tr_typo bits */
+    enum tr_align align;     /* ia- */
+    int line_height;         /* lh-: px between lines */
+    int pad[4];              /* pa-: top right bottom left, px (CSS shorthand) */
+    /* what the parser links: not keys */
+    uint8_t cond;    /* 0, or 1 + the index of this step's conditional in tr_chain.cond[] */
+    uint8_t nlayers; /* layers drawn in this step (tr_chain.layer[] whose owner it is) */
 };
 
 /* A key's name as written ("w", "e-usm", "so"), for messages; "?" for no key. (transfer none):
@@ -200,11 +261,71 @@ static inline bool tr_step_has(const struct tr_step *s, enum tr_key k)
 
 /* ---- A chain ------------------------------------------------------------------------------ */
 
+/* A step is named by an id: 0..TR_MAX_STEPS-1 the chain's own steps (tr_chain.step[]), then
+ * TR_STEP_LAYER + j the j-th step inside layers (tr_chain.lstep[]). */
+#define TR_STEP_LAYER TR_MAX_STEPS
+
+enum tr_layer_type { TR_LAYER_IMAGE, TR_LAYER_TEXT };
+
+/* Which branch of its owner step's conditional a layer belongs to. */
+enum tr_branch { TR_BRANCH_ALWAYS, TR_BRANCH_THEN, TR_BRANCH_ELSE };
+
+/* l-image,i-PATH,...,l-end or l-text,i-TEXT,...,l-end: drawn on its owner step's image, after
+ * that step's geometry, in the order given (a branch's layers after the others). */
+struct tr_layer {
+    enum tr_layer_type type;
+    uint8_t owner;  /* the step id it is drawn in */
+    uint8_t branch; /* enum tr_branch */
+    uint8_t depth;  /* 1 in a step of the chain, 2 in a layer's step, ... */
+    uint8_t nsteps; /* its own steps: tr_chain.lstep[step[0]], ... in order */
+    uint8_t step[TR_MAX_LAYER_STEPS];
+    bool canvas;                 /* i-ik_canvas: a solid block of bg, w x h */
+    bool no_trim;                /* t-false: an image layer is trimmed unless this */
+    uint16_t in_off, in_len;     /* i-/ie-: tr_chain.strings[in_off ..]: the path ('/') or text */
+    uint16_t font_off, font_len; /* ff-PATH (a text layer's font file): in tr_chain.strings */
+};
+
+enum tr_cmp { TR_CMP_EQ, TR_CMP_NE, TR_CMP_GT, TR_CMP_GTE, TR_CMP_LT, TR_CMP_LTE };
+
+/* if-PROP_OP_VALUE[_and_|_or_ ...]: PROP is w h ar (the image entering the step: cw ch car) or
+ * iw ih iar (the input). The owner step holds what applies when it holds (its keys and the
+ * then-branch's), alt the step when it does not (its keys and the else-branch's). */
+struct tr_cond {
+    unsigned nterms;
+    struct {
+        enum tr_var prop;
+        enum tr_cmp cmp;
+        struct tr_num value;
+        bool or_next; /* joined to the next term by _or_ (else _and_, which binds first) */
+    } term[TR_MAX_COND_TERMS];
+    struct tr_step alt;
+};
+
 struct tr_chain {
     unsigned nsteps;
     struct tr_step step[TR_MAX_STEPS];
     char default_image[TR_MAX_PATH]; /* di-: '@@' made '/', leading '/' dropped; "" if none */
+    unsigned nlsteps, nlayers, nconds, strings_len;
+    struct tr_step lstep[TR_MAX_LAYER_STEPS];
+    struct tr_layer layer[TR_MAX_LAYERS];
+    struct tr_cond cond[TR_MAX_CONDS];
+    char strings[TR_MAX_STRINGS]; /* layer inputs, not NUL-terminated: (in_off, in_len) */
 };
+
+/* The step of id (TR_STEP_LAYER and up: inside layers); NULL past the end. */
+const struct tr_step *tr_chain_step(const struct tr_chain *c, unsigned id);
+
+/* The step that step id runs as for an image entering it: itself, or its conditional's alt
+ * when the condition does not hold. v: the image's variables (iw ih cw ch). *taken: which
+ * branch. Returns NULL when the condition cannot be evaluated (a division by zero). Pure. */
+const struct tr_step *tr_chain_variant(const struct tr_chain *c, unsigned id,
+                                       const struct tr_vars *v, enum tr_branch *taken);
+
+/* Whether layer l is drawn when its owner took branch taken. */
+static inline bool tr_layer_drawn(const struct tr_layer *l, enum tr_branch taken)
+{
+    return l->branch == TR_BRANCH_ALWAYS || l->branch == (uint8_t)taken;
+}
 
 /* Named transformations from configuration: "n-thumb" expands to value ("w-200,h-200"). */
 struct tr_named {
@@ -224,7 +345,7 @@ void tr_chain_init(struct tr_chain *c);
  * s is the text after one percent-decoding by the caller. names may be NULL. An n- name
  * expands to its steps (one level: a named transformation cannot name another).
  * Returns 0, or -EINVAL with err set ("unknown parameter 'wx' (step 2)", "q: 0 is out of
- * range 1-100 (step 1)", "l: layers (l-) are not supported yet (step 1)"); c is then
+ * range 1-100 (step 1)", "l-image: not closed by l-end"); c is then
  * unspecified. Pure. */
 int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_names *names,
              char err[TR_ERR_LEN]);
@@ -333,6 +454,29 @@ struct tr_limits {
 #define TR_LIMITS_DEFAULT                                                                          \
     ((struct tr_limits){100000000u, 100000000u, 16383, 40u * 1024 * 1024, 300, 4000000u})
 
+/* A layer's image decoded once, to be used by many calls at once (blobhttpd keeps them in a
+ * small cache keyed by the file's identity). Opaque: tr_layer.c. */
+struct tr_source;
+
+/* Decode data[0..len) (any source tr_apply() takes; first frame, EXIF orientation applied,
+ * 8-bit sRGB with alpha if it has any) into memory. Limits: lim's input bytes and pixels, and
+ * a decoded size of at most TR_MAX_LAYER_PIXELS. Returns 0 with *out (transfer full): free
+ * with tr_source_free(); or -EBADMSG (not an image we decode), -E2BIG, -ENOMEM with err. */
+#define TR_MAX_LAYER_PIXELS 25000000u
+int tr_source_new(const void *data, size_t len, const struct tr_limits *lim, struct tr_source **out,
+                  char err[TR_ERR_LEN]);
+
+/* Another reference to s (thread-safe), dropped with tr_source_free(). Returns s. */
+struct tr_source *tr_source_ref(struct tr_source *s);
+
+/* Drop a reference; the image goes with the last (calls still using it hold their own).
+ * NULL: nothing. */
+void tr_source_free(struct tr_source *s);
+
+/* Bytes of decoded pixels held (for a cache's budget), width and height. */
+size_t tr_source_size(const struct tr_source *s);
+void tr_source_dims(const struct tr_source *s, int *w, int *h);
+
 /* Decoded pixels as a source instead of encoded bytes (a video frame): 8-bit sRGB, 3 bands
  * (RGB) or 4 (RGBA), rows stride bytes apart. (transfer none): read during tr_apply() only. */
 struct tr_pixels {
@@ -367,6 +511,14 @@ struct tr_request {
     size_t max_mem;
     uint64_t deadline_ns;
     const atomic_bool *cancel;
+    /* Layers: layer_src[i] is chain->layer[i]'s decoded image (an image layer that is not
+     * i-ik_canvas), resolved by the caller from i-'s path; NULL otherwise. layer_font[i] is
+     * the path of a file holding the font of a text layer with ff-PATH, which fontconfig
+     * reads and keeps for the life of the process: a path that stays valid and whose bytes
+     * never change (blobhttpd copies the endpoint's file under its identity); NULL
+     * otherwise. (transfer none) */
+    const struct tr_source *const *layer_src;
+    const char *const *layer_font;
 };
 
 /* The encoded result. (transfer full): release with tr_image_release(). */

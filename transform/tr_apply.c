@@ -204,10 +204,19 @@ static int check_input(struct tr_run *r, VipsImage *hdr, int pages)
  * trims first cannot be, since its size depends on pixels. */
 static int plan_first_step(struct tr_run *r)
 {
-    if (r->nsteps == 0 || tr_step_has(r->step[0], TR_T))
+    struct tr_vars v = {r->iw, r->ih, r->iw, r->ih, 0, 0};
+    const struct tr_step *s;
+
+    if (r->nsteps == 0)
         return 0;
+    s = tr_chain_variant(r->rq->chain, r->step_id[0], &v, &r->taken0);
+    if (!s)
+        return tr_run_fail(r, -EINVAL, "if-: the condition cannot be evaluated on the source");
+    if (tr_step_has(s, TR_T))
+        return 0;
+    r->step[0] = s;
     r->plan0_valid = true;
-    return tr_run_plan(r, r->step[0], r->iw, r->ih, &r->plan0);
+    return tr_run_plan(r, s, r->iw, r->ih, &r->plan0);
 }
 
 /* Decoded pixels (a video frame): wrapped when the rows are packed, else copied row by row.
@@ -674,8 +683,10 @@ static int check_request(struct tr_run *r)
     r->page = tr_chain_page(c) - 1; /* pg-1 changes nothing, as in tr_canonical() */
     r->pg = r->page > 0;
     for (unsigned i = 0; i < c->nsteps && i < TR_MAX_STEPS; i++) {
-        if (!tr_step_is_noop(&c->step[i]))
+        if (!tr_step_is_noop(&c->step[i])) {
+            r->step_id[r->nsteps] = i;
             r->step[r->nsteps++] = &c->step[i];
+        }
         if (tr_step_has(&c->step[i], TR_BG))
             r->flatten = c->step[i].bg;
     }

@@ -47,40 +47,153 @@ static void key(struct canon *k, const char *name)
 /* Big enough for the value of any one key (e-usm's four decimals are the longest). */
 #define VALUE_MAX 256
 
-/* Key d of s: "<key>-<value>", "<key>" for a bare one, nothing when the value is the row's
- * default (it changes nothing). */
-static void out_key(struct canon *k, const struct tr_key_def *d, const struct tr_step *s)
+/* The canonical text of key d's value in s into buf; false when s lacks the key, or its value
+ * is the row's default (it changes nothing) or too long (then k is full). */
+static bool value_text(struct canon *k, const struct tr_key_def *d, const struct tr_step *s,
+                       char buf[VALUE_MAX])
 {
-    char buf[VALUE_MAX];
-    struct tr_outbuf v = {buf, sizeof(buf), 0, false};
+    struct tr_outbuf v = {buf, VALUE_MAX, 0, false};
 
+    buf[0] = '\0';
     d->print(&v, d, s);
-    if (v.full) {
+    if (v.full)
         k->o.full = true;
+    return !v.full && !(d->dflt && strcmp(buf, d->dflt) == 0);
+}
+
+static bool key_text(struct canon *k, const struct tr_key_def *d, const struct tr_step *s, int t,
+                     char buf[VALUE_MAX])
+{
+    buf[0] = '\0';
+    if (!s || !tr_step_has(s, (enum tr_key)t) || (d->flags & TR_KEY_CHAIN))
+        return false;
+    return value_text(k, d, s, buf);
+}
+
+/* Which keys of a step with a conditional to write: those both variants give alike, or those
+ * of one variant that the other does not give alike. */
+enum pick { PICK_ALL, PICK_COMMON, PICK_OWN };
+
+static void out_keys(struct canon *k, const struct tr_step *s, const struct tr_step *other,
+                     enum pick pick)
+{
+    char a[VALUE_MAX], b[VALUE_MAX];
+
+    for (int t = 0; t < TR_KEY_COUNT; t++) {
+        const struct tr_key_def *d = &tr_keys[t];
+        bool has = key_text(k, d, s, t, a);
+        bool same = has && key_text(k, d, other, t, b) && strcmp(a, b) == 0;
+
+        if (!has || (pick == PICK_COMMON && !same) || (pick == PICK_OWN && same))
+            continue;
+        if (t == TR_FF && s->font == TR_FONT_FILE)
+            continue; /* a font file is its layer's, written after its input */
+        key(k, d->name);
+        if (a[0])
+            tr_out_printf(&k->o, "-%s", a);
+    }
+}
+
+static void out_step_id(struct canon *k, const struct tr_chain *c, unsigned id, bool new_step);
+
+/* i-<text or path, '/' as "@@"> when every byte is plain, else ie-<base64>. */
+static void out_input(struct canon *k, const struct tr_chain *c, const struct tr_layer *l)
+{
+    const char *s = c->strings + l->in_off;
+    size_t n = l->in_len;
+    bool plain = n > 0 && !(n == 9 && memcmp(s, "ik_canvas", 9) == 0);
+
+    if (l->canvas) {
+        key(k, "i-ik_canvas");
         return;
     }
-    if (d->dflt && strcmp(buf, d->dflt) == 0)
+    for (size_t i = 0; i < n && plain; i++)
+        plain = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                (s[i] >= '0' && s[i] <= '9') || strchr("._ -", s[i]) ||
+                (s[i] == '/' && l->type == TR_LAYER_IMAGE);
+    key(k, plain ? "i-" : "ie-");
+    for (size_t i = 0; i < n && plain; i++)
+        tr_out_printf(&k->o, s[i] == '/' ? "@@" : "%c", s[i]);
+    if (!plain)
+        tr_out_base64(&k->o, s, n);
+}
+
+static void out_layer(struct canon *k, const struct tr_chain *c, const struct tr_layer *l)
+{
+    key(k, l->type == TR_LAYER_TEXT ? "l-text" : "l-image");
+    out_input(k, c, l);
+    if (l->type == TR_LAYER_IMAGE && !l->canvas && l->no_trim)
+        key(k, "t-false");
+    if (l->font_len) {
+        key(k, "ff-");
+        for (const char *p = c->strings + l->font_off; p < c->strings + l->font_off + l->font_len;
+             p++)
+            tr_out_printf(&k->o, *p == '/' ? "@@" : "%c", *p);
+    }
+    for (unsigned j = 0; j < l->nsteps && j < TR_MAX_LAYER_STEPS; j++)
+        out_step_id(k, c, TR_STEP_LAYER + l->step[j], j > 0);
+    k->new_step = false;
+    key(k, "l-end");
+}
+
+/* The layers step id draws in one branch, in order. */
+static void out_layers(struct canon *k, const struct tr_chain *c, unsigned id, enum tr_branch b)
+{
+    for (unsigned i = 0; i < c->nlayers && i < TR_MAX_LAYERS; i++)
+        if (c->layer[i].owner == id && c->layer[i].branch == (uint8_t)b)
+            out_layer(k, c, &c->layer[i]);
+}
+
+/* A step: its keys and layers; with a conditional, what both branches share, then
+ * "if-COND,<then>,if-else,<else>,if-end" with what each does on its own. */
+static void out_step_id(struct canon *k, const struct tr_chain *c, unsigned id, bool new_step)
+{
+    const struct tr_step *s = tr_chain_step(c, id);
+    const struct tr_cond *cd = s && s->cond && s->cond <= c->nconds ? &c->cond[s->cond - 1] : NULL;
+
+    if (!s)
         return;
-    key(k, d->name);
-    if (v.len)
-        tr_out_printf(&k->o, "-%s", buf);
+    k->new_step = new_step;
+    out_keys(k, s, cd ? &cd->alt : NULL, cd ? PICK_COMMON : PICK_ALL);
+    out_layers(k, c, id, TR_BRANCH_ALWAYS);
+    if (!cd)
+        return;
+    key(k, "if-");
+    tr_out_cond(&k->o, cd);
+    out_keys(k, s, &cd->alt, PICK_OWN);
+    out_layers(k, c, id, TR_BRANCH_THEN);
+    key(k, "if-else");
+    out_keys(k, &cd->alt, s, PICK_OWN);
+    out_layers(k, c, id, TR_BRANCH_ELSE);
+    key(k, "if-end");
 }
 
 static void out_step(struct canon *k, const struct tr_step *s)
 {
     k->new_step = true;
-    for (int t = 0; t < TR_KEY_COUNT; t++)
-        if (tr_step_has(s, (enum tr_key)t) && !(tr_keys[t].flags & TR_KEY_CHAIN))
-            out_key(k, &tr_keys[t], s);
+    out_keys(k, s, NULL, PICK_ALL);
 }
 
-/* A step whose canonical text is empty: what it gives is all defaults or chain-level. Any
- * key written fills buf, so a small one is enough. */
+bool tr_step_same(const struct tr_step *a, const struct tr_step *b)
+{
+    char x[TR_CANONICAL_MAX / 4], y[TR_CANONICAL_MAX / 4];
+    struct canon ka = {.o = {x, sizeof(x), 0, false}}, kb = {.o = {y, sizeof(y), 0, false}};
+
+    x[0] = y[0] = '\0';
+    out_step(&ka, a);
+    out_step(&kb, b);
+    return !ka.o.full && !kb.o.full && strcmp(x, y) == 0;
+}
+
+/* A step whose canonical text is empty: what it gives is all defaults or chain-level, and it
+ * draws no layer and has no conditional. Any key written fills buf, so a small one is enough. */
 bool tr_step_is_noop(const struct tr_step *s)
 {
     char buf[8];
     struct canon k = {.o = {buf, sizeof(buf), 0, false}};
 
+    if (s->nlayers || s->cond)
+        return false;
     out_step(&k, s);
     return k.o.len == 0 && !k.o.full;
 }
@@ -98,8 +211,12 @@ static void out_chain_keys(struct canon *k, const struct tr_chain *c)
         for (unsigned i = 0; i < c->nsteps && i < TR_MAX_STEPS; i++)
             if (tr_step_has(&c->step[i], (enum tr_key)t))
                 last = &c->step[i];
-        if (last)
-            out_key(k, &tr_keys[t], last);
+        char buf[VALUE_MAX];
+
+        if (last && value_text(k, &tr_keys[t], last, buf)) {
+            key(k, tr_keys[t].name);
+            tr_out_printf(&k->o, "-%s", buf);
+        }
     }
 }
 
@@ -124,7 +241,7 @@ int tr_canonical(const struct tr_chain *c, char *buf, size_t cap)
         key(&k, "orig-true");
     } else {
         for (unsigned i = 0; i < c->nsteps && i < TR_MAX_STEPS; i++)
-            out_step(&k, &c->step[i]);
+            out_step_id(&k, c, i, true);
         out_chain_keys(&k, c);
     }
     if (c->default_image[0])

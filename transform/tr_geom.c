@@ -48,13 +48,13 @@ int tr_geom_check_size(const struct tr_geom_ctx *c, int w, int h)
 static int num_px(const struct tr_geom_ctx *c, const struct tr_num *n, double ref,
                   const struct tr_vars *v, const char *key, double *out)
 {
-    double val = n->operand[0].value;
+    double val = n->value[0];
 
     if (n->kind == TR_NUM_AUTO) {
         *out = tr_hint_width(c->hint_width);
         return 0;
     }
-    if (n->kind == TR_NUM_LITERAL && n->operand[0].var == TR_VAR_NONE && val > 0 && val < 1) {
+    if (n->kind == TR_NUM_LITERAL && n->var[0] == TR_VAR_NONE && val > 0 && val < 1) {
         *out = val * ref;
         return 0;
     }
@@ -274,7 +274,7 @@ static int plan_extract(const struct tr_geom_ctx *c, const struct tr_step *s,
 int tr_geom_plan(const struct tr_geom_ctx *c, const struct tr_step *s, int cw, int ch,
                  struct tr_geom *g)
 {
-    struct tr_vars v = {c->iw, c->ih, cw, ch};
+    struct tr_vars v = {c->iw, c->ih, cw, ch, c->bw, c->bh};
     double w, h;
     int rc;
 
@@ -316,7 +316,7 @@ int tr_geom_shrink(enum tr_source_type type, int iw, int ih, const struct tr_geo
 int tr_geom_px(const struct tr_geom_ctx *c, const struct tr_num *n, int cw, int ch, const char *key,
                double *out)
 {
-    struct tr_vars v = {c->iw, c->ih, cw, ch};
+    struct tr_vars v = {c->iw, c->ih, cw, ch, c->bw, c->bh};
 
     if (tr_num_eval(n, &v, out))
         return fail(c, -EINVAL, "%s: the expression cannot be evaluated", key);
@@ -332,4 +332,56 @@ int tr_geom_blur_shrink(double sigma, int w, int h)
     int k = sigma >= 8 ? (int)(sigma / 4) : 1;
 
     return k > w / 4 || k > h / 4 ? 1 : k;
+}
+
+/* Positions past this are off any image we make; it keeps the arithmetic in int. */
+#define PLACE_MAX 1000000
+
+/* One axis of a layer's place: at (lx/ly: from the left/top edge, or with a negative value the
+ * right/bottom edge |at| from the base's, as CSS right: 10px), else centre (lxc/lyc: where
+ * its centre goes), else the side lfo names (-1 left/top, 0 centre, 1 right/bottom). */
+static int place_axis(const struct tr_geom_ctx *c, const struct tr_vars *v, const struct tr_num *at,
+                      const struct tr_num *centre, int side, int base, int size, int *out)
+{
+    double x;
+
+    if (at->kind == TR_NUM_UNSET && centre->kind == TR_NUM_UNSET) {
+        *out = side < 0 ? 0 : side > 0 ? base - size : (int)floor((base - size) / 2.0);
+        return 0;
+    }
+    if (tr_num_eval(at->kind != TR_NUM_UNSET ? at : centre, v, &x))
+        return fail(c, -EINVAL, "%s: the expression cannot be evaluated",
+                    at->kind != TR_NUM_UNSET ? "lx/ly" : "lxc/lyc");
+    x = fmax(-PLACE_MAX, fmin(PLACE_MAX, round(x)));
+    if (at->kind == TR_NUM_UNSET)
+        *out = (int)x - (int)floor(size / 2.0);
+    else
+        *out = x < 0 ? base - size + (int)x : (int)x;
+    return 0;
+}
+
+int tr_geom_place(const struct tr_geom_ctx *c, const struct tr_step *s, int bw, int bh, int lw,
+                  int lh, int *x, int *y)
+{
+    static const signed char hside[] = {
+        [TR_FO_LEFT] = -1, [TR_FO_TOP_LEFT] = -1, [TR_FO_BOTTOM_LEFT] = -1,
+        [TR_FO_RIGHT] = 1, [TR_FO_TOP_RIGHT] = 1, [TR_FO_BOTTOM_RIGHT] = 1,
+        [TR_FO_FACE] = 0};
+    static const signed char vside[] = {
+        [TR_FO_TOP] = -1,   [TR_FO_TOP_LEFT] = -1,   [TR_FO_TOP_RIGHT] = -1,
+        [TR_FO_BOTTOM] = 1, [TR_FO_BOTTOM_LEFT] = 1, [TR_FO_BOTTOM_RIGHT] = 1,
+        [TR_FO_FACE] = 0};
+    struct tr_vars v = {c->iw, c->ih, bw, bh, bw, bh};
+    int fo = tr_step_has(s, TR_LFO) ? (int)s->layer_focus : TR_FO_CENTER;
+    const struct tr_num *lx = tr_step_has(s, TR_LX) ? &s->lx : &(struct tr_num){0};
+    const struct tr_num *ly = tr_step_has(s, TR_LY) ? &s->ly : &(struct tr_num){0};
+    const struct tr_num *lxc = tr_step_has(s, TR_LXC) ? &s->lxc : &(struct tr_num){0};
+    const struct tr_num *lyc = tr_step_has(s, TR_LYC) ? &s->lyc : &(struct tr_num){0};
+
+    if (fo < 0 || fo > TR_FO_FACE)
+        fo = TR_FO_CENTER;
+    if (place_axis(c, &v, lx, lxc, hside[fo], bw, lw, x) ||
+        place_axis(c, &v, ly, lyc, vside[fo], bh, lh, y))
+        return -EINVAL;
+    return 0;
 }

@@ -29,6 +29,7 @@ struct tr_geom_ctx {
     int frames;      /* frames kept: the output pixel limit counts each */
     double hint_dpr; /* Sec-CH-DPR for dpr-auto, 0 when absent */
     int hint_width;  /* Sec-CH-Width for w-auto, 0 when absent */
+    int bw, bh;      /* inside a layer, the image it is drawn on (bw bh of expressions); else 0 */
     char *err;       /* TR_ERR_LEN bytes: why a call failed, (transfer none) */
 };
 
@@ -51,6 +52,15 @@ int tr_geom_shrink(enum tr_source_type type, int iw, int ih, const struct tr_geo
  * rounded. Returns 0, or -EINVAL with c->err set (key names the parameter). */
 int tr_geom_px(const struct tr_geom_ctx *c, const struct tr_num *n, int cw, int ch, const char *key,
                double *out);
+
+/* Where a lw x lh layer goes on a bw x bh image, from its first step s: lx/ly from the left/top
+ * edge, a negative one (N) measuring the layer's right/bottom edge from the base's right/bottom
+ * edge (lx-N10: 10 px of the base show right of the layer, as CSS right: 10px); else lxc/lyc,
+ * where the layer's centre goes; else lfo (center by default), per axis: lx-10 alone keeps
+ * lfo's vertical place. Expressions see bw bh (and cw ch) as the base. The layer may stick out
+ * of the base: what does is cut off. Returns 0, or -EINVAL with c->err set. */
+int tr_geom_place(const struct tr_geom_ctx *c, const struct tr_step *s, int bw, int bh, int lw,
+                  int lh, int *x, int *y);
 
 /* How many times a w x h image is shrunk for a Gaussian blur of sigma (1: not at all), so that
  * a wide blur costs what a narrow one does. */

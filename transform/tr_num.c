@@ -12,6 +12,7 @@
 static const char *const var_names[] = {
     [TR_VAR_IW] = "iw", [TR_VAR_IH] = "ih", [TR_VAR_IAR] = "iar",
     [TR_VAR_CW] = "cw", [TR_VAR_CH] = "ch", [TR_VAR_CAR] = "car",
+    [TR_VAR_BW] = "bw", [TR_VAR_BH] = "bh", [TR_VAR_BAR] = "bar",
 };
 
 static const char *const op_names[] = {
@@ -113,23 +114,22 @@ static int find_name(const char *const *names, size_t n, struct str s)
     return -1;
 }
 
-static int parse_operand(struct str tok, struct tr_operand *o, struct tr_num_error *e)
+/* Operand i of n from tok: a variable or a number. */
+static int parse_operand(struct str tok, struct tr_num *n, unsigned i, struct tr_num_error *e)
 {
     int var = find_name(var_names, NVARS, tok), rc;
 
-    o->var = TR_VAR_NONE;
-    o->value = 0;
+    n->var[i] = TR_VAR_NONE;
+    n->value[i] = 0;
     if (var > 0) {
-        o->var = (enum tr_var)var;
+        n->var[i] = (uint8_t)var;
         return 0;
     }
     if (tok.len == 0)
         return num_fail(e, tok, "expression has an empty operand");
-    if (str_eq(tok, "bw") || str_eq(tok, "bh") || str_eq(tok, "bar"))
-        return num_fail(e, tok, "is only valid inside layers, which are not supported yet");
-    rc = tr_num_decimal(tok, &o->value, e);
+    rc = tr_num_decimal(tok, &n->value[i], e);
     if (rc == -EINVAL && tok.p[0] != '-')
-        e->why = "is not a number or a variable (iw ih iar cw ch car)";
+        e->why = "is not a number or a variable (iw ih iar cw ch car bw bh bar)";
     return rc ? -EINVAL : 0;
 }
 
@@ -142,7 +142,7 @@ int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e)
     memset(out, 0, sizeof(*out));
     for (;;) {
         more = str_cut(&rest, '_', &tok);
-        if (parse_operand(tok, &out->operand[out->nops++], e))
+        if (parse_operand(tok, out, out->nops++, e))
             return -EINVAL;
         if (!more)
             break;
@@ -156,16 +156,16 @@ int tr_num_parse(struct str s, struct tr_num *out, struct tr_num_error *e)
             return num_fail(e, tok, "is not an operator (add sub mul div mod pow)");
         if (!more)
             return num_fail(e, (struct str){0}, "expression ends with an operator");
-        out->op[out->nops - 1] = (enum tr_op)op;
+        out->op[out->nops - 1] = (uint8_t)op;
     }
-    out->kind = out->nops == 1 && out->operand[0].var == TR_VAR_NONE ? TR_NUM_LITERAL : TR_NUM_EXPR;
+    out->kind = out->nops == 1 && out->var[0] == TR_VAR_NONE ? TR_NUM_LITERAL : TR_NUM_EXPR;
     return 0;
 }
 
 bool tr_num_is_constant(const struct tr_num *n)
 {
     for (unsigned i = 0; i < n->nops; i++)
-        if (n->operand[i].var != TR_VAR_NONE)
+        if (n->var[i] != TR_VAR_NONE)
             return false;
     return n->kind == TR_NUM_LITERAL || n->kind == TR_NUM_EXPR;
 }
@@ -175,7 +175,7 @@ void tr_num_literal(struct tr_num *n, double v)
     memset(n, 0, sizeof(*n));
     n->kind = TR_NUM_LITERAL;
     n->nops = 1;
-    n->operand[0].value = v;
+    n->value[0] = v;
 }
 
 /* ---- Evaluation ---------------------------------------------------------------------------- */
@@ -250,11 +250,12 @@ static int eval_range(const struct tr_num *n, const double *val, unsigned lo, un
     return 0;
 }
 
-static double var_value(const struct tr_operand *o, const struct tr_vars *v)
+/* Operand i of n with the variables' values v. */
+static double var_value(const struct tr_num *n, unsigned i, const struct tr_vars *v)
 {
-    switch (o->var) {
+    switch ((enum tr_var)n->var[i]) {
     case TR_VAR_NONE:
-        return o->value;
+        return n->value[i];
     case TR_VAR_IW:
         return v->iw;
     case TR_VAR_IH:
@@ -267,6 +268,12 @@ static double var_value(const struct tr_operand *o, const struct tr_vars *v)
         return v->ch;
     case TR_VAR_CAR:
         return v->cw / v->ch;
+    case TR_VAR_BW:
+        return v->bw > 0 ? v->bw : v->cw;
+    case TR_VAR_BH:
+        return v->bh > 0 ? v->bh : v->ch;
+    case TR_VAR_BAR:
+        return v->bw > 0 && v->bh > 0 ? v->bw / v->bh : v->cw / v->ch;
     }
     return NAN;
 }
@@ -280,7 +287,7 @@ int tr_num_eval(const struct tr_num *n, const struct tr_vars *v, double *out)
         n->nops > TR_MAX_EXPR)
         return -EINVAL;
     for (unsigned i = 0; i < n->nops; i++)
-        val[i] = var_value(&n->operand[i], v ? v : &none);
+        val[i] = var_value(n, i, v ? v : &none);
     if (eval_range(n, val, 0, n->nops - 1, 0, out) || !isfinite(*out))
         return -EINVAL;
     return 0;
@@ -331,9 +338,9 @@ void tr_out_num(struct tr_outbuf *o, const struct tr_num *n)
     for (unsigned i = 0; i < n->nops && i < TR_MAX_EXPR; i++) {
         if (i > 0)
             tr_out_printf(o, "_%s_", op_names[n->op[i - 1]]);
-        if (n->operand[i].var != TR_VAR_NONE)
-            tr_out_printf(o, "%s", var_names[n->operand[i].var]);
+        if (n->var[i] != TR_VAR_NONE)
+            tr_out_printf(o, "%s", var_names[n->var[i]]);
         else
-            tr_out_decimal(o, n->operand[i].value);
+            tr_out_decimal(o, n->value[i]);
     }
 }

@@ -17,23 +17,12 @@
 
 #define MAX_PX 65535   /* ImageKit ignores larger dimensions; we refuse them (docs/) */
 #define MAX_PAGE 10000 /* pg- */
-#define SHOW_LEN 28    /* bytes of user text quoted in a message, "..." included */
-
-struct tr_parser {
-    struct tr_chain *chain;
-    const struct tr_names *names;
-    struct tr_step step; /* the step being read */
-    uint64_t seen;       /* keys given in step, whether they set anything: duplicates */
-    unsigned nparams;    /* params in step */
-    unsigned step_no;    /* 1-based, in the text being read: for messages */
-    struct str named;    /* the n- name being expanded (len 0 at the top level) */
-    char *err;
-};
+#define SHOW_LEN TR_SHOW_LEN
 
 /* ---- Views and messages -------------------------------------------------------------------- */
 
 /* User text for a message: printable ASCII only, cut to SHOW_LEN with "...". */
-static const char *show(struct str s, char buf[SHOW_LEN])
+const char *tr_parse_show(struct str s, char buf[SHOW_LEN])
 {
     size_t n = s.len < SHOW_LEN - 1 ? s.len : SHOW_LEN - 4;
 
@@ -47,14 +36,15 @@ static const char *show(struct str s, char buf[SHOW_LEN])
 }
 
 /* Set the error message, then say where: " (step 2)" or " (step 1 of n-thumb)". */
-__attribute__((format(printf, 2, 3))) static int fail(struct tr_parser *p, const char *fmt, ...)
+int tr_parse_fail(struct tr_parser *p, const char *fmt, ...)
 {
     char where[24 + SHOW_LEN], name[SHOW_LEN];
     size_t n;
     va_list ap;
 
     if (p->named.len)
-        snprintf(where, sizeof(where), " (step %u of n-%s)", p->step_no, show(p->named, name));
+        snprintf(where, sizeof(where), " (step %u of n-%s)", p->step_no,
+                 tr_parse_show(p->named, name));
     else
         snprintf(where, sizeof(where), " (step %u)", p->step_no);
     va_start(ap, fmt);
@@ -70,13 +60,13 @@ static int bad(struct tr_parser *p, const struct tr_key_def *d, struct str v, co
 {
     char buf[SHOW_LEN];
 
-    return fail(p, "%s: '%s' %s", d->name, show(v, buf), why);
+    return tr_parse_fail(p, "%s: '%s' %s", d->name, tr_parse_show(v, buf), why);
 }
 
 static int bad_num(struct tr_parser *p, const struct tr_key_def *d, const struct tr_num_error *e)
 {
     if (e->token.len == 0)
-        return fail(p, "%s: %s", d->name, e->why);
+        return tr_parse_fail(p, "%s: %s", d->name, e->why);
     return bad(p, d, e->token, e->why);
 }
 
@@ -137,6 +127,43 @@ const struct tr_word tr_format_words[] = {
     {NULL, 0},
 };
 
+/* lfo-: the positions of fo- (not auto or face: a layer has no content to look at). */
+static const struct tr_word layer_focus_words[] = {
+    {"center", TR_FO_CENTER},
+    {"top", TR_FO_TOP},
+    {"left", TR_FO_LEFT},
+    {"bottom", TR_FO_BOTTOM},
+    {"right", TR_FO_RIGHT},
+    {"top_left", TR_FO_TOP_LEFT},
+    {"top_right", TR_FO_TOP_RIGHT},
+    {"bottom_left", TR_FO_BOTTOM_LEFT},
+    {"bottom_right", TR_FO_BOTTOM_RIGHT},
+    {NULL, 0},
+};
+
+static const struct tr_word typo_words[] = {
+    {"b", TR_TG_BOLD},
+    {"i", TR_TG_ITALIC},
+    {"b_i", TR_TG_BOLD | TR_TG_ITALIC},
+    {"i_b", TR_TG_BOLD | TR_TG_ITALIC},
+    {NULL, 0},
+};
+
+static const struct tr_word align_words[] = {
+    {"center", TR_ALIGN_CENTER},
+    {"left", TR_ALIGN_LEFT},
+    {"right", TR_ALIGN_RIGHT},
+    {NULL, 0},
+};
+
+/* ff-: the families scripts/setup.sh installs (fonts-dejavu-core, fonts-noto-cjk), by the
+ * names written in URLs; fontconfig's own names are in tr_layer.c. */
+static const struct tr_word font_words[] = {
+    {"DejaVuSans", TR_FONT_SANS},        {"DejaVuSerif", TR_FONT_SERIF},
+    {"DejaVuSansMono", TR_FONT_MONO},    {"NotoSansCJK", TR_FONT_CJK_SANS},
+    {"NotoSerifCJK", TR_FONT_CJK_SERIF}, {NULL, 0},
+};
+
 static const struct word_set crops = {
     crop_words, "is not a crop (maintain_ratio force at_max at_max_enlarge at_least)"};
 static const struct word_set crop_modes = {crop_mode_words,
@@ -144,6 +171,14 @@ static const struct word_set crop_modes = {crop_mode_words,
 static const struct word_set focuses = {
     focus_words, "is not a supported focus (a position such as top_left, auto or face)"};
 static const struct word_set flips = {flip_words, "is not a flip (h v h_v v_h)"};
+static const struct word_set layer_focuses = {
+    layer_focus_words, "is not a layer position (center top left bottom right top_left top_right "
+                       "bottom_left bottom_right)"};
+static const struct word_set typos = {typo_words, "is not a typography (b i b_i)"};
+static const struct word_set aligns = {align_words, "is not an alignment (left center right)"};
+static const struct word_set fonts = {
+    font_words,
+    "is not an installed font (DejaVuSans DejaVuSerif DejaVuSansMono NotoSansCJK NotoSerifCJK)"};
 static const struct word_set formats = {
     tr_format_words, "is not a format (auto jpg jpeg png webp avif gif orig, or mp4 webm)"};
 
@@ -163,7 +198,7 @@ const char *tr_word_name(const struct tr_word *words, int value)
 
 static void *field(struct tr_parser *p, const struct tr_key_def *d)
 {
-    return (char *)&p->step + d->field;
+    return (char *)p->st + d->field;
 }
 
 static const void *value(const struct tr_step *s, const struct tr_key_def *d)
@@ -205,6 +240,10 @@ static const struct range pos_range = {0, MAX_PX, true, true,
                                        "is out of range (a fraction below 1, or 0-65535 px)"};
 static const struct range border_range = {1, MAX_PX, false, true, "is out of range 1-65535 px"};
 static const struct range dpr_range = {0.1, 5, false, false, "is out of range 0.1-5"};
+static const struct range layer_pos_range = {-MAX_PX, MAX_PX, false, true,
+                                             "is out of range N65535-65535 px"};
+static const struct range font_size_range = {1, TR_MAX_FONT_SIZE, false, true,
+                                             "is out of range 1-" TR_STR(TR_MAX_FONT_SIZE) " px"};
 
 /* A literal or an expression into n. Expressions of literals only are computed here, so that
  * "w-100_mul_2" is "w-200" (one canonical text) and its range is checked now. */
@@ -259,6 +298,9 @@ static const struct whole blur_whole = {1, 100};
 static const struct whole trim_whole = {1, 99};
 static const struct whole page_whole = {1, MAX_PAGE};
 static const struct whole radius_whole = {1, MAX_PX};
+static const struct whole alpha_whole = {1, 9};
+static const struct whole line_whole = {0, 1000};
+static const struct whole pad_whole = {0, 1000};
 
 static int parse_whole_in(struct tr_parser *p, const struct tr_key_def *d, struct str v,
                           const struct whole *r, int *out)
@@ -269,7 +311,7 @@ static int parse_whole_in(struct tr_parser *p, const struct tr_key_def *d, struc
     if (tr_num_whole(v, &x, &e))
         return bad_num(p, d, &e);
     if (x < r->lo || x > r->hi)
-        return fail(p, "%s: %ld is out of range %ld-%ld", d->name, x, r->lo, r->hi);
+        return tr_parse_fail(p, "%s: %ld is out of range %ld-%ld", d->name, x, r->lo, r->hi);
     *out = (int)x;
     return 0;
 }
@@ -389,7 +431,7 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
     n->kind = TR_NUM_EXPR;
     n->nops = 2;
     n->op[0] = TR_OP_DIV;
-    n->operand[1].value = b;
+    n->value[1] = b;
     return 0;
 }
 
@@ -397,7 +439,7 @@ static int ratio_pair(struct str v, char sep, struct tr_num *n)
  * and ar-4_div_3 can be written as ar-4-3 by print_ratio(). */
 static int parse_ar(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    struct tr_num *n = &p->step.ar;
+    struct tr_num *n = &p->st->ar;
     struct tr_num_error e;
     bool pair;
     double x;
@@ -411,7 +453,7 @@ static int parse_ar(struct tr_parser *p, const struct tr_key_def *d, struct str 
     if (!tr_num_is_constant(n))
         return 0;
     pair = n->nops == 2 && n->op[0] == TR_OP_DIV;
-    if (pair && (n->operand[0].value <= 0 || n->operand[1].value <= 0))
+    if (pair && (n->value[0] <= 0 || n->value[1] <= 0))
         return bad(p, d, v, "needs a width and a height above 0");
     if (tr_num_eval(n, NULL, &x))
         return bad(p, d, v, "divides by zero or overflows");
@@ -439,14 +481,14 @@ static double gcd(double a, double b)
 static void print_ratio(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
     const struct tr_num *n = value(s, d);
-    double w = n->operand[0].value, h = n->operand[1].value, g;
+    double w = n->value[0], h = n->value[1], g;
 
     if (n->kind == TR_NUM_LITERAL) {
         tr_out_decimal(o, w);
         tr_out_printf(o, "-1");
         return;
     }
-    if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->operand[0].var || n->operand[1].var) {
+    if (n->nops != 2 || n->op[0] != TR_OP_DIV || n->var[0] || n->var[1]) {
         tr_out_num(o, n);
         return;
     }
@@ -466,7 +508,7 @@ static int parse_blur(struct tr_parser *p, const struct tr_key_def *d, struct st
 
     if (parse_whole_in(p, d, v, &blur_whole, &x))
         return -EINVAL;
-    p->step.blur = x;
+    p->st->blur = x;
     return 0;
 }
 
@@ -480,11 +522,14 @@ static int parse_page(struct tr_parser *p, const struct tr_key_def *d, struct st
 static int parse_trim(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
     if (str_eq(v, "true")) {
-        p->step.trim = 10;
+        p->st->trim = 10;
         return 0;
     }
-    if (str_eq(v, "false"))
+    if (str_eq(v, "false")) { /* in a layer: no trim, where layers trim by default */
+        if (p->fr[p->depth].layer >= 0)
+            p->chain->layer[p->fr[p->depth].layer].no_trim = true;
         return TR_NO_EFFECT;
+    }
     return parse_whole(p, d, v);
 }
 
@@ -494,14 +539,14 @@ static int parse_rotate(struct tr_parser *p, const struct tr_key_def *d, struct 
     double deg;
 
     if (str_eq(v, "auto")) { /* EXIF orientation is always applied: it changes nothing */
-        p->step.rotate_auto = true;
+        p->st->rotate_auto = true;
         return TR_NO_EFFECT;
     }
     if (parse_decimal_in(p, d, v, &degrees_span, &deg))
         return -EINVAL;
     deg = round(fmod(deg + 360, 360) * 1e6) / 1e6;
-    p->step.rotate = deg >= 360 ? 0 : deg;
-    return p->step.rotate == 0 ? TR_NO_EFFECT : 0;
+    p->st->rotate = deg >= 360 ? 0 : deg;
+    return p->st->rotate == 0 ? TR_NO_EFFECT : 0;
 }
 
 static void print_rotate(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
@@ -518,7 +563,7 @@ static int parse_orig(struct tr_parser *p, const struct tr_key_def *d, struct st
 {
     int rc = parse_bool(p, d, v);
 
-    return rc ? rc : p->step.orig ? 0 : TR_NO_EFFECT;
+    return rc ? rc : p->st->orig ? 0 : TR_NO_EFFECT;
 }
 
 /* b-<width>_<colour>; the width may be an expression, itself made of '_': cut at the last. */
@@ -531,9 +576,9 @@ static int parse_border(struct tr_parser *p, const struct tr_key_def *d, struct 
         return bad(p, d, v, "is not <width>_<colour> (b-5_FF0000)");
     width = (struct str){v.p, (size_t)(u - v.p)};
     colour = (struct str){u + 1, v.len - width.len - 1};
-    if (parse_color_in(p, d, colour, &p->step.border_color))
+    if (parse_color_in(p, d, colour, &p->st->border_color))
         return -EINVAL;
-    return parse_amount(p, d, width, &p->step.border_width, &border_range);
+    return parse_amount(p, d, width, &p->st->border_width, &border_range);
 }
 
 static void print_border(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
@@ -549,14 +594,14 @@ static int parse_radius(struct tr_parser *p, const struct tr_key_def *d, struct 
     int px;
 
     if (str_eq(v, "max")) {
-        p->step.radius_max = true;
+        p->st->radius_max = true;
         return 0;
     }
     if (memchr(v.p, '_', v.len))
         return bad(p, d, v, "is per-corner radii or an expression, not supported yet");
     if (parse_whole_in(p, d, v, &radius_whole, &px))
         return -EINVAL;
-    tr_num_literal(&p->step.radius, px);
+    tr_num_literal(&p->st->radius, px);
     return 0;
 }
 
@@ -574,10 +619,10 @@ static void print_radius(struct tr_outbuf *o, const struct tr_key_def *d, const 
 
 static int parse_sharpen(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    p->step.sharpen = SHARPEN_DEFAULT;
+    p->st->sharpen = SHARPEN_DEFAULT;
     if (v.len == 0)
         return 0;
-    return parse_decimal_in(p, d, v, &strength_span, &p->step.sharpen);
+    return parse_decimal_in(p, d, v, &strength_span, &p->st->sharpen);
 }
 
 static void print_sharpen(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
@@ -595,13 +640,13 @@ static int parse_usm(struct tr_parser *p, const struct tr_key_def *d, struct str
                                                 &threshold_span};
     struct str rest = v, part;
 
-    memcpy(p->step.usm, dflt, sizeof(dflt));
+    memcpy(p->st->usm, dflt, sizeof(dflt));
     if (v.len == 0)
         return 0;
     for (int i = 0; i < 4; i++) {
         if (str_cut(&rest, '-', &part) != (i < 3))
             return bad(p, d, v, "is not <radius>-<sigma>-<amount>-<threshold>");
-        if (parse_decimal_in(p, d, part, spans[i], &p->step.usm[i]))
+        if (parse_decimal_in(p, d, part, spans[i], &p->st->usm[i]))
             return -EINVAL;
     }
     return 0;
@@ -680,10 +725,10 @@ static int parse_renditions(struct tr_parser *p, const struct tr_key_def *d, str
             return bad(p, d, part, "is not a rendition height (240 360 480 720 1080 1440 2160)");
         want[i] = true;
     }
-    p->step.sr.n = 0;
+    p->st->sr.n = 0;
     for (int i = 0; i < TR_MAX_RENDITIONS; i++)
         if (want[i])
-            p->step.sr.height[p->step.sr.n++] = rendition_heights[i];
+            p->st->sr.height[p->st->sr.n++] = rendition_heights[i];
     return 0;
 }
 
@@ -693,6 +738,54 @@ static void print_renditions(struct tr_outbuf *o, const struct tr_key_def *d,
     (void)d;
     for (int i = 0; i < s->sr.n && i < TR_MAX_RENDITIONS; i++)
         tr_out_printf(o, "%s%d", i ? "_" : "", s->sr.height[i]);
+}
+
+/* ff-: an installed family by the name ImageKit-style URLs use, any case; or a font file of
+ * the endpoint (ff-fonts@@x.ttf: a path, tr_nest.c keeps it with the layer). */
+static int parse_font(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    for (const struct tr_word *w = font_words; w->name; w++) {
+        if (v.len == strlen(w->name) && strncasecmp(v.p, w->name, v.len) == 0) {
+            p->st->font = (enum tr_font)w->value;
+            return 0;
+        }
+    }
+    if (memmem(v.p, v.len, "@@", 2) || memchr(v.p, '.', v.len) || memchr(v.p, '/', v.len)) {
+        p->st->font = TR_FONT_FILE;
+        return tr_nest_font(p, v);
+    }
+    return bad(p, d, v, fonts.why);
+}
+
+/* pa-: CSS's shorthand with '_': 1 to 4 values, top right bottom left. */
+static int parse_pad(struct tr_parser *p, const struct tr_key_def *d, struct str v)
+{
+    static const int from[4][4] = {{0, 0, 0, 0}, {0, 1, 0, 1}, {0, 1, 2, 1}, {0, 1, 2, 3}};
+    struct str rest = v, part;
+    int val[4], n = 0;
+    bool more = true;
+
+    while (more) {
+        more = str_cut(&rest, '_', &part);
+        if (n == 4)
+            return bad(p, d, v, "has more than 4 values (top right bottom left)");
+        if (parse_whole_in(p, d, part, &pad_whole, &val[n++]))
+            return -EINVAL;
+    }
+    for (int i = 0; i < 4; i++)
+        p->st->pad[i] = val[from[n - 1][i]];
+    return 0;
+}
+
+/* The shortest shorthand of the same four values. */
+static void print_pad(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
+{
+    const int *a = s->pad;
+    int n = a[3] != a[1] ? 4 : a[2] != a[0] ? 3 : a[1] != a[0] ? 2 : 1;
+
+    (void)d;
+    for (int i = 0; i < n; i++)
+        tr_out_printf(o, i ? "_%d" : "%d", a[i]);
 }
 
 /* ---- The descriptor table ------------------------------------------------------------------
@@ -705,7 +798,7 @@ static void print_renditions(struct tr_outbuf *o, const struct tr_key_def *d,
 #define F(member) offsetof(struct tr_step, member)
 
 const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
-    [TR_W] = {"w", F(w), parse_num, print_num, &size_range, NULL, TR_KEY_AUTO},
+    [TR_W] = {"w", F(w), parse_num, print_num, &size_range, NULL, TR_KEY_AUTO | TR_KEY_TEXT_TOO},
     [TR_H] = {"h", F(h), parse_num, print_num, &size_range, NULL, 0},
     [TR_AR] = {"ar", F(ar), parse_ar, print_ratio, NULL, NULL, 0},
     [TR_C] = {"c", F(crop), parse_word, print_word, &crops, "maintain_ratio", 0},
@@ -717,12 +810,12 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_XC] = {"xc", F(xc), parse_num, print_num, &pos_range, NULL, 0},
     [TR_YC] = {"yc", F(yc), parse_num, print_num, &pos_range, NULL, 0},
     [TR_DPR] = {"dpr", F(dpr), parse_num, print_num, &dpr_range, "1", TR_KEY_AUTO},
-    [TR_RT] = {"rt", F(rotate), parse_rotate, print_rotate, NULL, "0", 0},
-    [TR_FL] = {"fl", F(flip), parse_word, print_word, &flips, NULL, 0},
+    [TR_RT] = {"rt", F(rotate), parse_rotate, print_rotate, NULL, "0", TR_KEY_TEXT_TOO},
+    [TR_FL] = {"fl", F(flip), parse_word, print_word, &flips, NULL, TR_KEY_TEXT_TOO},
     [TR_T] = {"t", F(trim), parse_trim, print_whole, &trim_whole, NULL, 0},
-    [TR_BG] = {"bg", F(bg), parse_color, print_color, NULL, NULL, 0},
+    [TR_BG] = {"bg", F(bg), parse_color, print_color, NULL, NULL, TR_KEY_TEXT_TOO},
     [TR_B] = {"b", F(border_width), parse_border, print_border, NULL, NULL, 0},
-    [TR_R] = {"r", F(radius), parse_radius, print_radius, NULL, NULL, 0},
+    [TR_R] = {"r", F(radius), parse_radius, print_radius, NULL, NULL, TR_KEY_TEXT_TOO},
     [TR_BL] = {"bl", F(blur), parse_blur, print_decimal, NULL, NULL, 0},
     [TR_O] = {"o", F(opacity), parse_whole, print_whole, &percent_whole, "100", 0},
     [TR_E_GRAYSCALE] = {"e-grayscale", 0, parse_flag, print_nothing, NULL, NULL, TR_KEY_BARE_ONLY},
@@ -745,6 +838,20 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_MD] = {"md", F(metadata), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
     [TR_CP] = {"cp", F(color_profile), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
     [TR_ORIG] = {"orig", F(orig), parse_orig, print_bool, NULL, "false", TR_KEY_CHAIN},
+    [TR_LX] = {"lx", F(lx), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
+    [TR_LY] = {"ly", F(ly), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
+    [TR_LXC] = {"lxc", F(lxc), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
+    [TR_LYC] = {"lyc", F(lyc), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
+    [TR_LFO] = {"lfo", F(layer_focus), parse_word, print_word, &layer_focuses, "center",
+                TR_KEY_LAYER},
+    [TR_AL] = {"al", F(alpha), parse_whole, print_whole, &alpha_whole, NULL, TR_KEY_LAYER},
+    [TR_FS] = {"fs", F(font_size), parse_num, print_num, &font_size_range, NULL, TR_KEY_TEXT},
+    [TR_FF] = {"ff", F(font), parse_font, print_word, &fonts, "DejaVuSans", TR_KEY_TEXT},
+    [TR_CO] = {"co", F(color), parse_color, print_color, NULL, "000000", TR_KEY_TEXT},
+    [TR_TG] = {"tg", F(typo), parse_word, print_word, &typos, NULL, TR_KEY_TEXT},
+    [TR_IA] = {"ia", F(align), parse_word, print_word, &aligns, "center", TR_KEY_TEXT},
+    [TR_LH] = {"lh", F(line_height), parse_whole, print_whole, &line_whole, NULL, TR_KEY_TEXT},
+    [TR_PA] = {"pa", F(pad), parse_pad, print_pad, NULL, "0", TR_KEY_TEXT},
 };
 
 /* ---- Chain-level keys ---------------------------------------------------------------------- */
@@ -771,6 +878,8 @@ static int parse_named(struct tr_parser *p, const struct tr_key_def *d, struct s
         return bad(p, d, v, "is longer than 2048 bytes");
     p->named = v;
     rc = parse_text(p, (struct str){nt->value, len});
+    if (!rc && p->depth > 0)
+        rc = tr_parse_fail(p, "n-%.*s: a layer it opens is not closed", (int)v.len, v.p);
     p->named = (struct str){0};
     p->step_no = step_no;
     return rc;
@@ -778,7 +887,7 @@ static int parse_named(struct tr_parser *p, const struct tr_key_def *d, struct s
 
 /* A relative path with no empty, "." or ".." segment. "@/" is refused too: its '@' would
  * merge with the "@@" that tr_canonical() writes for the '/'. */
-static bool is_clean_path(const char *path, size_t len)
+bool tr_path_is_clean(const char *path, size_t len)
 {
     struct str rest = {path, len}, seg;
     bool more = true;
@@ -801,7 +910,7 @@ static int parse_default_image(struct tr_parser *p, const struct tr_key_def *d, 
     size_t n = 0, i = 0;
 
     if (dst[0])
-        return fail(p, "di: a default image is given twice");
+        return tr_parse_fail(p, "di: a default image is given twice");
     if (v.len >= 2 && v.p[0] == '@' && v.p[1] == '@')
         i = 2;
     else if (v.p[0] == '/')
@@ -817,15 +926,15 @@ static int parse_default_image(struct tr_parser *p, const struct tr_key_def *d, 
         }
     }
     dst[n] = '\0';
-    if (!is_clean_path(dst, n)) {
+    if (!tr_path_is_clean(dst, n)) {
         dst[0] = '\0';
         return bad(p, d, v, "is not a clean relative path");
     }
     return 0;
 }
 /* Keys that act on the chain rather than fill a field of the step: a named transformation is
- * read in place, a default image belongs to the chain. Layers (l-...,l-end) and conditionals
- * (if-...,if-end) will be rows here too: their parsers open and close a nested context. */
+ * read in place, a default image belongs to the chain. The keys that open and close a nested
+ * context (l-, if-, and a layer's i-/ie-) are read by parse_nest() and tr_nest.c instead. */
 static const struct tr_key_def chain_keys[] = {
     {"n", 0, parse_named, NULL, NULL, NULL, 0},
     {"di", 0, parse_default_image, NULL, NULL, NULL, 0},
@@ -837,16 +946,16 @@ static const struct tr_key_def chain_keys[] = {
 static const struct refused_key {
     const char *names, *why;
 } refused[] = {
-    {"l i ie lx ly lxc lyc lfo lap lm lso leo ldu fs ff co ia pa al tg lh fol fsh",
-     ": layers (l-) are not supported yet"},
-    {"if", ": conditional transformations are not supported"},
+    {"lap lm fol fsh", " is not supported"},
+    {"lso leo ldu", " is a video layer parameter, not supported"},
     {"e-bgremove e-removedotbg e-changebg e-edit e-dropshadow e-retouch e-upscale e-genvar",
      " is an AI transformation, not supported"},
     {"e-shadow e-gradient e-distort e-colorize", " is not supported"},
     {"cr", " (colour replace) is not supported"},
     {"dn", " (vector density) is not supported"},
     {"oi ox oy ow oh ot ots otc otf oa obg ofo oiar oic oicm oifo ote otw otbg otp otia or ott",
-     " is a removed ImageKit overlay parameter (layers replaced it)"},
+     " is a removed ImageKit overlay parameter: use l-image,i-PATH,...,l-end or "
+     "l-text,i-TEXT,...,l-end"},
 };
 
 /* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix.
@@ -905,8 +1014,8 @@ static int refuse_key(struct tr_parser *p, struct str key)
 
     for (size_t i = 0; i < COUNT(refused); i++)
         if (is_listed(key, refused[i].names))
-            return fail(p, "%s%s", show(key, buf), refused[i].why);
-    return fail(p, "unknown parameter '%s'", show(key, buf));
+            return tr_parse_fail(p, "%s%s", tr_parse_show(key, buf), refused[i].why);
+    return tr_parse_fail(p, "unknown parameter '%s'", tr_parse_show(key, buf));
 }
 
 /* After v failed to parse: the reason ImageKit's value is refused, if it is one. */
@@ -939,50 +1048,131 @@ static bool split_key(struct str *v, struct str *key)
     return has_value;
 }
 
+/* Whether key d may stand where the parser is: the chain's step, or a layer's. */
+static int check_place(struct tr_parser *p, const struct tr_key_def *d)
+{
+    const struct tr_frame *f = &p->fr[p->depth];
+    const struct tr_layer *l = f->layer >= 0 ? &p->chain->layer[f->layer] : NULL;
+
+    if (!l && (d->flags & (TR_KEY_LAYER | TR_KEY_TEXT)))
+        return tr_parse_fail(p, "%s: only inside a layer (l-image or l-text ... l-end)", d->name);
+    if ((d->flags & TR_KEY_CHAIN) && (l || f->mode != TR_MODE_BOTH))
+        return tr_parse_fail(p, "%s: applies to the whole image, not inside a %s", d->name,
+                             l ? "layer" : "conditional");
+    if (!l)
+        return 0;
+    if ((d->flags & (TR_KEY_LAYER | TR_KEY_TEXT)) && f->lstep_no > 0)
+        return tr_parse_fail(p, "%s: only in a layer's first step", d->name);
+    if (l->type == TR_LAYER_TEXT && !(d->flags & (TR_KEY_LAYER | TR_KEY_TEXT | TR_KEY_TEXT_TOO)))
+        return tr_parse_fail(p, "%s: not in a text layer", d->name);
+    if (l->type == TR_LAYER_IMAGE && (d->flags & TR_KEY_TEXT))
+        return tr_parse_fail(p, "%s: only in a text layer", d->name);
+    return 0;
+}
+
+/* Read v for key k into st, one variant of the step being read. */
+static int parse_into(struct tr_parser *p, struct tr_step *st, uint64_t *seen,
+                      const struct tr_key_def *d, int k, struct str v)
+{
+    int rc;
+
+    if (*seen >> k & 1)
+        return tr_parse_fail(p, "%s: given twice in one step", d->name);
+    p->st = st;
+    rc = d->parse(p, d, v);
+    if (rc < 0)
+        return refuse_value(p, d, v);
+    *seen |= UINT64_C(1) << k;
+    if (rc != TR_NO_EFFECT)
+        st->has |= UINT64_C(1) << k;
+    return 0;
+}
+
+/* A step key into the variants the frame's mode says: outside a conditional the step, inside
+ * one both variants (before if- or after if-end) or one branch's. */
+static int parse_key(struct tr_parser *p, const struct tr_key_def *d, int k, struct str v)
+{
+    struct tr_frame *f = &p->fr[p->depth];
+    int rc = 0;
+
+    if (f->mode != TR_MODE_ELSE)
+        rc = parse_into(p, &f->step, &f->seen, d, k, v);
+    if (!rc && f->cond >= 0 && f->mode != TR_MODE_THEN)
+        rc = parse_into(p, &f->alt, &f->alt_seen, d, k, v);
+    return rc;
+}
+
+/* The keys that open, close or fill a nesting (tr_nest.c); -ENOENT when key is none. */
+static int parse_nest(struct tr_parser *p, struct str key, bool has_value, struct str v)
+{
+    bool input = str_eq(key, "i") || str_eq(key, "ie");
+
+    if (!input && !str_eq(key, "l") && !str_eq(key, "if"))
+        return -ENOENT;
+    if (!has_value || v.len == 0) {
+        char buf[SHOW_LEN];
+
+        return tr_parse_fail(p, "%s: missing value", tr_parse_show(key, buf));
+    }
+    if (input)
+        return tr_nest_input(p, key, v);
+    return str_eq(key, "l") ? tr_nest_layer(p, v) : tr_nest_cond(p, v);
+}
+
 static int parse_param(struct tr_parser *p, struct str param)
 {
     struct str key, v = param;
     bool has_value = split_key(&v, &key);
     int k, rc;
-    const struct tr_key_def *d = find_param(key, &k);
+    const struct tr_key_def *d;
 
-    if (++p->nparams > TR_MAX_PARAMS)
-        return fail(p, "more than %d parameters in one step", TR_MAX_PARAMS);
-    if (!d)
+    if (++p->fr[p->depth].nparams > TR_MAX_PARAMS)
+        return tr_parse_fail(p, "more than %d parameters in one step", TR_MAX_PARAMS);
+    if ((rc = parse_nest(p, key, has_value, v)) != -ENOENT)
+        return rc;
+    if (!(d = find_param(key, &k)))
         return refuse_key(p, key);
-    if (k >= 0 && (p->seen >> k & 1))
-        return fail(p, "%s: given twice in one step", d->name);
     if (has_value && (d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)) && str_eq(v, "true")) {
         has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
         v.len = 0;
     }
     if (has_value && (d->flags & TR_KEY_BARE_ONLY))
-        return fail(p, "%s takes no value", d->name);
+        return tr_parse_fail(p, "%s takes no value", d->name);
     if (has_value ? v.len == 0 : !(d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)))
-        return fail(p, "%s: missing value", d->name);
-    rc = d->parse(p, d, v);
-    if (rc < 0)
-        return refuse_value(p, d, v);
+        return tr_parse_fail(p, "%s: missing value", d->name);
+    if (k < 0 && (p->depth > 0 || p->fr[0].mode != TR_MODE_BOTH))
+        return tr_parse_fail(p, "%s: not inside a layer or a conditional", d->name);
     if (k < 0)
-        return rc;
-    p->seen |= UINT64_C(1) << k;
-    if (rc != TR_NO_EFFECT)
-        p->step.has |= UINT64_C(1) << k;
-    return 0;
+        return d->parse(p, d, v);
+    return check_place(p, d) ? -EINVAL : parse_key(p, d, k, v);
 }
 
+void tr_frame_init(struct tr_frame *f, unsigned id, int layer, unsigned lstep_no)
+{
+    memset(f, 0, sizeof(*f));
+    f->id = id;
+    f->layer = layer;
+    f->lstep_no = lstep_no;
+    f->cond = -1;
+}
+
+/* ':' in the chain: the step read is added (unless it does nothing at all), the next begins.
+ * Inside a layer it is the layer's next step. */
 static int finish_step(struct tr_parser *p)
 {
     struct tr_chain *c = p->chain;
+    struct tr_frame *f = &p->fr[0];
 
-    if (p->step.has) {
+    if (p->depth > 0)
+        return tr_nest_next_step(p);
+    if (tr_nest_end_step(p, f))
+        return -EINVAL;
+    if (f->step.has || f->step.nlayers || f->step.cond) {
         if (c->nsteps == TR_MAX_STEPS)
-            return fail(p, "more than %d steps", TR_MAX_STEPS);
-        c->step[c->nsteps++] = p->step;
+            return tr_parse_fail(p, "more than %d steps", TR_MAX_STEPS);
+        c->step[c->nsteps++] = f->step;
     }
-    memset(&p->step, 0, sizeof(p->step));
-    p->seen = 0;
-    p->nparams = 0;
+    tr_frame_init(f, c->nsteps, -1, 0);
     return 0;
 }
 
@@ -1008,7 +1198,7 @@ static int check_bytes(struct tr_parser *p, struct str text)
         unsigned char c = (unsigned char)text.p[i];
 
         if (c < 0x20 || c == 0x7f)
-            return fail(p, "control character 0x%02x at byte %zu", c, i);
+            return tr_parse_fail(p, "control character 0x%02x at byte %zu", c, i);
     }
     return 0;
 }
@@ -1027,7 +1217,7 @@ static int parse_text(struct tr_parser *p, struct str text)
     do {
         sep = take_param(&rest, &param);
         if (param.len == 0 && (in_step > 0 || sep == ','))
-            return fail(p, "empty parameter");
+            return tr_parse_fail(p, "empty parameter");
         if (param.len && parse_param(p, param))
             return -EINVAL;
         in_step += param.len > 0;
@@ -1053,6 +1243,7 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
 {
     struct tr_parser p = {.chain = c, .names = names, .step_no = 1, .err = err};
 
+    tr_frame_init(&p.fr[0], c->nsteps, -1, 0);
     err[0] = '\0';
     if (len > TR_MAX_TEXT) {
         snprintf(err, TR_ERR_LEN, "transformation is longer than %d bytes", TR_MAX_TEXT);
@@ -1061,10 +1252,22 @@ int tr_parse(struct tr_chain *c, const char *s, size_t len, const struct tr_name
     if (len == 0)
         return 0;
     if (!s)
-        return fail(&p, "no text");
-    if (parse_text(&p, (struct str){s, len}) || finish_step(&p))
+        return tr_parse_fail(&p, "no text");
+    if (parse_text(&p, (struct str){s, len}))
         return -EINVAL;
-    return 0;
+    if (p.depth > 0)
+        return tr_parse_fail(&p, "l-%s: not closed by l-end",
+                             c->layer[p.fr[p.depth].layer].type == TR_LAYER_TEXT ? "text"
+                                                                                 : "image");
+    return finish_step(&p);
+}
+
+const struct tr_step *tr_chain_step(const struct tr_chain *c, unsigned id)
+{
+    if (id < TR_STEP_LAYER)
+        return id < c->nsteps ? &c->step[id] : NULL;
+    id -= TR_STEP_LAYER;
+    return id < c->nlsteps && id < TR_MAX_LAYER_STEPS ? &c->lstep[id] : NULL;
 }
 
 const char *tr_key_name(enum tr_key k)

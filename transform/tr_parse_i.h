@@ -20,6 +20,9 @@ struct tr_outbuf {
 
 __attribute__((format(printf, 2, 3))) void tr_out_printf(struct tr_outbuf *o, const char *fmt, ...);
 
+/* Whether a's keys and b's have one canonical text (what the parser links aside). */
+bool tr_step_same(const struct tr_step *a, const struct tr_step *b);
+
 /* ---- Words: the names of enumerated values (tr_parse.c) ----------------------------------- */
 
 struct tr_word {
@@ -56,6 +59,9 @@ enum {
     TR_KEY_AUTO = 4,      /* takes "auto", from a client hint (w-auto, dpr-auto) */
     TR_KEY_CHAIN = 8,     /* one value for the whole chain, the last step's that gives it; the
                            * canonical text writes it once, at the end (q f pr lo md cp orig) */
+    TR_KEY_LAYER = 16,    /* only in a layer's first step: where it goes (lx ly lxc lyc lfo al) */
+    TR_KEY_TEXT = 32,     /* only in a text layer's step (fs ff co tg ia lh pa) */
+    TR_KEY_TEXT_TOO = 64, /* also in a text layer (w bg r rt fl), where w is the wrap width */
 };
 
 struct tr_key_def {
@@ -121,5 +127,61 @@ void tr_out_color(struct tr_outbuf *o, const struct tr_color *c);
 
 /* The CSS colour name table, sorted, for tests: the i-th name (NULL past the end). */
 const char *tr_color_name_at(size_t i, uint32_t *rgb);
+
+/* ---- The parser's state (tr_parse.c; layers and conditionals: tr_nest.c) ----------------- */
+
+enum tr_mode { TR_MODE_BOTH, TR_MODE_THEN, TR_MODE_ELSE };
+
+/* One level of nesting: a step of the chain, or a step of the layer being read. */
+struct tr_frame {
+    struct tr_step step;     /* the step being read; in a conditional, its variant where it holds */
+    struct tr_step alt;      /* in a conditional: the variant where it does not */
+    uint64_t seen, alt_seen; /* keys given in step and alt, whether they set anything */
+    unsigned nparams;
+    unsigned id;       /* the step id it will have (see tr.h) */
+    int layer;         /* -1: a step of the chain; else the layer (tr_chain.layer[]) it is in */
+    unsigned lstep_no; /* 0 in a layer's first step, which alone takes i- and the layer keys */
+    int cond;          /* -1, or this step's conditional (tr_chain.cond[]) */
+    enum tr_mode mode; /* where params go: both variants, or one branch */
+};
+
+struct tr_parser {
+    struct tr_chain *chain;
+    const struct tr_names *names;
+    struct tr_frame fr[TR_MAX_DEPTH + 1]; /* fr[0] the chain's step, fr[depth] the innermost */
+    unsigned depth;
+    struct tr_step *st; /* the step the value parsers fill: a frame's step or alt */
+    unsigned step_no;   /* 1-based, in the text being read: for messages */
+    struct str named;   /* the n- name being expanded (len 0 at the top level) */
+    char *err;
+};
+
+#define TR_SHOW_LEN 28 /* bytes of user text quoted in a message, "..." included */
+
+/* Set p->err to the message, then where: " (step 2)". Returns -EINVAL. */
+__attribute__((format(printf, 2, 3))) int tr_parse_fail(struct tr_parser *p, const char *fmt, ...);
+
+/* User text for a message: printable ASCII only, cut with "...". */
+const char *tr_parse_show(struct str s, char buf[TR_SHOW_LEN]);
+
+/* A relative path with no empty, "." or ".." segment. */
+bool tr_path_is_clean(const char *path, size_t len);
+
+/* A fresh frame for step id. */
+void tr_frame_init(struct tr_frame *f, unsigned id, int layer, unsigned lstep_no);
+
+/* tr_nest.c: l-<type> and l-end; if-..., if-else, if-end; i- and ie-; ':' inside a layer; the
+ * end of a step with a conditional (its alt stored, or the conditional dropped when it changes
+ * nothing). Each returns 0 or -EINVAL with the message set. */
+int tr_nest_layer(struct tr_parser *p, struct str v);
+int tr_nest_cond(struct tr_parser *p, struct str v);
+int tr_nest_input(struct tr_parser *p, struct str key, struct str v);
+int tr_nest_next_step(struct tr_parser *p);
+int tr_nest_font(struct tr_parser *p, struct str v); /* ff-PATH: a font file of the endpoint */
+int tr_nest_end_step(struct tr_parser *p, struct tr_frame *f);
+
+/* Canonical text of a conditional's condition, after "if-"; of bytes as base64. */
+void tr_out_cond(struct tr_outbuf *o, const struct tr_cond *c);
+void tr_out_base64(struct tr_outbuf *o, const char *s, size_t len);
 
 #endif

@@ -84,7 +84,7 @@ VipsImage **tr_run_local(struct tr_run *r, int n)
 static struct tr_geom_ctx geom_ctx(const struct tr_run *r)
 {
     return (struct tr_geom_ctx){r->lim, r->iw, r->ih, r->frames, r->rq->hint_dpr, r->rq->hint_width,
-                                r->err};
+                                r->bw,  r->bh, r->err};
 }
 
 /* Whether w x h (times the frames) fits the output limits. */
@@ -93,6 +93,15 @@ int tr_run_check_size(struct tr_run *r, int w, int h)
     struct tr_geom_ctx c = geom_ctx(r);
 
     return tr_geom_check_size(&c, w, h);
+}
+
+/* Where a lw x lh layer whose first step is s goes on a bw x bh image. */
+int tr_run_place(struct tr_run *r, const struct tr_step *s, int bw, int bh, int lw, int lh, int *x,
+                 int *y)
+{
+    struct tr_geom_ctx c = geom_ctx(r);
+
+    return tr_geom_place(&c, s, bw, bh, lw, lh, x, y);
 }
 
 /* Work out what step s does to a cw x ch image. */

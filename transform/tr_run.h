@@ -28,9 +28,14 @@ struct tr_run {
     struct tr_sniff src;
     struct tr_output out;                     /* q pr lo md cp, resolved over the chain */
     const struct tr_step *step[TR_MAX_STEPS]; /* the steps that do something (tr_step_is_noop) */
+    unsigned step_id[TR_MAX_STEPS];           /* their ids in the chain */
+    enum tr_branch taken0;                    /* step[0]: the variant load() planned */
     unsigned nsteps;
     enum tr_format format;    /* never AUTO or ORIG */
-    int iw, ih;               /* the source frame, oriented: iw and ih of expressions */
+    int iw, ih;               /* the source frame, oriented: iw and ih of expressions; while
+                               * a layer is made, its own source (tr_layer.c) */
+    int bw, bh;               /* while a layer is made, the image it goes on; else 0 */
+    unsigned layer_depth;     /* layers being made (nested): their corners stay transparent */
     int orientation;          /* EXIF 1..8 */
     int page;                 /* pg-: the 0-based frame to load */
     bool pg;                  /* a step says pg-2 or later: one frame, even of an animation */
@@ -103,6 +108,8 @@ struct tr_color tr_run_step_bg(const struct tr_step *s); /* bg-, black when not 
 
 int tr_run_check_size(struct tr_run *r, int w, int h);
 int tr_run_plan(struct tr_run *r, const struct tr_step *s, int cw, int ch, struct tr_geom *g);
+int tr_run_place(struct tr_run *r, const struct tr_step *s, int bw, int bh, int lw, int lh, int *x,
+                 int *y);
 int tr_run_size_px(struct tr_run *r, const struct tr_num *n, VipsImage *img, const char *key,
                    double *out);
 

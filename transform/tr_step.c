@@ -1,7 +1,8 @@
 /* transform/tr_step.c: the steps of a chain on the pixels (tr_step.h), each a libvips
- * pipeline on the previous result: trim, geometry as tr_geom.c planned it, rotate, flip, the
- * effects, opacity, border, radius, background. */
+ * pipeline on the previous result: trim, geometry as tr_geom.c planned it, the step's layers
+ * (tr_layer.c), rotate, flip, the effects, opacity, border, radius, background. */
 #include "tr_step.h"
+#include "tr_layer.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,9 +37,8 @@ static int find_trim(struct tr_run *r, const struct tr_step *s, VipsImage *img, 
 }
 
 /* t-: cut a flat border; an image that is all background is left alone. */
-static int trim(struct tr_run *r, const struct tr_step *s, int step, VipsImage **img)
+int tr_step_trim(struct tr_run *r, const struct tr_step *s, struct tr_memo *m, VipsImage **img)
 {
-    struct tr_memo *m = &r->memo[step];
     VipsImage **t = tr_run_local(r, 1);
     int rc;
 
@@ -55,9 +55,8 @@ static int trim(struct tr_run *r, const struct tr_step *s, int step, VipsImage *
 
 /* fo-auto (and fo-face, until there is a face detector): libvips's attention crop, placed on
  * the first frame and reused for the others. */
-static int smart_crop(struct tr_run *r, int step, const struct tr_geom *g, VipsImage **img)
+static int smart_crop(struct tr_run *r, struct tr_memo *m, const struct tr_geom *g, VipsImage **img)
 {
-    struct tr_memo *m = &r->memo[step];
     VipsImage **t = tr_run_local(r, 2);
     int rc;
 
@@ -80,8 +79,8 @@ static int smart_crop(struct tr_run *r, int step, const struct tr_geom *g, VipsI
 }
 
 /* w h ar c cm fo x y xc yc dpr: resize, then crop or pad, as planned. */
-static int geometry(struct tr_run *r, const struct tr_step *s, int step, const struct tr_geom *g,
-                    VipsImage **img)
+static int geometry(struct tr_run *r, const struct tr_step *s, struct tr_memo *m,
+                    const struct tr_geom *g, VipsImage **img)
 {
     VipsImage **t = tr_run_local(r, 1);
     int rc = g->rw ? tr_run_resize(r, img, g->rw, g->rh) : 0;
@@ -92,7 +91,7 @@ static int geometry(struct tr_run *r, const struct tr_step *s, int step, const s
     case TR_GEOM_KEEP:
         return 0;
     case TR_GEOM_SMART:
-        return smart_crop(r, step, g, img);
+        return smart_crop(r, m, g, img);
     case TR_GEOM_PAD:
         return tr_run_embed(r, img, g->x, g->y, g->ow, g->oh, tr_run_step_bg(s));
     case TR_GEOM_CROP:
@@ -105,16 +104,17 @@ static int geometry(struct tr_run *r, const struct tr_step *s, int step, const s
 }
 
 /* rt- at an angle that is not a multiple of 90: the corners are bg when the step gives one,
- * transparent when the output format has alpha, black otherwise. The result is rendered into
- * memory: a later resize reads it in thin strips, each of which an affine transform computes
- * from a region spanning the image (rt-45:h-900 of 12 MP took over 30 s, 1.2 s now). */
+ * transparent when the output format has alpha or inside a layer, black otherwise. The result is
+ * rendered into memory: a later resize reads it in thin strips, each of which an affine transform
+ * computes from a region spanning the image (rt-45:h-900 of 12 MP took over 30 s, 1.2 s now). */
 static int rotate_any(struct tr_run *r, const struct tr_step *s, double deg, VipsImage **img)
 {
     static const struct tr_color clear = {0, 0, 0, 0};
     VipsImage **t = tr_run_local(r, 2);
     VipsImage *in = *img;
-    struct tr_color c =
-        tr_step_has(s, TR_BG) || !tr_run_has_alpha(r->format) ? tr_run_step_bg(s) : clear;
+    struct tr_color c = tr_step_has(s, TR_BG) || !(tr_run_has_alpha(r->format) || r->layer_depth)
+                            ? tr_run_step_bg(s)
+                            : clear;
     VipsArrayDouble *bg;
     int rc;
 
@@ -136,7 +136,7 @@ static int rotate_any(struct tr_run *r, const struct tr_step *s, double deg, Vip
 }
 
 /* rt-: degrees clockwise; rt-auto is a no-op, EXIF orientation is always applied. */
-static int rotate(struct tr_run *r, const struct tr_step *s, VipsImage **img)
+int tr_step_rotate(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 {
     static const VipsAngle right[] = {VIPS_ANGLE_D0, VIPS_ANGLE_D90, VIPS_ANGLE_D180,
                                       VIPS_ANGLE_D270};
@@ -158,7 +158,7 @@ static int rotate(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 }
 
 /* fl-: a horizontal mirror streams; a vertical one reads bottom-up. */
-static int flip(struct tr_run *r, enum tr_flip how, VipsImage **img)
+int tr_step_flip(struct tr_run *r, enum tr_flip how, VipsImage **img)
 {
     VipsImage **t = tr_run_local(r, 2);
     int rc;
@@ -295,7 +295,7 @@ static int effects(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 }
 
 /* o-: scale alpha (adding an opaque one first) by opacity / 100. */
-static int opacity(struct tr_run *r, int percent, VipsImage **img)
+int tr_step_opacity(struct tr_run *r, int percent, VipsImage **img)
 {
     VipsImage **t = tr_run_local(r, 2);
     VipsImage *colour, *alpha;
@@ -374,7 +374,7 @@ static int corner_mask(struct tr_run *r, int w, int h, double rx, double ry, Vip
 
 /* r-: round the corners (r-max: an ellipse) by multiplying alpha with a mask; formats without
  * alpha get bg there when encoding. */
-static int radius(struct tr_run *r, const struct tr_step *s, VipsImage **img)
+int tr_step_radius(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 {
     VipsImage **t = tr_run_local(r, 4);
     VipsImage *colour, *alpha, *mask;
@@ -420,44 +420,93 @@ static int background(struct tr_run *r, const struct tr_step *s, VipsImage **img
     return 0;
 }
 
-/* Everything of a step after its trim, on one frame, in the documented order. */
-static int run_step(struct tr_run *r, int step, const struct tr_geom *g, VipsImage **img)
+/* Everything of a step after its geometry and layers, on one frame, in the documented order. */
+static int finish(struct tr_run *r, const struct tr_step *s, VipsImage **img)
 {
-    const struct tr_step *s = r->step[step];
-    int rc = geometry(r, s, step, g, img);
+    int rc = 0;
 
-    if (!rc && tr_step_has(s, TR_RT))
-        rc = rotate(r, s, img);
+    if (tr_step_has(s, TR_RT))
+        rc = tr_step_rotate(r, s, img);
     if (!rc && tr_step_has(s, TR_FL))
-        rc = flip(r, s->flip, img);
+        rc = tr_step_flip(r, s->flip, img);
     if (!rc)
         rc = effects(r, s, img);
     if (!rc && tr_step_has(s, TR_O) && s->opacity < 100) /* o-100 changes nothing */
-        rc = opacity(r, s->opacity, img);
+        rc = tr_step_opacity(r, s->opacity, img);
     if (!rc && tr_step_has(s, TR_B))
         rc = border(r, s, img);
     if (!rc && tr_step_has(s, TR_R))
-        rc = radius(r, s, img);
+        rc = tr_step_radius(r, s, img);
     return rc ? rc : background(r, s, img);
 }
 
-/* Every step on every frame: a step's size is planned once, from the first frame. */
+/* The variant of step id for an image of cw x ch entering it (its conditional decided). */
+static int variant(struct tr_run *r, unsigned id, int cw, int ch, const struct tr_step **s,
+                   enum tr_branch *taken)
+{
+    struct tr_vars v = {r->iw, r->ih, cw, ch, r->bw, r->bh};
+
+    *s = tr_chain_variant(r->rq->chain, id, &v, taken);
+    if (!*s)
+        return tr_run_fail(r, -EINVAL, "if-: the condition cannot be evaluated on a %dx%d image",
+                           cw, ch);
+    return 0;
+}
+
+/* One step (its variant s, which took branch taken) on frame[0..n): trim, geometry as g plans
+ * it (planned here when g is NULL), the layers of step id, then the rest. */
+static int run_step(struct tr_run *r, unsigned id, const struct tr_step *s, enum tr_branch taken,
+                    struct tr_memo *m, const struct tr_geom *g, VipsImage **frame, int n)
+{
+    struct tr_geom plan;
+    int rc = 0;
+
+    if (tr_step_has(s, TR_T))
+        for (int f = 0; f < n && !rc; f++)
+            rc = tr_step_trim(r, s, m, &frame[f]);
+    if (!rc && !g)
+        rc = tr_run_plan(r, s, frame[0]->Xsize, frame[0]->Ysize, &plan);
+    for (int f = 0; f < n && !rc; f++)
+        rc = geometry(r, s, m, g ? g : &plan, &frame[f]);
+    if (!rc && tr_chain_step(r->rq->chain, id)->nlayers)
+        rc = tr_layer_draw(r, id, taken, frame, n);
+    for (int f = 0; f < n && !rc; f++)
+        rc = finish(r, s, &frame[f]);
+    return rc;
+}
+
+/* Every step on every frame: a step's size is planned once, from the first frame. Step 0 runs
+ * as planned before loading (the variant and plan load() took). */
 int tr_step_run(struct tr_run *r, VipsImage **frame, int n)
 {
-    struct tr_geom g;
+    const struct tr_step *s;
+    enum tr_branch taken;
     int rc = 0;
 
     for (unsigned i = 0; i < r->nsteps && !rc; i++) {
         rc = tr_bounds_check(&r->bounds, r->err);
-        if (!rc && tr_step_has(r->step[i], TR_T))
-            for (int f = 0; f < n && !rc; f++)
-                rc = trim(r, r->step[i], (int)i, &frame[f]);
         if (!rc && i == 0 && r->plan0_valid)
-            g = r->plan0;
-        else if (!rc)
-            rc = tr_run_plan(r, r->step[i], frame[0]->Xsize, frame[0]->Ysize, &g);
-        for (int f = 0; f < n && !rc; f++)
-            rc = run_step(r, (int)i, &g, &frame[f]);
+            rc =
+                run_step(r, r->step_id[0], r->step[0], r->taken0, &r->memo[0], &r->plan0, frame, n);
+        else if (!rc &&
+                 !(rc = variant(r, r->step_id[i], frame[0]->Xsize, frame[0]->Ysize, &s, &taken)))
+            rc = run_step(r, r->step_id[i], s, taken, &r->memo[i], NULL, frame, n);
     }
     return rc;
+}
+
+int tr_step_one(struct tr_run *r, unsigned id, VipsImage **img)
+{
+    const struct tr_chain *c = r->rq->chain;
+    const struct tr_step *s = tr_chain_step(c, id);
+    struct tr_memo m = {0};
+    enum tr_branch taken;
+    int rc;
+
+    if (!s || tr_step_is_noop(s)) /* as tr_canonical() writes nothing for it */
+        return 0;
+    rc = tr_bounds_check(&r->bounds, r->err);
+    if (!rc)
+        rc = variant(r, id, (*img)->Xsize, (*img)->Ysize, &s, &taken);
+    return rc ? rc : run_step(r, id, s, taken, &m, NULL, img, 1);
 }

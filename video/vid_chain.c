@@ -69,7 +69,7 @@ static const struct tr_step *last_with(const struct tr_chain *c, enum tr_key k)
 static int number(const struct tr_num *n, const char *key, int src_w, int src_h, double *out,
                   char *err)
 {
-    struct tr_vars v = {src_w, src_h, src_w, src_h};
+    struct tr_vars v = {src_w, src_h, src_w, src_h, 0, 0};
 
     *out = 0;
     if (n->kind == TR_NUM_UNSET)
@@ -77,7 +77,7 @@ static int number(const struct tr_num *n, const char *key, int src_w, int src_h,
     if (n->kind == TR_NUM_AUTO)
         return invalid(err, "%s: %s-auto reads a client hint, which is for images", key, key);
     if (n->kind == TR_NUM_LITERAL) {
-        *out = n->operand[0].value;
+        *out = n->value[0];
         return 0;
     }
     if (src_w <= 0 || src_h <= 0)
@@ -346,7 +346,7 @@ static bool step_is_plain(const struct tr_step *s)
 /* A literal size in whole pixels (a fraction of the frame is not one), else 0. */
 static int pixels(const struct tr_step *s, enum tr_key k, const struct tr_num *n)
 {
-    double v = n->operand[0].value;
+    double v = n->value[0];
 
     return tr_step_has(s, k) && n->kind == TR_NUM_LITERAL && v >= 1 && v < 65536 ? (int)v : 0;
 }
@@ -376,7 +376,8 @@ void vid_chain_fit(const struct tr_chain *c, struct vid_thumb_req *rq)
     while (first < c->nsteps && tr_step_is_noop(&c->step[first]))
         first++; /* so- alone, q-, f-...: a step the image engine skips */
     s = &c->step[first];
-    if (first == c->nsteps || !first_step_ok(s))
+    /* A conditional or a layer may read the input's own size (iw, ih): the whole frame. */
+    if (first == c->nsteps || c->nconds || c->nlayers || !first_step_ok(s))
         return;
     for (unsigned i = 0; i < c->nsteps; i++)
         if (!step_is_plain(&c->step[i]))

@@ -51,7 +51,7 @@ enum vid_format vid_chain_pick_format(const struct tr_chain *c, const char *acce
 /* Set rq->fit_w and rq->fit_h from chain c when a frame shrunk by a whole factor gives the
  * same result: the first step that does something resizes to literal w and/or h, and nothing
  * in the chain depends on the frame's own size or pixels (fractions, expressions, ar, dpr,
- * extract, x/y, trim, fo-auto/face). Else both stay 0: the whole frame. */
+ * extract, x/y, trim, fo-auto/face, conditionals, layers). Else both stay 0: the whole frame. */
 void vid_chain_fit(const struct tr_chain *c, struct vid_thumb_req *rq);
 
 #endif

@@ -72,12 +72,54 @@ const cases = [
       expect: "w-200,h-200,fo-face,z-1.5" },
     { name: "raw", tr: [{ raw: "h-100,w-100" }], expect: "w-100,h-100" },
     { name: "empty step", tr: [{ width: 300 }, {}], expect: "w-300" },
-    { name: "text layer", v6: null,
+    // Layers: @imagekit/nodejs 7 builds them from overlay objects, the legacy SDK takes them raw.
+    { name: "text layer",
       tr: [{ width: 300, overlay: { type: "text", text: "Hello World!", position: { x: 10, y: 20 } } }],
-      expect: "!layers (l-) are not supported yet" },
-    { name: "image layer", v6: null,
-      tr: [{ overlay: { type: "image", input: "logo/ik.png", position: { focus: "bottom_right" } } }],
-      expect: "!layers (l-) are not supported yet" },
+      v6: [{ width: 300, raw: "l-text,i-Hello World,lx-10,ly-20,l-end" }],
+      v6expect: "w-300,l-text,i-Hello World,lx-10,ly-20,l-end",
+      expect: "w-300,l-text,ie-SGVsbG8gV29ybGQh,lx-10,ly-20,l-end" },
+    { name: "text layer style",
+      tr: [{ overlay: { type: "text", text: "Sale 50%", position: { focus: "bottom" },
+        transformation: [{ fontSize: 40, fontColor: "FFFFFF", background: "FF000080", padding: "10_20",
+          typography: "b", innerAlignment: "left", fontFamily: "DejaVuSerif", lineHeight: 50, alpha: 8 }] } }],
+      v6: [{ raw: "l-text,i-Sale,fs-40,co-FFFFFF,bg-FF000080,pa-10_20,tg-b,ia-left,ff-DejaVuSerif,lh-50,al-8,lfo-bottom,l-end" }],
+      v6expect: "l-text,i-Sale,bg-FF000080,lfo-bottom,al-8,fs-40,ff-DejaVuSerif,co-FFFFFF,tg-b,ia-left,lh-50,pa-10_20,l-end",
+      expect: "l-text,ie-U2FsZSA1MCU=,bg-FF000080,lfo-bottom,al-8,fs-40,ff-DejaVuSerif,co-FFFFFF,tg-b,ia-left,lh-50,pa-10_20,l-end" },
+    { name: "text layer unicode",
+      tr: [{ overlay: { type: "text", text: "été 東京 😀", transformation: [{ fontSize: 30 }] } }],
+      v6: null, expect: "l-text,ie-w6l0w6kg5p2x5LqsIPCfmIA=,fs-30,l-end" },
+    { name: "image layer",
+      tr: [{ width: 300, height: 300 }, { overlay: { type: "image", input: "logo/ik.png", position: { focus: "bottom_right" },
+        transformation: [{ width: 50, rotation: 90 }] } }],
+      v6: [{ width: 300, height: 300 }, { raw: "l-image,i-logo@@ik.png,lfo-bottom_right,w-50,rt-90,l-end" }],
+      expect: "w-300,h-300:l-image,i-logo@@ik.png,w-50,rt-90,lfo-bottom_right,l-end" },
+    { name: "image layer N offsets",
+      tr: [{ overlay: { type: "image", input: "/logo.png", position: { x: "N10", y: "bh_sub_40" } } }],
+      v6: [{ raw: "l-image,i-logo.png,lx-N10,ly-bh_sub_40,l-end" }],
+      expect: "l-image,i-logo.png,lx-N10,ly-bh_sub_40,l-end" },
+    { name: "image layer base64",
+      tr: [{ overlay: { type: "image", input: "logos/ik logo+1.png", encoding: "base64" } }],
+      v6: null, expect: "l-image,ie-bG9nb3MvaWsgbG9nbysxLnBuZw==,l-end" },
+    { name: "solid colour layer",
+      tr: [{ overlay: { type: "solidColor", color: "FF0000", transformation: [{ width: 100, height: 50, radius: 10, alpha: 5 }],
+        position: { x: 10, y: 20 } } }],
+      v6: [{ raw: "l-image,i-ik_canvas,bg-FF0000,w-100,h-50,r-10,al-5,lx-10,ly-20,l-end" }],
+      expect: "l-image,i-ik_canvas,w-100,h-50,bg-FF0000,r-10,lx-10,ly-20,al-5,l-end" },
+    { name: "nested layers",
+      tr: [{ overlay: { type: "image", input: "card.png", transformation: [{ width: 200,
+        overlay: { type: "text", text: "Hi", position: { focus: "top" } } }] } }],
+      v6: [{ raw: "l-image,i-card.png,w-200,l-text,i-Hi,lfo-top,l-end,l-end" }],
+      expect: "l-image,i-card.png,w-200,l-text,i-Hi,lfo-top,l-end,l-end" },
+    { name: "conditional",
+      tr: [{ raw: "if-w_gt_400,w-400,if-else,w-200,if-end" }],
+      expect: "if-w_gt_400,w-400,if-else,w-200,if-end" },
+    { name: "conditional layer",
+      tr: [{ raw: "if-ar_lt_4-3,l-image,i-logo.png,lfo-top_left,l-end,if-end" }],
+      expect: "if-ar_lt_4-3,l-image,i-logo.png,lfo-top_left,l-end,if-else,if-end" },
+    { name: "legacy overlay", tr: [{ raw: "oi-logo.png,ox-10" }],
+      expect: "!use l-image,i-PATH,...,l-end or l-text" },
+    { name: "video layer", v6: null,
+      tr: [{ overlay: { type: "video", input: "clip.mp4" } }], expect: "!l-video: video layers are not supported" },
     { name: "AI", tr: [{ aiRemoveBackground: true }], v6: null,
       expect: "!e-bgremove is an AI transformation, not supported" },
     { name: "AI background", tr: [{ cropMode: "pad_resize", background: "genfill" }],
@@ -112,8 +154,9 @@ function emit(c, form, url) {
 for (const c of cases) {
     const v6 = c.v6 === undefined ? c.tr : c.v6;
     if (v6) {
-        emit(c, "v6-path", ik6.url({ path: PATH, transformation: v6 }));
-        emit(c, "v6-query", ik6.url({ path: PATH, transformation: v6, transformationPosition: "query" }));
+        const e6 = { ...c, expect: c.v6expect ?? c.expect };
+        emit(e6, "v6-path", ik6.url({ path: PATH, transformation: v6 }));
+        emit(e6, "v6-query", ik6.url({ path: PATH, transformation: v6, transformationPosition: "query" }));
     }
     for (const position of ["path", "query"])
         emit(c, `v7-${position}`, ik7.helper.buildSrc({
