@@ -2,7 +2,8 @@
 
 # ---- parser (pure: no libvips, no allocation) ----------------------------------------------
 TR_PARSE_OBJS := $(O)/transform/tr_parse.o $(O)/transform/tr_num.o $(O)/transform/tr_color.o \
-                 $(O)/transform/tr_canon.o $(O)/transform/tr_nest.o \
+                 $(O)/transform/tr_canon.o $(O)/transform/tr_nest.o $(O)/transform/tr_words.o \
+                 $(O)/transform/tr_refuse.o \
                  $(O)/common/pct.o
 
 UNIT_TESTS += test_tr_parse

@@ -70,126 +70,6 @@ static int bad_num(struct tr_parser *p, const struct tr_key_def *d, const struct
     return bad(p, d, e->token, e->why);
 }
 
-/* ---- Words --------------------------------------------------------------------------------- */
-
-/* A list of words and what to say when a value is none of them. */
-struct word_set {
-    const struct tr_word *words;
-    const char *why;
-};
-
-static const struct tr_word crop_words[] = {
-    {"maintain_ratio", TR_CROP_MAINTAIN_RATIO},
-    {"force", TR_CROP_FORCE},
-    {"at_max", TR_CROP_AT_MAX},
-    {"at_max_enlarge", TR_CROP_AT_MAX_ENLARGE},
-    {"at_least", TR_CROP_AT_LEAST},
-    {NULL, 0},
-};
-
-static const struct tr_word crop_mode_words[] = {
-    {"pad_resize", TR_CM_PAD_RESIZE},
-    {"extract", TR_CM_EXTRACT},
-    {"pad_extract", TR_CM_PAD_EXTRACT},
-    {NULL, 0},
-};
-
-static const struct tr_word focus_words[] = {
-    {"center", TR_FO_CENTER},
-    {"top", TR_FO_TOP},
-    {"left", TR_FO_LEFT},
-    {"bottom", TR_FO_BOTTOM},
-    {"right", TR_FO_RIGHT},
-    {"top_left", TR_FO_TOP_LEFT},
-    {"top_right", TR_FO_TOP_RIGHT},
-    {"bottom_left", TR_FO_BOTTOM_LEFT},
-    {"bottom_right", TR_FO_BOTTOM_RIGHT},
-    {"auto", TR_FO_AUTO},
-    {"face", TR_FO_FACE},
-    {NULL, 0},
-};
-
-static const struct tr_word flip_words[] = {
-    {"h", TR_FLIP_H}, {"v", TR_FLIP_V}, {"h_v", TR_FLIP_HV}, {"v_h", TR_FLIP_HV}, {NULL, 0},
-};
-
-const struct tr_word tr_format_words[] = {
-    {"auto", TR_FMT_AUTO},
-    {"jpeg", TR_FMT_JPEG},
-    {"jpg", TR_FMT_JPEG},
-    {"png", TR_FMT_PNG},
-    {"webp", TR_FMT_WEBP},
-    {"avif", TR_FMT_AVIF},
-    {"gif", TR_FMT_GIF},
-    {"orig", TR_FMT_ORIG},
-    {"mp4", TR_FMT_MP4},
-    {"webm", TR_FMT_WEBM},
-    {NULL, 0},
-};
-
-/* lfo-: the positions of fo- (not auto or face: a layer has no content to look at). */
-static const struct tr_word layer_focus_words[] = {
-    {"center", TR_FO_CENTER},
-    {"top", TR_FO_TOP},
-    {"left", TR_FO_LEFT},
-    {"bottom", TR_FO_BOTTOM},
-    {"right", TR_FO_RIGHT},
-    {"top_left", TR_FO_TOP_LEFT},
-    {"top_right", TR_FO_TOP_RIGHT},
-    {"bottom_left", TR_FO_BOTTOM_LEFT},
-    {"bottom_right", TR_FO_BOTTOM_RIGHT},
-    {NULL, 0},
-};
-
-static const struct tr_word typo_words[] = {
-    {"b", TR_TG_BOLD},
-    {"i", TR_TG_ITALIC},
-    {"b_i", TR_TG_BOLD | TR_TG_ITALIC},
-    {"i_b", TR_TG_BOLD | TR_TG_ITALIC},
-    {NULL, 0},
-};
-
-static const struct tr_word align_words[] = {
-    {"center", TR_ALIGN_CENTER},
-    {"left", TR_ALIGN_LEFT},
-    {"right", TR_ALIGN_RIGHT},
-    {NULL, 0},
-};
-
-/* ff-: the families scripts/setup.sh installs (fonts-dejavu-core, fonts-noto-cjk), by the
- * names written in URLs; fontconfig's own names are in tr_layer.c. */
-static const struct tr_word font_words[] = {
-    {"DejaVuSans", TR_FONT_SANS},        {"DejaVuSerif", TR_FONT_SERIF},
-    {"DejaVuSansMono", TR_FONT_MONO},    {"NotoSansCJK", TR_FONT_CJK_SANS},
-    {"NotoSerifCJK", TR_FONT_CJK_SERIF}, {NULL, 0},
-};
-
-static const struct word_set crops = {
-    crop_words, "is not a crop (maintain_ratio force at_max at_max_enlarge at_least)"};
-static const struct word_set crop_modes = {crop_mode_words,
-                                           "is not a crop mode (pad_resize extract pad_extract)"};
-static const struct word_set focuses = {
-    focus_words, "is not a supported focus (a position such as top_left, auto or face)"};
-static const struct word_set flips = {flip_words, "is not a flip (h v h_v v_h)"};
-static const struct word_set layer_focuses = {
-    layer_focus_words, "is not a layer position (center top left bottom right top_left top_right "
-                       "bottom_left bottom_right)"};
-static const struct word_set typos = {typo_words, "is not a typography (b i b_i)"};
-static const struct word_set aligns = {align_words, "is not an alignment (left center right)"};
-static const struct word_set fonts = {
-    font_words,
-    "is not an installed font (DejaVuSans DejaVuSerif DejaVuSansMono NotoSansCJK NotoSerifCJK)"};
-static const struct word_set formats = {
-    tr_format_words, "is not a format (auto jpg jpeg png webp avif gif orig, or mp4 webm)"};
-
-const char *tr_word_name(const struct tr_word *words, int value)
-{
-    for (; words->name; words++)
-        if (words->value == value)
-            return words->name;
-    return "?";
-}
-
 /* ---- Values: one parser and one printer per kind, side by side -------------------------------
  *
  * A parser reads v into the field of the step being read that its row names, or says why not;
@@ -208,7 +88,7 @@ static const void *value(const struct tr_step *s, const struct tr_key_def *d)
 
 static int parse_word(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    const struct word_set *set = d->arg;
+    const struct tr_word_set *set = d->arg;
 
     for (const struct tr_word *w = set->words; w->name; w++) {
         if (str_eq(v, w->name)) {
@@ -221,7 +101,7 @@ static int parse_word(struct tr_parser *p, const struct tr_key_def *d, struct st
 
 static void print_word(struct tr_outbuf *o, const struct tr_key_def *d, const struct tr_step *s)
 {
-    const struct word_set *set = d->arg;
+    const struct tr_word_set *set = d->arg;
 
     tr_out_printf(o, "%s", tr_word_name(set->words, *(const int *)value(s, d)));
 }
@@ -664,18 +544,6 @@ static void print_usm(struct tr_outbuf *o, const struct tr_key_def *d, const str
 
 /* ---- Video values (docs/video.md) ---------------------------------------------------------- */
 
-static const struct tr_word vcodec_words[] = {
-    {"h264", TR_VC_H264}, {"vp9", TR_VC_VP9}, {"av1", TR_VC_AV1}, {"none", TR_VC_NONE}, {NULL, 0},
-};
-static const struct tr_word acodec_words[] = {
-    {"aac", TR_AC_AAC},
-    {"opus", TR_AC_OPUS},
-    {"none", TR_AC_NONE},
-    {NULL, 0},
-};
-static const struct word_set vcodecs = {vcodec_words, "is not a video codec (h264 vp9 av1 none)"};
-static const struct word_set acodecs = {acodec_words, "is not an audio codec (aac opus none)"};
-
 static const struct span start_span = {0, 86400, false, "is out of range 0-86400 s"};
 static const struct span length_span = {0, 86400, true, "is out of range 0-86400 s (above 0)"};
 
@@ -744,7 +612,7 @@ static void print_renditions(struct tr_outbuf *o, const struct tr_key_def *d,
  * the endpoint (ff-fonts@@x.ttf: a path, tr_nest.c keeps it with the layer). */
 static int parse_font(struct tr_parser *p, const struct tr_key_def *d, struct str v)
 {
-    for (const struct tr_word *w = font_words; w->name; w++) {
+    for (const struct tr_word *w = tr_fonts.words; w->name; w++) {
         if (v.len == strlen(w->name) && strncasecmp(v.p, w->name, v.len) == 0) {
             p->st->font = (enum tr_font)w->value;
             return 0;
@@ -754,7 +622,7 @@ static int parse_font(struct tr_parser *p, const struct tr_key_def *d, struct st
         p->st->font = TR_FONT_FILE;
         return tr_nest_font(p, v);
     }
-    return bad(p, d, v, fonts.why);
+    return bad(p, d, v, tr_fonts.why);
 }
 
 /* pa-: CSS's shorthand with '_': 1 to 4 values, top right bottom left. */
@@ -801,9 +669,9 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_W] = {"w", F(w), parse_num, print_num, &size_range, NULL, TR_KEY_AUTO | TR_KEY_TEXT_TOO},
     [TR_H] = {"h", F(h), parse_num, print_num, &size_range, NULL, 0},
     [TR_AR] = {"ar", F(ar), parse_ar, print_ratio, NULL, NULL, 0},
-    [TR_C] = {"c", F(crop), parse_word, print_word, &crops, "maintain_ratio", 0},
-    [TR_CM] = {"cm", F(crop_mode), parse_word, print_word, &crop_modes, NULL, 0},
-    [TR_FO] = {"fo", F(focus), parse_word, print_word, &focuses, "center", 0},
+    [TR_C] = {"c", F(crop), parse_word, print_word, &tr_crops, "maintain_ratio", 0},
+    [TR_CM] = {"cm", F(crop_mode), parse_word, print_word, &tr_crop_modes, NULL, 0},
+    [TR_FO] = {"fo", F(focus), parse_word, print_word, &tr_focuses, "center", 0},
     [TR_Z] = {"z", F(zoom), parse_decimal, print_decimal, &zoom_span, "1", 0},
     [TR_X] = {"x", F(x), parse_num, print_num, &pos_range, NULL, 0},
     [TR_Y] = {"y", F(y), parse_num, print_num, &pos_range, NULL, 0},
@@ -811,7 +679,7 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_YC] = {"yc", F(yc), parse_num, print_num, &pos_range, NULL, 0},
     [TR_DPR] = {"dpr", F(dpr), parse_num, print_num, &dpr_range, "1", TR_KEY_AUTO},
     [TR_RT] = {"rt", F(rotate), parse_rotate, print_rotate, NULL, "0", TR_KEY_TEXT_TOO},
-    [TR_FL] = {"fl", F(flip), parse_word, print_word, &flips, NULL, TR_KEY_TEXT_TOO},
+    [TR_FL] = {"fl", F(flip), parse_word, print_word, &tr_flips, NULL, TR_KEY_TEXT_TOO},
     [TR_T] = {"t", F(trim), parse_trim, print_whole, &trim_whole, NULL, 0},
     [TR_BG] = {"bg", F(bg), parse_color, print_color, NULL, NULL, TR_KEY_TEXT_TOO},
     [TR_B] = {"b", F(border_width), parse_border, print_border, NULL, NULL, 0},
@@ -826,13 +694,13 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_SO] = {"so", F(so), parse_seconds, print_decimal, &start_span, NULL, TR_KEY_CHAIN},
     [TR_EO] = {"eo", F(eo), parse_seconds, print_decimal, &length_span, NULL, TR_KEY_CHAIN},
     [TR_DU] = {"du", F(du), parse_seconds, print_decimal, &length_span, NULL, TR_KEY_CHAIN},
-    [TR_VC] = {"vc", F(vcodec), parse_word, print_word, &vcodecs, NULL, TR_KEY_CHAIN},
-    [TR_AC] = {"ac", F(acodec), parse_word, print_word, &acodecs, NULL, TR_KEY_CHAIN},
+    [TR_VC] = {"vc", F(vcodec), parse_word, print_word, &tr_vcodecs, NULL, TR_KEY_CHAIN},
+    [TR_AC] = {"ac", F(acodec), parse_word, print_word, &tr_acodecs, NULL, TR_KEY_CHAIN},
     [TR_SR] = {"sr", F(sr), parse_renditions, print_renditions, NULL, NULL, TR_KEY_CHAIN},
     [TR_PG] = {"pg", F(page), parse_page, print_whole, &page_whole, "1", TR_KEY_CHAIN},
     [TR_Q] = {"q", F(quality), parse_whole, print_whole, &quality_whole, TR_STR(TR_QUALITY_DEFAULT),
               TR_KEY_CHAIN},
-    [TR_F] = {"f", F(format), parse_word, print_word, &formats, "auto", TR_KEY_CHAIN},
+    [TR_F] = {"f", F(format), parse_word, print_word, &tr_formats, "auto", TR_KEY_CHAIN},
     [TR_PR] = {"pr", F(progressive), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
     [TR_LO] = {"lo", F(lossless), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
     [TR_MD] = {"md", F(metadata), parse_bool, print_bool, NULL, "false", TR_KEY_CHAIN},
@@ -842,14 +710,14 @@ const struct tr_key_def tr_keys[TR_KEY_COUNT] = {
     [TR_LY] = {"ly", F(ly), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
     [TR_LXC] = {"lxc", F(lxc), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
     [TR_LYC] = {"lyc", F(lyc), parse_num, print_num, &layer_pos_range, NULL, TR_KEY_LAYER},
-    [TR_LFO] = {"lfo", F(layer_focus), parse_word, print_word, &layer_focuses, "center",
+    [TR_LFO] = {"lfo", F(layer_focus), parse_word, print_word, &tr_layer_focuses, "center",
                 TR_KEY_LAYER},
     [TR_AL] = {"al", F(alpha), parse_whole, print_whole, &alpha_whole, NULL, TR_KEY_LAYER},
     [TR_FS] = {"fs", F(font_size), parse_num, print_num, &font_size_range, NULL, TR_KEY_TEXT},
-    [TR_FF] = {"ff", F(font), parse_font, print_word, &fonts, "DejaVuSans", TR_KEY_TEXT},
+    [TR_FF] = {"ff", F(font), parse_font, print_word, &tr_fonts, "DejaVuSans", TR_KEY_TEXT},
     [TR_CO] = {"co", F(color), parse_color, print_color, NULL, "000000", TR_KEY_TEXT},
-    [TR_TG] = {"tg", F(typo), parse_word, print_word, &typos, NULL, TR_KEY_TEXT},
-    [TR_IA] = {"ia", F(align), parse_word, print_word, &aligns, "center", TR_KEY_TEXT},
+    [TR_TG] = {"tg", F(typo), parse_word, print_word, &tr_typos, NULL, TR_KEY_TEXT},
+    [TR_IA] = {"ia", F(align), parse_word, print_word, &tr_aligns, "center", TR_KEY_TEXT},
     [TR_LH] = {"lh", F(line_height), parse_whole, print_whole, &line_whole, NULL, TR_KEY_TEXT},
     [TR_PA] = {"pa", F(pad), parse_pad, print_pad, NULL, "0", TR_KEY_TEXT},
 };
@@ -940,41 +808,7 @@ static const struct tr_key_def chain_keys[] = {
     {"di", 0, parse_default_image, NULL, NULL, NULL, 0},
 };
 
-/* ---- Refused keys and values -------------------------------------------------------------- */
-
-/* ImageKit keys we know and refuse: each of names (space-separated) gets "<key><why>". */
-static const struct refused_key {
-    const char *names, *why;
-} refused[] = {
-    {"lap lm fol fsh", " is not supported"},
-    {"lso leo ldu", " is a video layer parameter, not supported"},
-    {"e-bgremove e-removedotbg e-changebg e-edit e-dropshadow e-retouch e-upscale e-genvar",
-     " is an AI transformation, not supported"},
-    {"e-shadow e-gradient e-distort e-colorize", " is not supported"},
-    {"cr", " (colour replace) is not supported"},
-    {"dn", " (vector density) is not supported"},
-    {"oi ox oy ow oh ot ots otc otf oa obg ofo oiar oic oicm oifo ote otw otbg otp otia or ott",
-     " is a removed ImageKit overlay parameter: use l-image,i-PATH,...,l-end or "
-     "l-text,i-TEXT,...,l-end"},
-};
-
-/* Values ImageKit has and we refuse, by key: exact, or any value starting so when prefix.
- * None of them parses, so they are looked up only to explain a failure. */
-static const struct refused_value {
-    const char *key, *value;
-    bool prefix;
-    const char *why;
-} refused_values[] = {
-    {"c", "maintain_ratio_no_enlarge", false, "is not supported yet"},
-    {"cm", "pad_resize_no_enlarge", false, "is not supported yet"},
-    {"cm", "pad_extract_no_shrink", false, "is not supported yet"},
-    {"fo", "custom", false, "needs a focus area stored with the file, not supported"},
-    {"f", "svg", false, "is not supported: output is raster only"},
-    {"bg", "blurred", true, "is a blurred background, not supported yet"},
-    {"bg", "dominant", false, "is a dominant-colour background, not supported yet"},
-    {"bg", "gradient_dominant", true, "is a gradient background, not supported yet"},
-    {"bg", "genfill", true, "is an AI transformation, not supported"},
-};
+/* ---- Finding a key ---------------------------------------------------------------------- */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -992,44 +826,6 @@ static const struct tr_key_def *find_param(struct str key, int *k)
         if (str_eq(key, chain_keys[i].name))
             return &chain_keys[i];
     return NULL;
-}
-
-/* Whether key is one of the space-separated words of list. */
-static bool is_listed(struct str key, const char *list)
-{
-    struct str rest = {list, strlen(list)}, word;
-    bool more = true;
-
-    while (more) {
-        more = str_cut(&rest, ' ', &word);
-        if (word.len == key.len && memcmp(word.p, key.p, key.len) == 0)
-            return true;
-    }
-    return false;
-}
-
-static int refuse_key(struct tr_parser *p, struct str key)
-{
-    char buf[SHOW_LEN];
-
-    for (size_t i = 0; i < COUNT(refused); i++)
-        if (is_listed(key, refused[i].names))
-            return tr_parse_fail(p, "%s%s", tr_parse_show(key, buf), refused[i].why);
-    return tr_parse_fail(p, "unknown parameter '%s'", tr_parse_show(key, buf));
-}
-
-/* After v failed to parse: the reason ImageKit's value is refused, if it is one. */
-static int refuse_value(struct tr_parser *p, const struct tr_key_def *d, struct str v)
-{
-    for (size_t i = 0; i < COUNT(refused_values); i++) {
-        const struct refused_value *r = &refused_values[i];
-        size_t n = strlen(r->value);
-
-        if (strcmp(r->key, d->name) == 0 && v.len >= n && memcmp(v.p, r->value, n) == 0 &&
-            (v.len == n || r->prefix))
-            return bad(p, d, v, r->why);
-    }
-    return -EINVAL;
 }
 
 /* ---- Steps and params ---------------------------------------------------------------------- */
@@ -1081,7 +877,7 @@ static int parse_into(struct tr_parser *p, struct tr_step *st, uint64_t *seen,
     p->st = st;
     rc = d->parse(p, d, v);
     if (rc < 0)
-        return refuse_value(p, d, v);
+        return tr_refuse_value(p, d, v);
     *seen |= UINT64_C(1) << k;
     if (rc != TR_NO_EFFECT)
         st->has |= UINT64_C(1) << k;
@@ -1131,7 +927,7 @@ static int parse_param(struct tr_parser *p, struct str param)
     if ((rc = parse_nest(p, key, has_value, v)) != -ENOENT)
         return rc;
     if (!(d = find_param(key, &k)))
-        return refuse_key(p, key);
+        return tr_refuse_key(p, key);
     if (has_value && (d->flags & (TR_KEY_BARE | TR_KEY_BARE_ONLY)) && str_eq(v, "true")) {
         has_value = false; /* e-grayscale-true, what the legacy SDK writes for true */
         v.len = 0;

@@ -1,6 +1,6 @@
 /* transform/tr_parse_i.h: what the parser's files share (tr_parse.c, tr_num.c, tr_color.c,
- * tr_canon.c), the descriptor table of the keys above all. Not an API: other modules include
- * tr.h only. Everything here is pure. */
+ * tr_canon.c, tr_words.c, tr_refuse.c, tr_nest.c), the descriptor table of the keys above all. Not
+ * an API: other modules include tr.h only. Everything here is pure. */
 #ifndef TRANSFORM_TR_PARSE_I_H
 #define TRANSFORM_TR_PARSE_I_H
 
@@ -23,15 +23,26 @@ __attribute__((format(printf, 2, 3))) void tr_out_printf(struct tr_outbuf *o, co
 /* Whether a's keys and b's have one canonical text (what the parser links aside). */
 bool tr_step_same(const struct tr_step *a, const struct tr_step *b);
 
-/* ---- Words: the names of enumerated values (tr_parse.c) ----------------------------------- */
+/* ---- Words: the names of enumerated values (tr_words.c) ----------------------------------- */
 
 struct tr_word {
     const char *name;
     int value;
 };
 
-/* f-'s words, NULL-terminated; the first name listed for a value is its canonical spelling. */
+/* A key's words, NULL-terminated (the first name listed for a value is its canonical
+ * spelling), and what a message says of a value that is none of them. */
+struct tr_word_set {
+    const struct tr_word *words;
+    const char *why;
+};
+
+/* f-'s words. */
 extern const struct tr_word tr_format_words[];
+
+/* The sets of c-, cm-, fo-, fl-, lfo-, tg-, ia-, ff- (its installed families), f-, vc-, ac-. */
+extern const struct tr_word_set tr_crops, tr_crop_modes, tr_focuses, tr_flips, tr_layer_focuses,
+    tr_typos, tr_aligns, tr_fonts, tr_formats, tr_vcodecs, tr_acodecs;
 
 /* The canonical name of value in words, or "?" if absent. */
 const char *tr_word_name(const struct tr_word *words, int value);
@@ -166,6 +177,14 @@ const char *tr_parse_show(struct str s, char buf[TR_SHOW_LEN]);
 
 /* A relative path with no empty, "." or ".." segment. */
 bool tr_path_is_clean(const char *path, size_t len);
+
+/* An unknown key: the reason ImageKit's key is refused when it is one (tr_refuse.c), else
+ * "unknown parameter". Returns -EINVAL. */
+int tr_refuse_key(struct tr_parser *p, struct str key);
+
+/* After value v of d failed to parse: the reason ImageKit's value is refused, if it is one.
+ * Returns -EINVAL either way; p->err is set only when it is one. */
+int tr_refuse_value(struct tr_parser *p, const struct tr_key_def *d, struct str v);
 
 /* A fresh frame for step id. */
 void tr_frame_init(struct tr_frame *f, unsigned id, int layer, unsigned lstep_no);
