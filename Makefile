@@ -106,11 +106,13 @@ test:
 
 # Unit tests run in both builds; integration tests run the sanitizer build's programs; with
 # clang, the fuzz targets are built and tests/run.sh runs the fuzz smoke too.
+# The builds use every core (JOBS, default nproc).
 HAVE_CLANG := $(shell command -v clang 2>/dev/null)
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
-	$(MAKE) all
-	$(MAKE) SAN=1 all
-	$(if $(HAVE_CLANG),$(MAKE) fuzz)
+	$(MAKE) -j$(JOBS) all
+	$(MAKE) -j$(JOBS) SAN=1 all
+	$(if $(HAVE_CLANG),$(MAKE) -j$(JOBS) fuzz)
 	tests/run.sh
 
 # libFuzzer targets (clang): a module.mk adds FUZZ += fuzz_x with fuzz_x_SRCS (all the .c

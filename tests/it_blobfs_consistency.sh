@@ -5,6 +5,7 @@
 # new version; between reads, a new version (same size too) shows after the attribute timeout
 # or at once after SIGHUP; a warm re-read costs no request; new and deleted blobs show in
 # listings after the timeout.
+# run alone: it counts requests that pages evicted under load would change (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"

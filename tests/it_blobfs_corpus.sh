@@ -4,6 +4,7 @@
 # fetched once),
 # folder-vs-blob collisions, hidden names, concurrent readers, writes refused without a
 # request to the origin, and a clean unmount on SIGTERM.
+# run alone: it counts GETs, which pages evicted under load would change (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"

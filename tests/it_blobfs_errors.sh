@@ -3,6 +3,7 @@
 # Retry-After, within a bound (a fault-injecting proxy stands in front of Azurite, which
 # never throttles); an origin stopped (SIGSTOP) or killed mid-read gives EIO in seconds,
 # never a hang; and reads work again once it is back.
+# run alone: it bounds how long stalled and failing reads take (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"

@@ -5,6 +5,7 @@
 # pauses longer than the stall timeout is no stalled origin; closing the file ends its GETs
 # at once; random reads, from one thread or many, are GETs of about what was asked, never
 # read-ahead; memory stays within --prefetch-mem.
+# run alone: it measures GETs in flight and throughput through a throttled link (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/blobfs_lib.sh"

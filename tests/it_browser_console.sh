@@ -12,6 +12,7 @@
 # takes Azurite over 100 s on this machine (measured), more than this whole test may; blobfs's
 # listing of such a folder is it_blobfs_corpus's. The second origin also shows the console
 # merging an endpoint's origins.
+# run alone: it opens a 12,000-entry folder within 2 s (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/httpd_lib.sh"

@@ -8,6 +8,7 @@
 # overwritten blob shows within --attr-timeout plus --front-ttl; a node killed under load
 # costs no more errors than requests in flight; HTTPS through a throwaway CA, HTTP/2. Bans
 # (the purge's way into the cache): only from node addresses, per source or prefix.
+# run alone: it kills a node under load and counts the errors (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"

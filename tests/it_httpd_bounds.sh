@@ -3,6 +3,7 @@
 # a client that hangs up cancels its transform, unless another client waits on the same one.
 # An AVIF encode of 2 MP of colour noise (about eight seconds of one worker) stands in for an
 # expensive request. Passes once tr_apply() honours tr_request's max_mem, deadline_ns and cancel.
+# run alone: it bounds how long a transform runs after its client left (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/httpd_lib.sh"

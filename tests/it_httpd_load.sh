@@ -3,6 +3,7 @@
 # answer is the expected one (originals, ranges, HEAD, 304, transforms new and cached, 404),
 # the server stays up, and its memory stays bounded: the third round's peak RSS is within a
 # margin of the first's (ASan's quarantine is capped so freed memory is really reused).
+# run alone: it loads the server and checks its latency and memory (tests/run.sh)
 set -eu
 ASAN_EXTRA=quarantine_size_mb=16
 . "$(dirname "$0")/lib.sh"

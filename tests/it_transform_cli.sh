@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # blobkit-transform, the pipeline on the command line (sanitizer build): formats from f- and
 # from the output name, --json, --info, --accept, stdin/stdout, orig-true, errors and limits.
+# run alone: it bounds how long --timeout lets a transform run (tests/run.sh)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
