@@ -51,8 +51,11 @@ is "the first is 1.125 MiB" "$COLD_FIRST" 0-1179647
 sizes=$(_ranges "$COLD_MARK" 'media/big\.bin' | awk '
     $1 == 1179648 { first = $2 - $1 + 1 } { n = $2 - $1 + 1; if (n > m) m = n } END { print first, m }')
 read -r second largest <<<"$sizes"
+# How much they grow depends on how fast the pool measured the link (fast: a few GETs of up to
+# 64 MiB; slow: the window over --parallel streams, 6 to 8 MiB here), which the machine's load
+# decides; that they grow past the second does not.
 ok "the next grow with the read: $((second >> 10)) KiB, up to $((largest >> 10)) KiB" \
-    [ "$largest" -ge $((2 * second)) ]
+    [ "$largest" -gt "$second" ]
 if_match=$(tail -n +"$((COLD_MARK + 1))" "$AZ_DIR/debug.log" | grep 'RequestURL=[^ ]*media/big\.bin' |
     grep -c '"if-match":"\\"0x' || true)
 is "every one with If-Match" "$if_match" "$COLD_GETS"
