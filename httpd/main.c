@@ -10,12 +10,12 @@
  * STOPPING=1 at the end (libsystemd's sd_notify(); nothing without $NOTIFY_SOCKET). */
 #include "conf.h"
 #include "log.h"
+#include "sign.h"
 #include "srv.h"
 #include "tr.h"
 #include "vid.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -93,24 +93,6 @@ static int parse_args(struct conf *conf, int argc, char **argv)
     return 0;
 }
 
-/* The signing key: the file's bytes without a trailing newline. Returns its length or -errno. */
-static int read_key(const char *path, unsigned char *key, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, key, cap);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    if (err)
-        return err;
-    if ((size_t)n == cap)
-        return -EFBIG;
-    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
-        n--;
-    return n > 0 ? (int)n : -ENODATA;
-}
-
 /* Wait for SIGTERM, SIGINT or SIGHUP; meanwhile, every TRIM_INTERVAL_S, give the memory freed after
  * a burst of large images back to the kernel (malloc_trim: what imgproxy does for libvips). */
 static int wait_for_signal(const sigset_t *set)
@@ -158,7 +140,7 @@ static void reload(const struct conf *conf, struct srv *s)
     if (rc)
         log_error("cannot reopen access log %s: %s", conf->access_log, strerror(-rc));
     if (conf->sign_key_file) {
-        rc = read_key(conf->sign_key_file, key, sizeof(key));
+        rc = sign_read_key(conf->sign_key_file, key, sizeof(key));
         if (rc > 0)
             srv_set_key(s, key, (size_t)rc);
         else
@@ -265,7 +247,7 @@ int main(int argc, char **argv)
         goto out_conf;
     }
     if (conf.sign_key_file)
-        keylen = read_key(conf.sign_key_file, key, sizeof(key));
+        keylen = sign_read_key(conf.sign_key_file, key, sizeof(key));
     if (keylen < 0) {
         fprintf(stderr, "blobhttpd: cannot read signing key %s: %s\n", conf.sign_key_file,
                 keylen == -ENODATA ? "file is empty" : strerror(-keylen));

@@ -4,12 +4,14 @@
 #include "str.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SIGN_MAX_TEXT 8192
 
@@ -156,4 +158,21 @@ int sign_verify(const void *key, size_t keylen, const char *rest, size_t len, ti
     if (CRYPTO_memcmp(want, got, sizeof(want)) != 0)
         return -EKEYREJECTED;
     return (int64_t)now > expiry ? -EKEYEXPIRED : 0;
+}
+
+int sign_read_key(const char *path, unsigned char *key, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = read(fd, key, cap);
+    int err = n < 0 ? -errno : 0;
+    close(fd);
+    if (err)
+        return err;
+    if ((size_t)n == cap)
+        return -EFBIG;
+    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+        n--;
+    return n > 0 ? (int)n : -ENODATA;
 }

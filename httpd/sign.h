@@ -1,5 +1,6 @@
 /* httpd/sign.h: ImageKit signed URLs (ik-s, ik-t), verified exactly as the official SDKs sign
- * them (docs/blobhttpd.md, "Signed URLs"). Pure apart from OpenSSL's HMAC.
+ * them (docs/blobhttpd.md, "Signed URLs"). Pure apart from OpenSSL's HMAC and
+ * sign_read_key().
  *
  * The SDKs sign the URL they emit, minus "urlEndpoint/", plus the expiry:
  *     HMAC-SHA1(key, "tr:w-300/a.jpg?x=1" + "1767225600") -> ik-s, lowercase hex
@@ -27,5 +28,10 @@ int sign_hmac_hex(const void *key, size_t keylen, const char *msg, size_t len,
  * time. Returns 0; -ENOKEY when the URL carries no ik-s; -EKEYREJECTED when ik-s or ik-t is
  * malformed or the signature does not match; -EKEYEXPIRED when it matches but ik-t is past. */
 int sign_verify(const void *key, size_t keylen, const char *rest, size_t len, time_t now);
+
+/* The private key in the file path, as blobhttpd and blobkit-url both read it: its bytes
+ * without a trailing newline, into key (capacity cap). Returns its length; -EFBIG when it
+ * fills cap, -ENODATA when empty, or -errno. */
+int sign_read_key(const char *path, unsigned char *key, size_t cap);
 
 #endif

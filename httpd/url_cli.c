@@ -1,9 +1,9 @@
 /* httpd/url_cli.c: blobkit-url, the URLs ImageKit's SDKs build, from the shell: one line per
  * PATH, signed with the key blobhttpd verifies when --key-file is given (ikurl.h). */
 #include "ikurl.h"
+#include "sign.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define KEY_MAX 1024       /* the longest signing key, as blobhttpd's */
 #define NEVER 9999999999LL /* the SDKs' "no expiry": an ik-t at or past it is refused */
@@ -109,25 +108,6 @@ static int parse_options(int argc, char **argv, struct opts *o)
     return optind;
 }
 
-/* The signing key: the file's bytes without a trailing newline, as blobhttpd reads it.
- * Returns its length or -errno. */
-static int read_key(const char *path, unsigned char *key, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    ssize_t n = read(fd, key, cap);
-    int err = n < 0 ? -errno : 0;
-    close(fd);
-    if (err)
-        return err;
-    if ((size_t)n == cap)
-        return -EFBIG;
-    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
-        n--;
-    return n > 0 ? (int)n : -ENODATA;
-}
-
 /* What the options say beyond their own syntax; 0 or -1 after printing why not. */
 static int check(struct opts *o)
 {
@@ -196,7 +176,7 @@ int main(int argc, char **argv)
     if (check(&o))
         return 2;
     if (o.key_file) {
-        int len = read_key(o.key_file, key, sizeof(key));
+        int len = sign_read_key(o.key_file, key, sizeof(key));
         if (len < 0) {
             fprintf(stderr, "blobkit-url: cannot read key file %s: %s\n", o.key_file,
                     len == -EFBIG     ? "too large"
